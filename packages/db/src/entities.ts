@@ -1,0 +1,100 @@
+import { Entity, item, number, string } from 'dynamodb-toolbox';
+import type { LeonidasTable } from './table.js';
+
+/**
+ * Entity names are stored on every item (`_et`) and can never change once data exists.
+ * Keys are built from prefixes; the access patterns they serve are listed in this package's README.
+ */
+const timestamps = {
+  created: { name: 'createdAt', savedAs: 'createdAt' },
+  modified: { name: 'updatedAt', savedAs: 'updatedAt' },
+} as const;
+
+export function createEntities(table: LeonidasTable) {
+  const user = new Entity({
+    name: 'USER',
+    table,
+    timestamps,
+    schema: item({
+      userId: string().key(),
+      email: string(),
+      name: string(),
+      passwordHash: string(),
+    }),
+    computeKey: ({ userId }) => ({ pk: `USER#${userId}`, sk: 'USER' }),
+  });
+
+  /** Claims a normalised email for one user; written in the same transaction as the user. */
+  const emailClaim = new Entity({
+    name: 'EMAIL_CLAIM',
+    table,
+    timestamps: false,
+    schema: item({
+      email: string().key(),
+      userId: string(),
+    }),
+    computeKey: ({ email }) => ({ pk: `EMAIL#${email}`, sk: 'EMAIL' }),
+  });
+
+  /** Failed-login bookkeeping per normalised email, whether or not an account exists (no enumeration). */
+  const loginGuard = new Entity({
+    name: 'LOGIN_GUARD',
+    table,
+    timestamps: false,
+    schema: item({
+      email: string().key(),
+      failures: number(),
+      lockedUntil: number().optional(),
+      ttl: number(),
+    }),
+    computeKey: ({ email }) => ({ pk: `LOGIN#${email}`, sk: 'LOGIN' }),
+  });
+
+  /** One login on one device: every refresh token it is ever rotated into belongs to the family. */
+  const refreshFamily = new Entity({
+    name: 'REFRESH_FAMILY',
+    table,
+    timestamps,
+    schema: item({
+      familyId: string().key(),
+      userId: string(),
+      revokedAt: string().optional(),
+      ttl: number(),
+    }),
+    computeKey: ({ familyId }) => ({ pk: `REFRESH_FAMILY#${familyId}`, sk: 'FAMILY' }),
+  });
+
+  /** Stored under the SHA-256 of the token; the token itself is never stored. */
+  const refreshToken = new Entity({
+    name: 'REFRESH_TOKEN',
+    table,
+    timestamps,
+    schema: item({
+      tokenHash: string().key(),
+      familyId: string(),
+      userId: string(),
+      expiresAt: number(),
+      rotatedAt: string().optional(),
+      ttl: number(),
+    }),
+    computeKey: ({ tokenHash }) => ({ pk: `REFRESH#${tokenHash}`, sk: 'REFRESH' }),
+  });
+
+  const project = new Entity({
+    name: 'PROJECT',
+    table,
+    timestamps,
+    schema: item({
+      userId: string().key(),
+      projectId: string().key(),
+      name: string(),
+      description: string(),
+      version: number(),
+    }),
+    computeKey: ({ userId, projectId }) => ({ pk: `USER#${userId}`, sk: `PROJECT#${projectId}` }),
+  });
+
+  return { user, emailClaim, loginGuard, refreshFamily, refreshToken, project };
+}
+
+export type LeonidasEntities = ReturnType<typeof createEntities>;

@@ -1,0 +1,114 @@
+import {
+  $add,
+  DeleteItemCommand,
+  executeTransactWrite,
+  GetItemCommand,
+  PutTransaction,
+  UpdateItemCommand,
+} from 'dynamodb-toolbox';
+import type { Db } from './db.js';
+import { isConditionFailure, isTransactionConditionFailure } from './errors.js';
+
+export interface UserRecord {
+  userId: string;
+  email: string;
+  name: string;
+  passwordHash: string;
+  createdAt: string;
+  updatedAt: string;
+}
+
+/**
+ * Writes the user and the claim on its email in one transaction: under concurrent registrations of one
+ * email exactly one succeeds. Returns `null` when the email is taken.
+ */
+export async function createUserWithEmailClaim(
+  db: Db,
+  input: { userId: string; email: string; name: string; passwordHash: string },
+): Promise<UserRecord | null> {
+  const { user, emailClaim } = db.entities;
+  try {
+    await executeTransactWrite(
+      emailClaim
+        .build(PutTransaction)
+        .item({ email: input.email, userId: input.userId })
+        .options({ condition: { attr: 'email', exists: false } }),
+      user
+        .build(PutTransaction)
+        .item(input)
+        .options({ condition: { attr: 'userId', exists: false } }),
+    );
+  } catch (error) {
+    if (isTransactionConditionFailure(error)) return null;
+    throw error;
+  }
+  return getUserById(db, input.userId) as Promise<UserRecord>;
+}
+
+export async function getUserById(db: Db, userId: string): Promise<UserRecord | null> {
+  const { Item } = await db.entities.user
+    .build(GetItemCommand)
+    .key({ userId })
+    .options({ consistent: true })
+    .send();
+  return Item ?? null;
+}
+
+export async function getUserByEmail(db: Db, email: string): Promise<UserRecord | null> {
+  const { Item: claim } = await db.entities.emailClaim
+    .build(GetItemCommand)
+    .key({ email })
+    .options({ consistent: true })
+    .send();
+  return claim ? getUserById(db, claim.userId) : null;
+}
+
+export interface LoginGuardRecord {
+  email: string;
+  failures: number;
+  lockedUntil?: number | undefined;
+}
+
+export async function getLoginGuard(db: Db, email: string): Promise<LoginGuardRecord | null> {
+  const { Item } = await db.entities.loginGuard
+    .build(GetItemCommand)
+    .key({ email })
+    .options({ consistent: true })
+    .send();
+  return Item ?? null;
+}
+
+/**
+ * Counts one more consecutive failure atomically (concurrent failures all count) and returns the new total.
+ */
+export async function recordLoginFailure(
+  db: Db,
+  input: { email: string; keepUntilEpochSeconds: number },
+): Promise<number> {
+  const { Attributes } = await db.entities.loginGuard
+    .build(UpdateItemCommand)
+    .item({
+      email: input.email,
+      failures: $add(1),
+      ttl: input.keepUntilEpochSeconds,
+    })
+    .options({ returnValues: 'ALL_NEW' })
+    .send();
+  return Attributes?.failures ?? 1;
+}
+
+export async function lockLogin(db: Db, input: { email: string; lockedUntil: number }): Promise<void> {
+  try {
+    await db.entities.loginGuard
+      .build(UpdateItemCommand)
+      .item({ email: input.email, lockedUntil: input.lockedUntil })
+      .options({ condition: { attr: 'email', exists: true } })
+      .send();
+  } catch (error) {
+    if (!isConditionFailure(error)) throw error;
+  }
+}
+
+export async function clearLoginGuard(db: Db, email: string): Promise<void> {
+  await db.entities.loginGuard.build(DeleteItemCommand).key({ email }).send();
+}
