@@ -1,5 +1,4 @@
 import {
-  ConditionCheck,
   executeTransactWrite,
   GetItemCommand,
   PutTransaction,
@@ -27,13 +26,13 @@ const epochSeconds = (ms: number) => Math.ceil(ms / 1000);
 
 export async function startRefreshFamily(
   db: Db,
-  input: { familyId: string; userId: string; tokenHash: string; expiresAt: number; familyExpiresAt: number },
+  input: { familyId: string; userId: string; tokenHash: string; expiresAt: number },
 ): Promise<void> {
   const { refreshFamily, refreshToken } = db.entities;
   await executeTransactWrite(
     refreshFamily
       .build(PutTransaction)
-      .item({ familyId: input.familyId, userId: input.userId, ttl: epochSeconds(input.familyExpiresAt) })
+      .item({ familyId: input.familyId, userId: input.userId, ttl: epochSeconds(input.expiresAt) })
       .options({ condition: { attr: 'familyId', exists: false } }),
     refreshToken
       .build(PutTransaction)
@@ -89,14 +88,17 @@ export async function rotateRefreshToken(
             ],
           },
         }),
+      // The family lives as long as its newest token.
       refreshFamily
-        .build(ConditionCheck)
-        .key({ familyId: current.familyId })
-        .condition({
-          and: [
-            { attr: 'familyId', exists: true },
-            { attr: 'revokedAt', exists: false },
-          ],
+        .build(UpdateTransaction)
+        .item({ familyId: current.familyId, ttl: epochSeconds(input.nextExpiresAt) })
+        .options({
+          condition: {
+            and: [
+              { attr: 'familyId', exists: true },
+              { attr: 'revokedAt', exists: false },
+            ],
+          },
         }),
       refreshToken
         .build(PutTransaction)

@@ -1,0 +1,268 @@
+import jwt from 'jsonwebtoken';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { ZodError } from 'zod';
+import { createTestApi, expectTrpcError, signUp, type TestApi, uniqueEmail } from '../../test/helpers.js';
+import { LOGIN_LOCK_THRESHOLD } from './service.js';
+
+let api: TestApi;
+beforeAll(async () => {
+  api = await createTestApi();
+});
+
+describe('register, login, me', () => {
+  it('registers, logs in and reads the account back', async () => {
+    const email = uniqueEmail('Alice');
+    const registered = await api.caller().auth.register({ email, password: 'pa55word!', name: 'Alice' });
+    expect(registered.user).toMatchObject({ email: email.toLowerCase(), name: 'Alice' });
+    expect(registered.user.createdAt).toBeInstanceOf(Date);
+    expect(registered.accessTokenExpiresAt.getTime() - api.clock.now()).toBeLessThanOrEqual(15 * 60_000);
+
+    const loggedIn = await api
+      .caller()
+      .auth.login({ email: `  ${email.toUpperCase()} `, password: 'pa55word!' });
+    expect(loggedIn.user.id).toBe(registered.user.id);
+    expect(loggedIn.refreshToken).not.toBe(registered.refreshToken);
+
+    const me = await api.caller(loggedIn.accessToken).auth.me();
+    expect(me).toEqual(registered.user);
+    expect(Object.keys(me).sort()).toEqual(['createdAt', 'email', 'id', 'name']);
+  });
+
+  it('names the user after the email when no name is given', async () => {
+    const { user } = await signUp(api, 'bob');
+    expect(user.name).toMatch(/^bob\./);
+  });
+
+  it('refuses the same email twice, whatever its case', async () => {
+    const email = uniqueEmail('dup');
+    await api.caller().auth.register({ email, password: 'pa55word!' });
+    const error = await expectTrpcError(
+      api.caller().auth.register({ email: email.toUpperCase(), password: 'another-pass' }),
+      'CONFLICT',
+    );
+    expect(error.message).toBe('An account with this email already exists.');
+  });
+
+  it('lets exactly one of 10 concurrent registrations of one email through', async () => {
+    const email = uniqueEmail('race');
+    const results = await Promise.allSettled(
+      Array.from({ length: 10 }, (_, i) =>
+        api.caller(undefined, `10.0.0.${i}`).auth.register({ email, password: `password-${i}` }),
+      ),
+    );
+    const fulfilled = results.filter((r) => r.status === 'fulfilled');
+    const rejected = results.filter((r) => r.status === 'rejected');
+    expect(fulfilled).toHaveLength(1);
+    for (const r of rejected) expect((r.reason as { code: string }).code).toBe('CONFLICT');
+    const winner = fulfilled[0]?.value;
+    const index = results.findIndex((r) => r.status === 'fulfilled');
+    const login = await api.caller().auth.login({ email, password: `password-${index}` });
+    expect(login.user.id).toBe(winner?.user.id);
+  });
+});
+
+describe('login failures', () => {
+  it('answers an unknown email exactly like a wrong password, in similar time', async () => {
+    const { email } = await signUp(api, 'known');
+    const unknown = uniqueEmail('nobody');
+    const timed = async (call: () => Promise<unknown>) => {
+      const start = performance.now();
+      const error = await expectTrpcError(call(), 'UNAUTHORIZED');
+      return { error, ms: performance.now() - start };
+    };
+    const wrong = [];
+    const missing = [];
+    for (let i = 0; i < 5; i++) {
+      wrong.push(await timed(() => api.caller().auth.login({ email, password: 'wrong password' })));
+      missing.push(
+        await timed(() => api.caller().auth.login({ email: unknown, password: 'wrong password' })),
+      );
+    }
+    expect(missing[0]?.error.message).toBe(wrong[0]?.error.message);
+    expect(missing[0]?.error.message).toBe('Email or password is incorrect.');
+    const median = (xs: { ms: number }[]) => xs.map((x) => x.ms).sort((a, b) => a - b)[2] ?? 0;
+    const ratio = median(missing) / median(wrong);
+    // Both spend one argon2 verification (~30 ms); without the decoy an unknown email answers ~10x faster.
+    expect(ratio).toBeGreaterThan(0.6);
+    expect(ratio).toBeLessThan(1.6);
+  });
+
+  it('locks an account after 10 failures, even for the right password, and lets it in after the delay', async () => {
+    const { email, password } = await signUp(api, 'locked');
+    for (let i = 0; i < LOGIN_LOCK_THRESHOLD; i++) {
+      await expectTrpcError(api.caller().auth.login({ email, password: 'nope nope' }), 'UNAUTHORIZED');
+    }
+    const locked = await expectTrpcError(api.caller().auth.login({ email, password }), 'TOO_MANY_REQUESTS');
+    expect(locked.message).toMatch(/Try again in 1 minute/);
+
+    api.clock.advance(61_000);
+    // One more failure after the first lock doubles the delay.
+    await expectTrpcError(api.caller().auth.login({ email, password: 'nope nope' }), 'UNAUTHORIZED');
+    const relocked = await expectTrpcError(api.caller().auth.login({ email, password }), 'TOO_MANY_REQUESTS');
+    expect(relocked.message).toMatch(/Try again in 2 minutes/);
+
+    api.clock.advance(121_000);
+    await expect(api.caller().auth.login({ email, password })).resolves.toHaveProperty('accessToken');
+    // A success resets the count: one new failure does not lock again.
+    await expectTrpcError(api.caller().auth.login({ email, password: 'nope nope' }), 'UNAUTHORIZED');
+    await expect(api.caller().auth.login({ email, password })).resolves.toHaveProperty('accessToken');
+  });
+
+  it('locks an unknown email the same way, so lockouts do not reveal accounts', async () => {
+    const email = uniqueEmail('ghost');
+    for (let i = 0; i < LOGIN_LOCK_THRESHOLD; i++) {
+      await expectTrpcError(api.caller().auth.login({ email, password: 'whatever1' }), 'UNAUTHORIZED');
+    }
+    await expectTrpcError(api.caller().auth.login({ email, password: 'whatever1' }), 'TOO_MANY_REQUESTS');
+  });
+});
+
+describe('access tokens', () => {
+  const claims = (sub: string) => ({ sub, typ: 'access' });
+  const sign = (payload: object, options: jwt.SignOptions, key: string = api.secret) =>
+    jwt.sign(payload, key, { algorithm: 'HS256', issuer: 'leonidas', audience: 'leonidas-api', ...options });
+
+  it('rejects every token that is not a valid access token of this server', async () => {
+    const { user, accessToken, refreshToken } = await signUp(api, 'tokens');
+    const now = Math.floor(api.clock.now() / 1000);
+    const [header, payload, signature] = accessToken.split('.');
+    const tamperedPayload = Buffer.from(
+      JSON.stringify({
+        ...JSON.parse(Buffer.from(payload ?? '', 'base64url').toString()),
+        sub: 'someone-else',
+      }),
+    ).toString('base64url');
+    const unsigned = `${Buffer.from(JSON.stringify({ alg: 'none', typ: 'JWT' })).toString('base64url')}.${payload}.`;
+
+    const bad: Record<string, string> = {
+      expired: sign({ ...claims(user.id), iat: now - 3600, exp: now - 60 }, {}),
+      tampered: `${header}.${tamperedPayload}.${signature}`,
+      'other secret': sign(
+        claims(user.id),
+        { expiresIn: 600 },
+        'another secret that is long enough to be valid!!',
+      ),
+      'alg none': unsigned,
+      'other algorithm': jwt.sign(claims(user.id), api.secret, {
+        algorithm: 'HS512',
+        issuer: 'leonidas',
+        audience: 'leonidas-api',
+        expiresIn: 600,
+      }),
+      'wrong audience': sign(claims(user.id), { expiresIn: 600, audience: 'someone-else' }),
+      'wrong issuer': sign(claims(user.id), { expiresIn: 600, issuer: 'someone-else' }),
+      'not an access token': sign({ sub: user.id, typ: 'refresh' }, { expiresIn: 600 }),
+      'refresh token': refreshToken,
+      garbage: 'not-a-token',
+    };
+    for (const [label, token] of Object.entries(bad)) {
+      const error = await expectTrpcError(api.caller(token).auth.me(), 'UNAUTHORIZED').catch((e: unknown) => {
+        throw new Error(`${label}: ${String(e)}`);
+      });
+      expect(error.message, label).toBe('Sign in to continue.');
+    }
+    await expectTrpcError(api.caller().auth.me(), 'UNAUTHORIZED');
+    // The control: a token this server signed the same way works.
+    await expect(api.caller(sign(claims(user.id), { expiresIn: 600 })).auth.me()).resolves.toMatchObject({
+      id: user.id,
+    });
+  });
+
+  it('expires access tokens after 15 minutes', async () => {
+    const { as, accessToken } = await signUp(api, 'expiry');
+    await expect(as.auth.me()).resolves.toBeDefined();
+    api.clock.advance(15 * 60_000 + 1000);
+    await expectTrpcError(api.caller(accessToken).auth.me(), 'UNAUTHORIZED');
+  });
+});
+
+describe('refresh tokens', () => {
+  it('rotates, rejects the old token, and revokes the family when a rotated token is replayed', async () => {
+    const { refreshToken: first } = await signUp(api, 'rotate');
+    const second = await api.caller().auth.refresh({ refreshToken: first });
+    expect(second.refreshToken).not.toBe(first);
+    await expect(api.caller(second.accessToken).auth.me()).resolves.toBeDefined();
+
+    // Replaying the rotated token is refused and kills the newer one too.
+    await expectTrpcError(api.caller().auth.refresh({ refreshToken: first }), 'UNAUTHORIZED');
+    await expectTrpcError(api.caller().auth.refresh({ refreshToken: second.refreshToken }), 'UNAUTHORIZED');
+  });
+
+  it('keeps other logins of the same user working when one family is revoked', async () => {
+    const { email, password, refreshToken: laptop } = await signUp(api, 'devices');
+    const phone = await api.caller().auth.login({ email, password });
+    const rotated = await api.caller().auth.refresh({ refreshToken: laptop });
+    await expectTrpcError(api.caller().auth.refresh({ refreshToken: laptop }), 'UNAUTHORIZED');
+    await expectTrpcError(api.caller().auth.refresh({ refreshToken: rotated.refreshToken }), 'UNAUTHORIZED');
+    await expect(api.caller().auth.refresh({ refreshToken: phone.refreshToken })).resolves.toHaveProperty(
+      'refreshToken',
+    );
+  });
+
+  it('revokes on logout', async () => {
+    const { refreshToken } = await signUp(api, 'logout');
+    const next = await api.caller().auth.refresh({ refreshToken });
+    await expect(api.caller().auth.logout({ refreshToken: next.refreshToken })).resolves.toEqual({
+      ok: true,
+    });
+    await expectTrpcError(api.caller().auth.refresh({ refreshToken: next.refreshToken }), 'UNAUTHORIZED');
+    // Logging out twice, or with a token we never issued, is harmless.
+    await expect(api.caller().auth.logout({ refreshToken: next.refreshToken })).resolves.toEqual({
+      ok: true,
+    });
+    await expect(api.caller().auth.logout({ refreshToken: 'never-issued' })).resolves.toEqual({ ok: true });
+  });
+
+  it('refuses expired and unknown refresh tokens', async () => {
+    const { refreshToken } = await signUp(api, 'stale');
+    await expectTrpcError(api.caller().auth.refresh({ refreshToken: 'never-issued' }), 'UNAUTHORIZED');
+    api.clock.advance(31 * 24 * 60 * 60_000);
+    await expectTrpcError(api.caller().auth.refresh({ refreshToken }), 'UNAUTHORIZED');
+  });
+});
+
+describe('input validation', () => {
+  const cases: [string, unknown][] = [
+    ['bad email', { email: 'not-an-email', password: 'pa55word!' }],
+    ['7-character password', { email: uniqueEmail(), password: '7chars!' }],
+    ['129-character password', { email: uniqueEmail(), password: 'x'.repeat(129) }],
+    ['empty name', { email: uniqueEmail(), password: 'pa55word!', name: '   ' }],
+    ['10,000-character name', { email: uniqueEmail(), password: 'pa55word!', name: 'n'.repeat(10_000) }],
+    ['wrong types', { email: 42, password: ['pa55word!'] }],
+    ['unknown field', { email: uniqueEmail(), password: 'pa55word!', isAdmin: true }],
+    ['missing fields', {}],
+  ];
+  it.each(cases)('refuses %s with BAD_REQUEST and field errors', async (_label, input) => {
+    const error = await expectTrpcError(api.caller().auth.register(input as never), 'BAD_REQUEST');
+    expect(error.cause).toBeInstanceOf(ZodError);
+  });
+});
+
+describe('rate limit per client address', () => {
+  it('engages after the limit and releases after the window', async () => {
+    const limited = await createTestApi({ AUTH_RATE_LIMIT_PER_MINUTE: '3' });
+    const ip = '203.0.113.7';
+    for (let i = 0; i < 3; i++) {
+      await expect(limited.caller(undefined, ip).auth.logout({ refreshToken: 'x' })).resolves.toEqual({
+        ok: true,
+      });
+    }
+    const error = await expectTrpcError(
+      limited.caller(undefined, ip).auth.login({ email: uniqueEmail(), password: 'whatever1' }),
+      'TOO_MANY_REQUESTS',
+    );
+    expect(error.message).toBe('Too many sign-in attempts from your address. Try again in 1 minute.');
+    expect((error.cause as { retryAfterSeconds?: number }).retryAfterSeconds).toBe(60);
+    // Another address is not affected.
+    await expect(
+      limited.caller(undefined, '203.0.113.8').auth.logout({ refreshToken: 'x' }),
+    ).resolves.toEqual({
+      ok: true,
+    });
+
+    limited.clock.advance(60_000);
+    await expect(limited.caller(undefined, ip).auth.logout({ refreshToken: 'x' })).resolves.toEqual({
+      ok: true,
+    });
+  });
+});

@@ -1,0 +1,148 @@
+import {
+  clearLoginGuard,
+  createUserWithEmailClaim,
+  getLoginGuard,
+  getRefreshFamily,
+  getRefreshToken,
+  getUserByEmail,
+  getUserById,
+  lockLogin,
+  newId,
+  recordLoginFailure,
+  revokeRefreshFamily,
+  rotateRefreshToken,
+  startRefreshFamily,
+  type UserRecord,
+} from '@leonidas/db';
+import type { ApiDeps } from '../context.js';
+import { AppError, notFound, tooManyRequests } from '../errors.js';
+import { hashPassword, verifyAgainstDecoy, verifyPassword } from './passwords.js';
+import type { AuthResult, User } from './schema.js';
+import { hashRefreshToken } from './tokens.js';
+
+/** After this many consecutive failures an email is locked for 1 min, doubling per further failure, up to 1 h. */
+export const LOGIN_LOCK_THRESHOLD = 10;
+const FIRST_LOCK_MS = 60_000;
+const MAX_LOCK_MS = 60 * 60_000;
+const LOGIN_GUARD_KEEP_MS = 24 * 60 * 60_000;
+
+const INVALID_CREDENTIALS = 'Email or password is incorrect.';
+const SESSION_ENDED = 'Your session has ended. Please sign in again.';
+
+export function toUser(record: UserRecord): User {
+  return { id: record.userId, email: record.email, name: record.name, createdAt: new Date(record.createdAt) };
+}
+
+export async function register(
+  deps: ApiDeps,
+  input: { email: string; password: string; name?: string | undefined },
+): Promise<AuthResult> {
+  const passwordHash = await hashPassword(input.password);
+  const record = await createUserWithEmailClaim(deps.db, {
+    userId: newId(),
+    email: input.email,
+    name: input.name ?? input.email.split('@')[0] ?? input.email,
+    passwordHash,
+  });
+  if (!record) throw new AppError('CONFLICT', 'An account with this email already exists.');
+  return issueSession(deps, record);
+}
+
+/**
+ * Unknown email and wrong password take the same path (argon2 work, failure count, error), so neither the
+ * answer nor its timing tells whether an account exists.
+ */
+export async function login(deps: ApiDeps, input: { email: string; password: string }): Promise<AuthResult> {
+  const now = deps.clock.now();
+  const guard = await getLoginGuard(deps.db, input.email);
+  if (guard?.lockedUntil !== undefined && guard.lockedUntil > now) {
+    throw tooManyRequests('Too many failed sign-ins for this account.', guard.lockedUntil - now);
+  }
+
+  const user = await getUserByEmail(deps.db, input.email);
+  const valid = user
+    ? await verifyPassword(user.passwordHash, input.password)
+    : await verifyAgainstDecoy(input.password);
+
+  if (!user || !valid) {
+    const failures = await recordLoginFailure(deps.db, {
+      email: input.email,
+      keepUntilEpochSeconds: Math.ceil((now + LOGIN_GUARD_KEEP_MS) / 1000),
+    });
+    if (failures >= LOGIN_LOCK_THRESHOLD) {
+      const lockMs = Math.min(FIRST_LOCK_MS * 2 ** (failures - LOGIN_LOCK_THRESHOLD), MAX_LOCK_MS);
+      await lockLogin(deps.db, { email: input.email, lockedUntil: now + lockMs });
+    }
+    throw new AppError('UNAUTHORIZED', INVALID_CREDENTIALS);
+  }
+
+  if (guard) await clearLoginGuard(deps.db, input.email);
+  return issueSession(deps, user);
+}
+
+/**
+ * Rotates the refresh token. A token presented a second time means it leaked (or two clients raced):
+ * the whole family is revoked, so the thief's and the owner's newer tokens both stop working.
+ */
+export async function refresh(deps: ApiDeps, input: { refreshToken: string }): Promise<AuthResult> {
+  const current = await getRefreshToken(deps.db, hashRefreshToken(input.refreshToken));
+  if (!current || current.expiresAt <= deps.clock.now()) throw new AppError('UNAUTHORIZED', SESSION_ENDED);
+
+  const family = await getRefreshFamily(deps.db, current.familyId);
+  if (!family || family.revokedAt) throw new AppError('UNAUTHORIZED', SESSION_ENDED);
+
+  const nowIso = new Date(deps.clock.now()).toISOString();
+  if (current.rotatedAt) {
+    await revokeRefreshFamily(deps.db, { familyId: current.familyId, revokedAt: nowIso });
+    throw new AppError('UNAUTHORIZED', SESSION_ENDED);
+  }
+
+  const user = await getUserById(deps.db, current.userId);
+  if (!user) throw new AppError('UNAUTHORIZED', SESSION_ENDED);
+
+  const next = deps.tokens.newRefreshToken();
+  const rotated = await rotateRefreshToken(deps.db, {
+    current,
+    nextTokenHash: next.hash,
+    nextExpiresAt: next.expiresAt,
+    rotatedAt: nowIso,
+  });
+  if (!rotated) {
+    await revokeRefreshFamily(deps.db, { familyId: current.familyId, revokedAt: nowIso });
+    throw new AppError('UNAUTHORIZED', SESSION_ENDED);
+  }
+  return { user: toUser(user), refreshToken: next.token, ...deps.tokens.issueAccessToken(user.userId) };
+}
+
+/** Ends the login the token belongs to. Unknown or already revoked tokens are fine: the outcome is the same. */
+export async function logout(deps: ApiDeps, input: { refreshToken: string }): Promise<{ ok: true }> {
+  const current = await getRefreshToken(deps.db, hashRefreshToken(input.refreshToken));
+  if (current) {
+    await revokeRefreshFamily(deps.db, {
+      familyId: current.familyId,
+      revokedAt: new Date(deps.clock.now()).toISOString(),
+    });
+  }
+  return { ok: true };
+}
+
+export async function me(deps: ApiDeps, userId: string): Promise<User> {
+  const user = await getUserById(deps.db, userId);
+  if (!user) throw notFound('Account');
+  return toUser(user);
+}
+
+async function issueSession(deps: ApiDeps, user: UserRecord): Promise<AuthResult> {
+  const refreshToken = deps.tokens.newRefreshToken();
+  await startRefreshFamily(deps.db, {
+    familyId: newId(),
+    userId: user.userId,
+    tokenHash: refreshToken.hash,
+    expiresAt: refreshToken.expiresAt,
+  });
+  return {
+    user: toUser(user),
+    refreshToken: refreshToken.token,
+    ...deps.tokens.issueAccessToken(user.userId),
+  };
+}

@@ -1,0 +1,13 @@
+import type { inferRouterInputs, inferRouterOutputs } from '@trpc/server';
+import type { AppRouter } from './root.js';
+
+export type { User } from './auth/schema.js';
+export type { Clock } from './clock.js';
+export { type ApiDeps, type ApiDepsOptions, type Context, createApiDeps, createContext } from './context.js';
+export { type ApiEnv, apiEnvSchema, parseApiEnv } from './env.js';
+export type { Project } from './project/schema.js';
+export { type AppRouter, appRouter } from './root.js';
+export { createCallerFactory } from './trpc.js';
+
+export type RouterInputs = inferRouterInputs<AppRouter>;
+export type RouterOutputs = inferRouterOutputs<AppRouter>;

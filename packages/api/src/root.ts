@@ -1,0 +1,10 @@
+import { authRouter } from './auth/router.js';
+import { projectRouter } from './project/router.js';
+import { router } from './trpc.js';
+
+export const appRouter = router({
+  auth: authRouter,
+  project: projectRouter,
+});
+
+export type AppRouter = typeof appRouter;

@@ -1,0 +1,66 @@
+import { initTRPC, TRPCError } from '@trpc/server';
+import superjson from 'superjson';
+import { ZodError, z } from 'zod';
+import type { Context } from './context.js';
+import { AppError, tooManyRequests } from './errors.js';
+
+const t = initTRPC.context<Context>().create({
+  transformer: superjson,
+  // Stack traces never leave the server, whatever NODE_ENV says; the server logs them instead.
+  isDev: false,
+  errorFormatter({ shape, error }) {
+    const zodError = error.cause instanceof ZodError ? z.flattenError(error.cause) : null;
+    const retryAfterSeconds = error.cause instanceof AppError ? error.cause.retryAfterSeconds : undefined;
+    return {
+      ...shape,
+      message: publicMessage(error, zodError),
+      data: {
+        code: shape.data.code,
+        httpStatus: shape.data.httpStatus,
+        path: shape.data.path,
+        zodError,
+        ...(retryAfterSeconds !== undefined ? { retryAfterSeconds } : {}),
+      },
+    };
+  },
+});
+
+function publicMessage(error: TRPCError, zodError: z.core.$ZodFlattenedError<unknown> | null): string {
+  if (error.code === 'INTERNAL_SERVER_ERROR') return 'Something went wrong on our side. Please try again.';
+  if (zodError) {
+    const [field, messages] =
+      Object.entries(zodError.fieldErrors as Record<string, string[] | undefined>)[0] ?? [];
+    const first = messages?.[0] ?? zodError.formErrors[0];
+    return field && first ? `Invalid input: ${field}: ${first}` : `Invalid input${first ? `: ${first}` : ''}`;
+  }
+  return error.message;
+}
+
+/** Domain code throws `AppError`; this turns it into the matching tRPC error, keeping the message. */
+const appErrors = t.middleware(async ({ next }) => {
+  const result = await next();
+  if (!result.ok && result.error.cause instanceof AppError) {
+    const cause = result.error.cause;
+    throw new TRPCError({ code: cause.code, message: cause.message, cause });
+  }
+  return result;
+});
+
+export const router = t.router;
+export const createCallerFactory = t.createCallerFactory;
+export const publicProcedure = t.procedure.use(appErrors);
+
+/** Verifies the bearer token and narrows the context to the signed-in user. */
+export const protectedProcedure = publicProcedure.use(({ ctx, next }) => {
+  const userId = ctx.accessToken ? ctx.deps.tokens.verifyAccessToken(ctx.accessToken) : null;
+  if (!userId) throw new TRPCError({ code: 'UNAUTHORIZED', message: 'Sign in to continue.' });
+  return next({ ctx: { ...ctx, user: { id: userId } } });
+});
+
+/** Public auth calls, limited per client address against credential stuffing. */
+export const authProcedure = publicProcedure.use(({ ctx, next }) => {
+  const decision = ctx.deps.authLimiter.hit(ctx.clientIp);
+  if (!decision.allowed)
+    throw tooManyRequests('Too many sign-in attempts from your address.', decision.retryAfterMs);
+  return next();
+});
