@@ -1,0 +1,71 @@
+import { type ApiDeps, appRouter, createContext } from '@leonidas/api';
+import { type Db, pingTable } from '@leonidas/db';
+import { createExpressMiddleware } from '@trpc/server/adapters/express';
+import cors from 'cors';
+import express from 'express';
+import helmet from 'helmet';
+import type { Logger } from 'pino';
+import { pinoHttp } from 'pino-http';
+import type { ServerEnv } from './env.js';
+
+export interface AppOptions {
+  env: ServerEnv;
+  deps: ApiDeps;
+  db: Db;
+  logger: Logger;
+}
+
+export function createApp({ env, deps, db, logger }: AppOptions): express.Express {
+  const app = express();
+  app.disable('x-powered-by');
+  app.set('trust proxy', env.TRUST_PROXY);
+  app.use(helmet());
+  app.use(
+    pinoHttp({
+      logger,
+      // Only what is needed to follow a request: headers (and with them any token) never reach the logs.
+      serializers: {
+        req: (req: { id: unknown; method: string; url: string }) => ({
+          id: req.id,
+          method: req.method,
+          url: req.url,
+        }),
+        res: (res: { statusCode: number }) => ({ statusCode: res.statusCode }),
+      },
+      autoLogging: { ignore: (req) => req.url === '/healthz' },
+    }),
+  );
+  app.use(
+    cors({
+      origin: env.CORS_ORIGINS,
+      methods: ['GET', 'POST', 'OPTIONS'],
+      allowedHeaders: ['authorization', 'content-type', 'trpc-accept', 'last-event-id'],
+      maxAge: 600,
+    }),
+  );
+
+  app.get('/healthz', async (_req, res) => {
+    const dbUp = await pingTable(db);
+    res.status(dbUp ? 200 : 503).json({ status: dbUp ? 'ok' : 'unavailable', db: dbUp ? 'up' : 'down' });
+  });
+
+  app.use(
+    '/trpc',
+    createExpressMiddleware({
+      router: appRouter,
+      createContext: ({ req }) =>
+        createContext(deps, { authorization: req.headers.authorization, clientIp: req.ip }),
+      maxBodySize: env.MAX_BODY_BYTES,
+      maxBatchSize: env.MAX_BATCH_SIZE,
+      onError: ({ error, path, type }) => {
+        if (error.code === 'INTERNAL_SERVER_ERROR')
+          logger.error({ err: error.cause ?? error, path, type }, 'procedure failed');
+      },
+    }),
+  );
+
+  app.use((_req, res) => {
+    res.status(404).json({ error: 'Not found' });
+  });
+  return app;
+}

@@ -1,0 +1,68 @@
+import { apiEnvSchema } from '@leonidas/api';
+import { z } from 'zod';
+
+const flag = z.enum(['true', 'false']).transform((value) => value === 'true');
+
+/** Every setting of the server, validated at start; nothing else in the server reads `process.env`. */
+export const serverEnvSchema = apiEnvSchema.extend({
+  NODE_ENV: z.enum(['development', 'production', 'test']).default('development'),
+  HOST: z.string().min(1).default('127.0.0.1'),
+  PORT: z.coerce.number().int().min(0).max(65_535).default(3000),
+  DATA_DIR: z.string().min(1).default('.leonidas'),
+  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  /** Comma-separated origins allowed to call the API from a browser. */
+  CORS_ORIGINS: z
+    .string()
+    .default('http://localhost:3000,http://127.0.0.1:3000,http://localhost:5173')
+    .transform((value) =>
+      value
+        .split(',')
+        .map((origin) => origin.trim())
+        .filter(Boolean),
+    )
+    .pipe(z.array(z.url({ error: 'CORS_ORIGINS must be a comma-separated list of URLs' }))),
+  /** How many proxies sit in front of the server (for the client address used by rate limits). */
+  TRUST_PROXY: z.coerce.number().int().min(0).max(10).default(0),
+  MAX_BODY_BYTES: z.coerce.number().int().min(1024).default(1_048_576),
+  MAX_BATCH_SIZE: z.coerce.number().int().min(1).max(100).default(20),
+  SHUTDOWN_TIMEOUT_MS: z.coerce.number().int().min(0).default(10_000),
+  /** Set either to use a DynamoDB service instead of the embedded DynamoDB Local. */
+  DYNAMODB_ENDPOINT: z.url({ error: 'DYNAMODB_ENDPOINT must be a URL' }).optional(),
+  TABLE_NAME: z.string().min(3).max(255).optional(),
+  AWS_REGION: z.string().min(1).optional(),
+  /** Whether to create the table when it is missing (default: yes unless talking to AWS itself). */
+  CREATE_TABLE: flag.optional(),
+});
+
+export type ServerEnv = z.infer<typeof serverEnvSchema>;
+
+export class ConfigError extends Error {
+  override name = 'ConfigError';
+}
+
+export function loadServerEnv(source: Record<string, string | undefined> = process.env): ServerEnv {
+  const result = serverEnvSchema.safeParse(source);
+  if (!result.success) {
+    const problems = result.error.issues.map(
+      (issue) => `  ${issue.path.join('.') || '(env)'}: ${issue.message}`,
+    );
+    throw new ConfigError(`Invalid configuration:\n${problems.join('\n')}`);
+  }
+  const env = result.data;
+  const external = env.DYNAMODB_ENDPOINT !== undefined || env.TABLE_NAME !== undefined;
+  if (external && !env.AWS_REGION) {
+    throw new ConfigError(
+      'Invalid configuration:\n  AWS_REGION: required when DYNAMODB_ENDPOINT or TABLE_NAME is set',
+    );
+  }
+  if (external && !env.JWT_SECRET) {
+    throw new ConfigError(
+      'Invalid configuration:\n  JWT_SECRET: required outside embedded mode, so every instance signs with the same key',
+    );
+  }
+  return env;
+}
+
+/** Embedded mode: no DynamoDB configured, so the server runs DynamoDB Local itself. */
+export const isEmbedded = (env: ServerEnv) =>
+  env.DYNAMODB_ENDPOINT === undefined && env.TABLE_NAME === undefined;

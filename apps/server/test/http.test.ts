@@ -1,0 +1,184 @@
+import { createLeonidasClient, isLeonidasError } from '@leonidas/client';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { RunningServer } from '../src/server.js';
+import { startTestServer, uniqueEmail } from './helpers.js';
+
+let server: RunningServer;
+beforeAll(async () => {
+  server = await startTestServer({ AUTH_RATE_LIMIT_PER_MINUTE: '1000', MAX_BATCH_SIZE: '5' });
+});
+afterAll(async () => {
+  await server?.close();
+});
+
+async function caught(call: Promise<unknown>) {
+  const error = await call.then(
+    () => {
+      throw new Error('expected the call to fail');
+    },
+    (e: unknown) => e,
+  );
+  if (!isLeonidasError(error)) throw error;
+  return error;
+}
+
+const post = (path: string, body: unknown, headers: Record<string, string> = {}) =>
+  fetch(`${server.url}/trpc/${path}`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', ...headers },
+    body: JSON.stringify(body),
+  });
+
+describe('over HTTP with @leonidas/client', () => {
+  it('answers /healthz with the database status', async () => {
+    const response = await fetch(`${server.url}/healthz`);
+    expect(response.status).toBe(200);
+    expect(await response.json()).toEqual({ status: 'ok', db: 'up' });
+  });
+
+  it('registers, creates a project and lists it; a second user cannot see it', async () => {
+    const anonymous = createLeonidasClient({ url: server.url });
+    const email = uniqueEmail('http');
+    const { accessToken, user } = await anonymous.auth.register.mutate({ email, password: 'pa55word!' });
+    const alice = createLeonidasClient({ url: `${server.url}/`, getToken: () => accessToken });
+    expect(await alice.auth.me.query()).toEqual(user);
+
+    const project = await alice.project.create.mutate({ name: 'Revenue', description: 'FY26' });
+    expect(project.createdAt).toBeInstanceOf(Date);
+    const page = await alice.project.list.query({ limit: 10 });
+    expect(page).toEqual({ items: [project], nextCursor: null });
+
+    const bob = await anonymous.auth.register.mutate({ email: uniqueEmail('bob'), password: 'pa55word!' });
+    const asBob = createLeonidasClient({ url: server.url, token: bob.accessToken });
+    const error = await caught(asBob.project.byId.query({ projectId: project.id }));
+    expect(error.data?.code).toBe('NOT_FOUND');
+    expect(error.data?.httpStatus).toBe(404);
+    expect(error.message).toBe('Project not found.');
+  });
+
+  it('returns BAD_REQUEST with field errors for invalid input', async () => {
+    const client = createLeonidasClient({ url: server.url });
+    const error = await caught(client.auth.register.mutate({ email: 'nope', password: 'short' }));
+    expect(error.data?.code).toBe('BAD_REQUEST');
+    expect(error.data?.httpStatus).toBe(400);
+    expect(error.data?.zodError?.fieldErrors).toMatchObject({
+      email: ['Enter a valid email address'],
+      password: ['Password must be at least 8 characters'],
+    });
+
+    const raw = await post('auth.register', {
+      json: { email: uniqueEmail(), password: 'pa55word!', role: 'admin' },
+    });
+    expect(raw.status).toBe(400);
+    const body = await raw.text();
+    expect(body).toContain('Unrecognized key');
+    expect(body).not.toMatch(/at .*\.(ts|js):\d+/);
+
+    const wrongType = await post('auth.register', { json: { email: ['x'], password: 12345678 } });
+    expect(wrongType.status).toBe(400);
+  });
+
+  it('is UNAUTHORIZED (401) without a valid bearer token', async () => {
+    const attempts: Record<string, string>[] = [
+      {},
+      { authorization: 'Bearer nonsense' },
+      { authorization: 'Basic abc' },
+    ];
+    for (const headers of attempts) {
+      const response = await fetch(`${server.url}/trpc/auth.me`, { headers });
+      expect(response.status).toBe(401);
+    }
+  });
+
+  it('never sends a password hash', async () => {
+    const email = uniqueEmail('hash');
+    const bodies: string[] = [];
+    const register = await post('auth.register', { json: { email, password: 'pa55word!' } });
+    bodies.push(await register.text());
+    const login = await post('auth.login', { json: { email, password: 'pa55word!' } });
+    const loginBody = await login.text();
+    bodies.push(loginBody);
+    const token = (JSON.parse(loginBody) as { result: { data: { json: { accessToken: string } } } }).result
+      .data.json.accessToken;
+    const me = await fetch(`${server.url}/trpc/auth.me`, { headers: { authorization: `Bearer ${token}` } });
+    bodies.push(await me.text());
+    bodies.push(await (await post('auth.login', { json: { email, password: 'wrong-password' } })).text());
+    for (const body of bodies) {
+      expect(body).not.toMatch(/argon2|passwordHash/i);
+    }
+  });
+
+  it('refuses batches above MAX_BATCH_SIZE and bodies above MAX_BODY_BYTES', async () => {
+    const six = Array.from({ length: 6 }, () => 'auth.me').join(',');
+    const batch = await fetch(`${server.url}/trpc/${six}?batch=1&input={}`);
+    expect(batch.status).toBe(400);
+
+    const huge = await post('auth.login', {
+      json: { email: uniqueEmail(), password: 'x'.repeat(2_000_000) },
+    });
+    expect(huge.status).toBe(413);
+  });
+
+  it('allows browsers only from configured origins', async () => {
+    const preflight = (origin: string) =>
+      fetch(`${server.url}/trpc/auth.login`, {
+        method: 'OPTIONS',
+        headers: {
+          origin,
+          'access-control-request-method': 'POST',
+          'access-control-request-headers': 'content-type',
+        },
+      });
+    const allowed = await preflight('http://localhost:3000');
+    expect(allowed.headers.get('access-control-allow-origin')).toBe('http://localhost:3000');
+    const denied = await preflight('https://evil.example');
+    expect(denied.headers.get('access-control-allow-origin')).toBeNull();
+  });
+
+  it('sets security headers', async () => {
+    const response = await fetch(`${server.url}/healthz`);
+    expect(response.headers.get('x-content-type-options')).toBe('nosniff');
+    expect(response.headers.get('x-powered-by')).toBeNull();
+  });
+});
+
+describe('rate limit over HTTP', () => {
+  it('answers 429 with when to retry', async () => {
+    const limited = await startTestServer({ AUTH_RATE_LIMIT_PER_MINUTE: '2' });
+    try {
+      const client = createLeonidasClient({ url: limited.url });
+      await client.auth.logout.mutate({ refreshToken: 'x' });
+      await client.auth.logout.mutate({ refreshToken: 'x' });
+      const error = await caught(client.auth.logout.mutate({ refreshToken: 'x' }));
+      expect(error.data?.code).toBe('TOO_MANY_REQUESTS');
+      expect(error.data?.httpStatus).toBe(429);
+      expect(error.data?.retryAfterSeconds).toBeGreaterThan(0);
+      expect(error.message).toMatch(/Try again in/);
+    } finally {
+      await limited.close();
+    }
+  });
+});
+
+describe('when DynamoDB is unreachable', () => {
+  it('reports 503 on /healthz and a short 500 without internals', async () => {
+    const broken = await startTestServer({ DYNAMODB_ENDPOINT: 'http://127.0.0.1:9', CREATE_TABLE: 'false' });
+    try {
+      const health = await fetch(`${broken.url}/healthz`);
+      expect(health.status).toBe(503);
+      expect(await health.json()).toEqual({ status: 'unavailable', db: 'down' });
+
+      const direct = await fetch(`${broken.url}/trpc/auth.login`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ json: { email: uniqueEmail(), password: 'whatever1' } }),
+      });
+      expect(direct.status).toBe(500);
+      const body = await direct.text();
+      expect(body).toContain('Something went wrong on our side. Please try again.');
+      expect(body).not.toMatch(/ECONNREFUSED|stack|\.ts:\d+|\.js:\d+/);
+    } finally {
+      await broken.close();
+    }
+  });
+});

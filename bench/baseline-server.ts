@@ -1,0 +1,49 @@
+/**
+ * The baseline for project-list.bench.ts: a plain Express handler doing the same work as `project.list`
+ * (verify the HS256 access token, one consistent Query of the user's projects, JSON out), nothing else.
+ */
+import { QueryCommand } from '@aws-sdk/lib-dynamodb';
+import { createDocumentClient } from '@leonidas/db';
+import { LOCAL_CREDENTIALS } from '@leonidas/db/local';
+import express from 'express';
+import jwt from 'jsonwebtoken';
+
+const [endpoint, tableName, secret, port] = process.argv.slice(2) as [string, string, string, string];
+const documentClient = createDocumentClient({ region: 'local', endpoint, credentials: LOCAL_CREDENTIALS });
+const app = express();
+
+app.get('/projects', async (req, res) => {
+  const token = /^Bearer (.+)$/.exec(req.headers.authorization ?? '')?.[1];
+  let userId: string;
+  try {
+    const payload = jwt.verify(token ?? '', secret, {
+      algorithms: ['HS256'],
+      issuer: 'leonidas',
+      audience: 'leonidas-api',
+    }) as jwt.JwtPayload;
+    userId = String(payload.sub);
+  } catch {
+    res.status(401).json({ error: 'unauthorized' });
+    return;
+  }
+  const { Items = [] } = await documentClient.send(
+    new QueryCommand({
+      TableName: tableName,
+      KeyConditionExpression: 'pk = :pk AND begins_with(sk, :prefix)',
+      ExpressionAttributeValues: { ':pk': `USER#${userId}`, ':prefix': 'PROJECT#' },
+      ScanIndexForward: false,
+      ConsistentRead: true,
+      Limit: 21,
+    }),
+  );
+  const items = Items.slice(0, 20).map((item) => ({
+    id: item.projectId,
+    name: item.name,
+    description: item.description,
+    createdAt: item.createdAt,
+    updatedAt: item.updatedAt,
+  }));
+  res.json({ items, nextCursor: null });
+});
+
+app.listen(Number(port), '127.0.0.1', () => process.send?.('ready'));

@@ -1,0 +1,125 @@
+/**
+ * Authenticated `project.list` through the whole stack (production build: Express, helmet, CORS, pino-http,
+ * tRPC, superjson, zod, dynamodb-toolbox) vs a plain Express handler doing the same JWT check and Query,
+ * both against one DynamoDB Local, driven by autocannon in the same run. Prints both and their ratio.
+ */
+import { type ChildProcess, fork, spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { join } from 'node:path';
+import { createLeonidasClient } from '@leonidas/client';
+import { ensureTable, freePort, LOCAL_CREDENTIALS, startDynamoDbLocal } from '@leonidas/db/local';
+import autocannon from 'autocannon';
+
+const DURATION_SECONDS = Number(process.env.BENCH_DURATION ?? 10);
+const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 32);
+const PROJECTS = 20;
+
+const children: ChildProcess[] = [];
+const stopChildren = () => {
+  for (const child of children) child.kill('SIGTERM');
+};
+
+async function waitForHealthy(url: string): Promise<void> {
+  for (let i = 0; i < 300; i++) {
+    try {
+      if ((await fetch(url)).ok) return;
+    } catch {
+      // not up yet
+    }
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+  throw new Error(`${url} did not come up`);
+}
+
+async function load(title: string, url: string, token: string) {
+  const run = (duration: number) =>
+    autocannon({ url, connections: CONNECTIONS, duration, headers: { authorization: `Bearer ${token}` } });
+  await run(2); // warm-up: JIT, connection pools
+  const result = await run(DURATION_SECONDS);
+  const failures = result.errors + result.non2xx;
+  if (failures > 0) throw new Error(`${title}: ${failures} failed requests`);
+  return { title, rps: result.requests.average, p50: result.latency.p50, p99: result.latency.p99 };
+}
+
+async function main() {
+  const dynamo = await startDynamoDbLocal();
+  try {
+    const tableName = 'bench';
+    const connection = { region: 'local', endpoint: dynamo.endpoint, credentials: LOCAL_CREDENTIALS };
+    await ensureTable(connection, tableName);
+    const secret = randomBytes(32).toString('base64url');
+
+    const serverPort = await freePort();
+    const server = spawn(process.execPath, [join(import.meta.dirname, '../apps/server/dist/main.js')], {
+      env: {
+        ...process.env,
+        NODE_ENV: 'production',
+        PORT: String(serverPort),
+        DYNAMODB_ENDPOINT: dynamo.endpoint,
+        TABLE_NAME: tableName,
+        AWS_REGION: 'local',
+        AWS_ACCESS_KEY_ID: 'local',
+        AWS_SECRET_ACCESS_KEY: 'local',
+        JWT_SECRET: secret,
+        AUTH_RATE_LIMIT_PER_MINUTE: '1000',
+      },
+      stdio: 'ignore',
+    });
+    children.push(server);
+    const serverUrl = `http://127.0.0.1:${serverPort}`;
+    await waitForHealthy(`${serverUrl}/healthz`);
+
+    const { accessToken } = await createLeonidasClient({ url: serverUrl }).auth.register.mutate({
+      email: `bench-${Date.now()}@example.com`,
+      password: 'benchmark-password',
+    });
+    const client = createLeonidasClient({ url: serverUrl, token: accessToken });
+    for (let i = 0; i < PROJECTS; i++) await client.project.create.mutate({ name: `Project ${i}` });
+
+    const baselinePort = await freePort();
+    const baseline = fork(
+      join(import.meta.dirname, 'baseline-server.ts'),
+      [dynamo.endpoint, tableName, secret, String(baselinePort)],
+      { execArgv: ['--import', 'tsx'], stdio: 'ignore' },
+    );
+    children.push(baseline);
+    await new Promise((resolve) => baseline.once('message', resolve));
+    const baselineUrl = `http://127.0.0.1:${baselinePort}/projects`;
+    const baselineCheck = (await (
+      await fetch(baselineUrl, { headers: { authorization: `Bearer ${accessToken}` } })
+    ).json()) as { items: unknown[] };
+    if (baselineCheck.items.length !== PROJECTS)
+      throw new Error('baseline does not return the same projects');
+
+    const input = encodeURIComponent(JSON.stringify({ json: { limit: 20 } }));
+    const results = [
+      await load('plain Express (baseline)', baselineUrl, accessToken),
+      await load('Leonidas project.list', `${serverUrl}/trpc/project.list?input=${input}`, accessToken),
+    ];
+
+    console.log(
+      `\nproject.list, ${PROJECTS} projects a page, ${CONNECTIONS} connections, ${DURATION_SECONDS} s each`,
+    );
+    console.table(
+      results.map((r) => ({ server: r.title, 'req/s': Math.round(r.rps), 'p50 ms': r.p50, 'p99 ms': r.p99 })),
+    );
+    const [base, full] = results as [(typeof results)[0], (typeof results)[0]];
+    console.log(`throughput ratio (Leonidas / baseline): ${(full.rps / base.rps).toFixed(2)}`);
+    console.log(
+      `p50 latency ratio: ${(full.p50 / base.p50).toFixed(2)}, p99 latency ratio: ${(full.p99 / base.p99).toFixed(2)}`,
+    );
+  } finally {
+    stopChildren();
+    await dynamo.stop();
+  }
+}
+
+process.on('SIGINT', () => {
+  stopChildren();
+  process.exit(130);
+});
+main().catch((error: unknown) => {
+  console.error(error);
+  stopChildren();
+  process.exitCode = 1;
+});
