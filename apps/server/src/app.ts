@@ -1,4 +1,4 @@
-import { type ApiDeps, appRouter, createContext } from '@leonidas/api';
+import { type ApiDeps, appRouter, createContext, retryAfterSecondsOf } from '@leonidas/api';
 import { type Db, pingTable } from '@leonidas/db';
 import { createExpressMiddleware } from '@trpc/server/adapters/express';
 import cors from 'cors';
@@ -57,6 +57,10 @@ export function createApp({ env, deps, db, logger }: AppOptions): express.Expres
         createContext(deps, { authorization: req.headers.authorization, clientIp: req.ip }),
       maxBodySize: env.MAX_BODY_BYTES,
       maxBatchSize: env.MAX_BATCH_SIZE,
+      responseMeta: ({ errors }) => {
+        const retryAfter = errors.map(retryAfterSecondsOf).find((seconds) => seconds !== undefined);
+        return retryAfter === undefined ? {} : { headers: { 'retry-after': String(retryAfter) } };
+      },
       onError: ({ error, path, type }) => {
         if (error.code === 'INTERNAL_SERVER_ERROR')
           logger.error({ err: error.cause ?? error, path, type }, 'procedure failed');

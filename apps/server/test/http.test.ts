@@ -154,6 +154,13 @@ describe('rate limit over HTTP', () => {
       expect(error.data?.httpStatus).toBe(429);
       expect(error.data?.retryAfterSeconds).toBeGreaterThan(0);
       expect(error.message).toMatch(/Try again in/);
+      const raw = await fetch(`${limited.url}/trpc/auth.logout`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ json: { refreshToken: 'x' } }),
+      });
+      expect(raw.status).toBe(429);
+      expect(Number(raw.headers.get('retry-after'))).toBeGreaterThan(0);
     } finally {
       await limited.close();
     }

@@ -41,3 +41,9 @@ function describeWait(seconds: number): string {
   const minutes = Math.ceil(seconds / 60);
   return `${minutes} minute${minutes === 1 ? '' : 's'}`;
 }
+
+/** For the HTTP layer's `Retry-After` header: the wait an error asks for, if any. */
+export function retryAfterSecondsOf(error: unknown): number | undefined {
+  const cause = error instanceof Error ? error.cause : undefined;
+  return cause instanceof AppError ? cause.retryAfterSeconds : undefined;
+}

@@ -5,6 +5,7 @@ export type { User } from './auth/schema.js';
 export type { Clock } from './clock.js';
 export { type ApiDeps, type ApiDepsOptions, type Context, createApiDeps, createContext } from './context.js';
 export { type ApiEnv, apiEnvSchema, parseApiEnv } from './env.js';
+export { retryAfterSecondsOf } from './errors.js';
 export type { Project } from './project/schema.js';
 export { type AppRouter, appRouter } from './root.js';
 export { createCallerFactory } from './trpc.js';

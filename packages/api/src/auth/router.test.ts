@@ -72,7 +72,8 @@ describe('login failures', () => {
     };
     const wrong = [];
     const missing = [];
-    for (let i = 0; i < 5; i++) {
+    // Interleaved, so load from test files running in parallel weighs on both sides alike.
+    for (let i = 0; i < 7; i++) {
       wrong.push(await timed(() => api.caller().auth.login({ email, password: 'wrong password' })));
       missing.push(
         await timed(() => api.caller().auth.login({ email: unknown, password: 'wrong password' })),
@@ -80,11 +81,11 @@ describe('login failures', () => {
     }
     expect(missing[0]?.error.message).toBe(wrong[0]?.error.message);
     expect(missing[0]?.error.message).toBe('Email or password is incorrect.');
-    const median = (xs: { ms: number }[]) => xs.map((x) => x.ms).sort((a, b) => a - b)[2] ?? 0;
+    const median = (xs: { ms: number }[]) => xs.map((x) => x.ms).sort((a, b) => a - b)[3] ?? 0;
     const ratio = median(missing) / median(wrong);
     // Both spend one argon2 verification (~30 ms); without the decoy an unknown email answers ~10x faster.
-    expect(ratio).toBeGreaterThan(0.6);
-    expect(ratio).toBeLessThan(1.6);
+    expect(ratio).toBeGreaterThan(0.5);
+    expect(ratio).toBeLessThan(2);
   });
 
   it('locks an account after 10 failures, even for the right password, and lets it in after the delay', async () => {
