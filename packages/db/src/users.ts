@@ -28,7 +28,7 @@ export async function createUserWithEmailClaim(
 ): Promise<UserRecord | null> {
   const { user, emailClaim } = db.entities;
   try {
-    await executeTransactWrite(
+    const { ToolboxItems } = await executeTransactWrite(
       emailClaim
         .build(PutTransaction)
         .item({ email: input.email, userId: input.userId })
@@ -38,11 +38,11 @@ export async function createUserWithEmailClaim(
         .item(input)
         .options({ condition: { attr: 'userId', exists: false } }),
     );
+    return ToolboxItems[1];
   } catch (error) {
     if (isTransactionConditionFailure(error)) return null;
     throw error;
   }
-  return getUserById(db, input.userId) as Promise<UserRecord>;
 }
 
 export async function getUserById(db: Db, userId: string): Promise<UserRecord | null> {
