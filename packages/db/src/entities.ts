@@ -1,4 +1,4 @@
-import { Entity, item, number, string } from 'dynamodb-toolbox';
+import { any, Entity, item, number, string } from 'dynamodb-toolbox';
 import type { LeonidasTable } from './table.js';
 
 /**
@@ -94,7 +94,43 @@ export function createEntities(table: LeonidasTable) {
     computeKey: ({ userId, projectId }) => ({ pk: `USER#${userId}`, sk: `PROJECT#${projectId}` }),
   });
 
-  return { user, emailClaim, loginGuard, refreshFamily, refreshToken, project };
+  /**
+   * A file of a project. `gsi3pk`/`gsi3sk` exist only while the upload waits for confirmation (a sparse index
+   * the sweep reads); `metadata` is the CSV profile once processed.
+   */
+  const file = new Entity({
+    name: 'FILE',
+    table,
+    timestamps,
+    schema: item({
+      fileId: string().key(),
+      userId: string(),
+      projectId: string(),
+      filename: string(),
+      contentType: string(),
+      size: number(),
+      status: string().enum('UPLOADING', 'PROCESSING', 'COMPLETED', 'FAILED'),
+      source: string().enum('USER_UPLOAD', 'APP_GENERATED'),
+      objectKey: string(),
+      uploadExpiresAt: number(),
+      processingStartedAt: number().optional(),
+      failureReason: string().optional(),
+      metadata: any().optional(),
+      version: number(),
+      gsi3pk: string().optional(),
+      gsi3sk: string().optional(),
+    }).and((schema) => ({
+      gsi1pk: string().link<typeof schema>(({ projectId }) => `PROJECT#${projectId}`),
+      gsi1sk: string().link<typeof schema>(({ fileId }) => `FILE#${fileId}`),
+      gsi2pk: string().link<typeof schema>(
+        ({ projectId, source }) => `PROJECT#${projectId}#SOURCE#${source}`,
+      ),
+      gsi2sk: string().link<typeof schema>(({ fileId }) => fileId),
+    })),
+    computeKey: ({ fileId }) => ({ pk: `FILE#${fileId}`, sk: 'FILE' }),
+  });
+
+  return { user, emailClaim, loginGuard, refreshFamily, refreshToken, project, file };
 }
 
 export type LeonidasEntities = ReturnType<typeof createEntities>;

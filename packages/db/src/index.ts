@@ -1,6 +1,7 @@
 export { createDocumentClient, type DynamoConnection } from './client.js';
 export { createDb, type Db } from './db.js';
 export { isConditionFailure, isTransactionConditionFailure } from './errors.js';
+export * from './files.js';
 export { pingTable } from './health.js';
 export { newId } from './ids.js';
 export type { KeyPage, StartKey } from './pagination.js';

@@ -1,0 +1,68 @@
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { scanCsv } from './csv-scan.js';
+
+const dir = mkdtempSync(join(tmpdir(), 'leonidas-scan-'));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+let n = 0;
+const scan = (content: string | Buffer) => {
+  const path = join(dir, `f${n++}.csv`);
+  writeFileSync(path, content);
+  return scanCsv(path);
+};
+
+describe('scanCsv accepts', () => {
+  it.each([
+    ['commas', 'a,b\n1,2\n', ',', 2],
+    ['a BOM and CRLF line ends', '\uFEFFa,b\r\n1,2\r\n3,4', ',', 3],
+    ['quoted commas, quotes and newlines', 'name,note\n"Smith, J","said ""hi""\nand left"\nx,y\n', ',', 3],
+    ['semicolons', 'a;b;c\n1;2,5;3\n', ';', 2],
+    ['tabs', 'a\tb\n1\t2\n', '\t', 2],
+    ['pipes', 'a|b\n1|2\n', '|', 2],
+    ['one column', 'value\n1\n2\n', ',', 3],
+    ['non-ASCII names and values', 'prénom,città\nZoë,Zürich\n日本,東京\n', ',', 3],
+    ['blank lines', 'a,b\n\n1,2\n\n', ',', 2],
+    ['empty fields', 'a,b,c\n,,\n1,,3\n', ',', 3],
+  ])('%s', async (_label, content, delimiter, records) => {
+    const result = await scan(content);
+    expect(result).toMatchObject({ ok: true, delimiter, records });
+  });
+
+  it('a multi-byte character split across read chunks', async () => {
+    const row = 'é,ü\n';
+    // 1 MiB chunks: put a 2-byte character right on the boundary.
+    const header = 'a,b\n';
+    const filler = 'x'.repeat((1 << 20) - header.length - 1);
+    const result = await scan(`${header}${filler},é\n${row.repeat(10)}`);
+    expect(result).toMatchObject({ ok: true, records: 12 });
+  });
+});
+
+describe('scanCsv refuses, saying why', () => {
+  it.each([
+    ['an empty file', '', 'The file is empty.'],
+    ['only blank lines', '\n\r\n\n', 'The file is empty.'],
+    ['a header without rows', 'a,b,c\n', 'The file has a header row but no data rows.'],
+    ['binary data', Buffer.from([0x50, 0x4b, 0x03, 0x04, 0x00, 0x01]), /not look like a text file/],
+    [
+      'Latin-1 text',
+      Buffer.concat([Buffer.from('a,b\n1,2\n3,'), Buffer.from([0xe9]), Buffer.from('t\n')]),
+      /not UTF-8 text \(the first byte that is not valid UTF-8 is on line 3\)/,
+    ],
+    ['a short row', 'a,b,c\n1,2,3\n4,5\n', /^Line 3 has 2 fields, but the header \(line 1\) has 3/],
+    ['a long row after a multi-line field', 'a,b\n"x\ny",1\n1,2,3\n', /^Line 4 has 3 fields/],
+    ['an unclosed quote', 'a,b\n1,"open\n2,3\n', /quoted field that starts on line 2 is never closed/],
+    ['text after a closing quote', 'a,b\n"x"y,1\n', /^Line 2 has text right after a closing double quote/],
+    [
+      'a quote inside an unquoted field',
+      'a,b\n1,2\nab"c,3\n',
+      /^Line 3 has a double quote inside a field that is not quoted/,
+    ],
+  ])('%s', async (_label, content, reason) => {
+    const result = await scan(content);
+    expect(result.ok).toBe(false);
+    if (!result.ok) expect(result.reason).toMatch(reason);
+  });
+});

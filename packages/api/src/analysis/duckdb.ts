@@ -1,0 +1,45 @@
+import { type DuckDBConnection, DuckDBInstance } from '@duckdb/node-api';
+
+export interface DuckDbOptions {
+  memoryLimit: string;
+  threads: number;
+  tempDirectory: string;
+}
+
+/**
+ * One in-process DuckDB for the whole server, created on first use; each job gets its own connection.
+ * Its memory is capped and it spills to `tempDirectory`, so a large file cannot exhaust the server.
+ */
+export class Analytics {
+  private instance: Promise<DuckDBInstance> | undefined;
+
+  constructor(private readonly options: DuckDbOptions) {}
+
+  async withConnection<T>(work: (connection: DuckDBConnection) => Promise<T>): Promise<T> {
+    this.instance ??= DuckDBInstance.create(':memory:', {
+      memory_limit: this.options.memoryLimit,
+      threads: String(this.options.threads),
+      temp_directory: this.options.tempDirectory,
+      // Only local files the server wrote itself are read; nothing is fetched or installed.
+      autoinstall_known_extensions: 'false',
+      autoload_known_extensions: 'false',
+    });
+    const connection = await (await this.instance).connect();
+    try {
+      return await work(connection);
+    } finally {
+      connection.closeSync();
+    }
+  }
+
+  async close(): Promise<void> {
+    const instance = await this.instance;
+    instance?.closeSync();
+    this.instance = undefined;
+  }
+}
+
+/** A SQL string literal. */
+export const sqlString = (value: string) => `'${value.replaceAll("'", "''")}'`;
+/** A SQL identifier. */
+export const sqlIdentifier = (value: string) => `"${value.replaceAll('"', '""')}"`;

@@ -1,0 +1,123 @@
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { scanCsv } from './csv-scan.js';
+import { Analytics } from './duckdb.js';
+import { profileCsv } from './profile.js';
+
+const dir = mkdtempSync(join(tmpdir(), 'leonidas-profile-'));
+const analytics = new Analytics({ memoryLimit: '256MB', threads: 2, tempDirectory: join(dir, 'spill') });
+afterAll(async () => {
+  await analytics.close();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+async function profileOf(content: string, previewRows = 50) {
+  const path = join(dir, `p${Math.random()}.csv`);
+  writeFileSync(path, content);
+  const scan = await scanCsv(path);
+  if (!scan.ok) throw new Error(scan.reason);
+  return analytics.withConnection((connection) =>
+    profileCsv(connection, { path, delimiter: scan.delimiter, previewRows }),
+  );
+}
+
+/** A deterministic pseudo-random generator, so the data is varied but the test repeatable. */
+function generator(seed: number) {
+  let state = seed;
+  return () => {
+    state = (state * 1_103_515_245 + 12_345) % 2 ** 31;
+    return state / 2 ** 31;
+  };
+}
+
+describe('profileCsv', () => {
+  it('matches statistics computed independently on generated data', async () => {
+    const random = generator(42);
+    const rows = Array.from({ length: 5000 }, (_, i) => {
+      const amount = random() < 0.1 ? null : Math.round(random() * 100_000) / 100;
+      const day = new Date(Date.UTC(2024, 0, 1) + Math.floor(random() * 365) * 86_400_000)
+        .toISOString()
+        .slice(0, 10);
+      return {
+        id: i + 1,
+        amount,
+        city: ['Paris', 'Zürich', 'Tōkyō', 'Lima', ''][Math.floor(random() * 5)] as string,
+        day,
+        active: random() < 0.5,
+      };
+    });
+    const csv = [
+      'id,amount,city,day,active',
+      ...rows.map((r) => `${r.id},${r.amount ?? ''},${r.city},${r.day},${r.active}`),
+    ].join('\n');
+
+    const { profile, preview } = await profileOf(csv, 3);
+
+    const amounts = rows.flatMap((r) => (r.amount === null ? [] : [r.amount]));
+    const days = rows.map((r) => r.day).sort();
+    const cities = rows.map((r) => r.city);
+    expect(profile).toMatchObject({ rowCount: 5000, delimiter: ',', hasHeader: true, encoding: 'utf-8' });
+    const [id, amount, city, day, active] = profile.columns;
+    expect(id).toEqual({
+      name: 'id',
+      type: 'integer',
+      nullCount: 0,
+      distinctCount: 5000,
+      min: 1,
+      max: 5000,
+      mean: 2500.5,
+    });
+    expect(amount).toMatchObject({
+      name: 'amount',
+      type: 'number',
+      nullCount: rows.length - amounts.length,
+      distinctCount: new Set(amounts).size,
+      min: Math.min(...amounts),
+      max: Math.max(...amounts),
+    });
+    expect(amount?.mean).toBeCloseTo(amounts.reduce((a, b) => a + b, 0) / amounts.length, 6);
+    expect(city).toEqual({
+      name: 'city',
+      type: 'string',
+      nullCount: cities.filter((c) => c === '').length,
+      distinctCount: new Set(cities.filter((c) => c !== '')).size,
+    });
+    expect(day).toEqual({
+      name: 'day',
+      type: 'date',
+      nullCount: 0,
+      distinctCount: new Set(days).size,
+      min: days[0],
+      max: days.at(-1),
+    });
+    expect(active).toMatchObject({ name: 'active', type: 'boolean', nullCount: 0, distinctCount: 2 });
+
+    expect(preview.columns).toEqual(['id', 'amount', 'city', 'day', 'active']);
+    expect(preview.rows).toEqual(
+      rows.slice(0, 3).map((r) => [r.id, r.amount, r.city === '' ? null : r.city, r.day, r.active]),
+    );
+  });
+
+  it('reads semicolons, tabs, a BOM, quoted newlines and datetimes', async () => {
+    const semicolons = await profileOf(
+      '\uFEFFnom;montant;quand\n"Zoë; la ""grande""";1,5;2024-05-01 10:30:00\n"multi\nligne";2;2024-05-02 11:00:00\n',
+    );
+    expect(semicolons.profile.delimiter).toBe(';');
+    expect(semicolons.profile.columns.map((c) => [c.name, c.type])).toEqual([
+      ['nom', 'string'],
+      ['montant', 'string'],
+      ['quand', 'datetime'],
+    ]);
+    expect(semicolons.profile.columns[2]).toMatchObject({
+      min: '2024-05-01T10:30:00',
+      max: '2024-05-02T11:00:00',
+    });
+    expect(semicolons.preview.rows[0]).toEqual(['Zoë; la "grande"', '1,5', '2024-05-01T10:30:00']);
+    expect(semicolons.preview.rows[1]?.[0]).toBe('multi\nligne');
+
+    const tabs = await profileOf('a\tb\n1\tx\n2\ty\n');
+    expect(tabs.profile).toMatchObject({ delimiter: '\t', rowCount: 2 });
+  });
+});

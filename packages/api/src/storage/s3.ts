@@ -1,0 +1,188 @@
+import { createWriteStream } from 'node:fs';
+import { Readable, Transform } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import {
+  DeleteObjectCommand,
+  DeleteObjectsCommand,
+  GetObjectCommand,
+  HeadObjectCommand,
+  ListObjectsV2Command,
+  NoSuchKey,
+  NotFound,
+  PutObjectCommand,
+  S3Client,
+} from '@aws-sdk/client-s3';
+import { createPresignedPost } from '@aws-sdk/s3-presigned-post';
+import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
+
+export interface StorageConfig {
+  bucket: string;
+  region: string;
+  /** Unset for AWS S3; any S3-compatible endpoint otherwise (path-style addressing). */
+  endpoint?: string | undefined;
+  /** Where browsers reach the store, when it differs from where the server does. */
+  publicEndpoint?: string | undefined;
+  credentials?: { accessKeyId: string; secretAccessKey: string } | undefined;
+}
+
+export class ObjectTooLargeError extends Error {
+  constructor(readonly limit: number) {
+    super(`Object is larger than ${limit} bytes`);
+    this.name = 'ObjectTooLargeError';
+  }
+}
+
+/** The one S3 client of the API: presigned uploads and downloads, streaming reads, small JSON objects. */
+export class Storage {
+  readonly bucket: string;
+  private readonly client: S3Client;
+  private readonly presigner: S3Client;
+
+  constructor(config: StorageConfig) {
+    this.bucket = config.bucket;
+    this.client = createClient(config, config.endpoint);
+    this.presigner = config.publicEndpoint ? createClient(config, config.publicEndpoint) : this.client;
+  }
+
+  /** A browser-style multipart POST whose policy pins the key, the content type and the size range. */
+  async presignUpload(input: {
+    key: string;
+    contentType: string;
+    maxBytes: number;
+    expiresInSeconds: number;
+  }) {
+    const { url, fields } = await createPresignedPost(this.presigner, {
+      Bucket: this.bucket,
+      Key: input.key,
+      Conditions: [
+        ['content-length-range', 1, input.maxBytes],
+        ['eq', '$Content-Type', input.contentType],
+      ],
+      Fields: { 'Content-Type': input.contentType },
+      Expires: input.expiresInSeconds,
+    });
+    return { url, fields };
+  }
+
+  /** A short-lived GET that makes browsers save the object under `filename` (RFC 6266). */
+  presignDownload(input: { key: string; filename: string; expiresInSeconds: number }): Promise<string> {
+    return getSignedUrl(
+      this.presigner,
+      new GetObjectCommand({
+        Bucket: this.bucket,
+        Key: input.key,
+        ResponseContentDisposition: contentDisposition(input.filename),
+      }),
+      { expiresIn: input.expiresInSeconds },
+    );
+  }
+
+  async size(key: string): Promise<number | null> {
+    try {
+      const head = await this.client.send(new HeadObjectCommand({ Bucket: this.bucket, Key: key }));
+      return head.ContentLength ?? 0;
+    } catch (error) {
+      if (error instanceof NotFound || (error as { name?: string }).name === 'NotFound') return null;
+      throw error;
+    }
+  }
+
+  /** Streams the object to a file, never holding it in memory; stops once it exceeds `maxBytes`. */
+  async downloadToFile(key: string, path: string, maxBytes: number): Promise<number> {
+    const object = await this.client.send(new GetObjectCommand({ Bucket: this.bucket, Key: key }));
+    if (!(object.Body instanceof Readable)) throw new Error('S3 returned no readable body');
+    let bytes = 0;
+    const limit = new Transform({
+      transform(chunk: Buffer, _encoding, callback) {
+        bytes += chunk.length;
+        callback(bytes > maxBytes ? new ObjectTooLargeError(maxBytes) : null, chunk);
+      },
+    });
+    await pipeline(object.Body, limit, createWriteStream(path));
+    return bytes;
+  }
+
+  async putJson(key: string, value: unknown): Promise<void> {
+    await this.client.send(
+      new PutObjectCommand({
+        Bucket: this.bucket,
+        Key: key,
+        Body: JSON.stringify(value),
+        ContentType: 'application/json',
+      }),
+    );
+  }
+
+  async getJson(key: string): Promise<unknown> {
+    try {
+      const object = await this.client.send(new GetObjectCommand({ Bucket: this.bucket, Key: key }));
+      return JSON.parse((await object.Body?.transformToString('utf-8')) ?? 'null');
+    } catch (error) {
+      if (error instanceof NoSuchKey) return null;
+      throw error;
+    }
+  }
+
+  async delete(key: string): Promise<void> {
+    await this.client.send(new DeleteObjectCommand({ Bucket: this.bucket, Key: key }));
+  }
+
+  /** Deletes every object under the prefix, a thousand at a time. */
+  async deletePrefix(prefix: string): Promise<number> {
+    let deleted = 0;
+    let continuationToken: string | undefined;
+    do {
+      const page = await this.client.send(
+        new ListObjectsV2Command({
+          Bucket: this.bucket,
+          Prefix: prefix,
+          ContinuationToken: continuationToken,
+        }),
+      );
+      const keys = (page.Contents ?? []).flatMap((object) => (object.Key ? [{ Key: object.Key }] : []));
+      if (keys.length > 0) {
+        await this.client.send(
+          new DeleteObjectsCommand({ Bucket: this.bucket, Delete: { Objects: keys, Quiet: true } }),
+        );
+        deleted += keys.length;
+      }
+      continuationToken = page.IsTruncated ? page.NextContinuationToken : undefined;
+    } while (continuationToken);
+    return deleted;
+  }
+
+  async listKeys(prefix: string): Promise<string[]> {
+    const page = await this.client.send(new ListObjectsV2Command({ Bucket: this.bucket, Prefix: prefix }));
+    return (page.Contents ?? []).flatMap((object) => (object.Key ? [object.Key] : []));
+  }
+
+  destroy(): void {
+    this.client.destroy();
+    if (this.presigner !== this.client) this.presigner.destroy();
+  }
+}
+
+function createClient(config: StorageConfig, endpoint: string | undefined): S3Client {
+  return new S3Client({
+    region: config.region,
+    ...(endpoint ? { endpoint, forcePathStyle: true } : {}),
+    ...(config.credentials ? { credentials: config.credentials } : {}),
+    // S3-compatible stores (s3rver, MinIO) mishandle the SDK's default flexible checksums.
+    requestChecksumCalculation: 'WHEN_REQUIRED',
+    responseChecksumValidation: 'WHEN_REQUIRED',
+  });
+}
+
+/** `attachment` with an ASCII fallback name and the exact name percent-encoded as UTF-8 (RFC 6266 / 5987). */
+export function contentDisposition(filename: string): string {
+  const fallback = filename
+    .normalize('NFKD')
+    .replace(/[\u0300-\u036f]/g, '')
+    .replace(/[^\x20-\x7e]/g, '_')
+    .replace(/["\\]/g, '_');
+  const encoded = encodeURIComponent(filename).replace(
+    /['()*]/g,
+    (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`,
+  );
+  return `attachment; filename="${fallback}"; filename*=UTF-8''${encoded}`;
+}
