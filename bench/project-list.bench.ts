@@ -3,12 +3,14 @@
  * tRPC, superjson, zod, dynamodb-toolbox) vs a plain Express handler doing the same JWT check and Query,
  * both against one DynamoDB Local, driven by autocannon in the same run. Prints both and their ratio.
  */
-import { type ChildProcess, fork, spawn } from 'node:child_process';
+import { type ChildProcess, fork } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createLeonidasClient } from '@leonidas/client';
 import { ensureTable, freePort, LOCAL_CREDENTIALS, startDynamoDbLocal } from '@leonidas/db/local';
 import autocannon from 'autocannon';
+import { spawnServer, waitForHealthy } from './support.js';
 
 const DURATION_SECONDS = Number(process.env.BENCH_DURATION ?? 10);
 const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 32);
@@ -18,18 +20,6 @@ const children: ChildProcess[] = [];
 const stopChildren = () => {
   for (const child of children) child.kill('SIGTERM');
 };
-
-async function waitForHealthy(url: string): Promise<void> {
-  for (let i = 0; i < 300; i++) {
-    try {
-      if ((await fetch(url)).ok) return;
-    } catch {
-      // not up yet
-    }
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
-  throw new Error(`${url} did not come up`);
-}
 
 async function load(title: string, url: string, token: string) {
   const run = (duration: number) =>
@@ -50,20 +40,17 @@ async function main() {
     const secret = randomBytes(32).toString('base64url');
 
     const serverPort = await freePort();
-    const server = spawn(process.execPath, [join(import.meta.dirname, '../apps/server/dist/main.js')], {
-      env: {
-        ...process.env,
-        NODE_ENV: 'production',
-        PORT: String(serverPort),
-        DYNAMODB_ENDPOINT: dynamo.endpoint,
-        TABLE_NAME: tableName,
-        AWS_REGION: 'local',
-        AWS_ACCESS_KEY_ID: 'local',
-        AWS_SECRET_ACCESS_KEY: 'local',
-        JWT_SECRET: secret,
-        AUTH_RATE_LIMIT_PER_MINUTE: '1000',
-      },
-      stdio: 'ignore',
+    const server = spawnServer({
+      PORT: String(serverPort),
+      DYNAMODB_ENDPOINT: dynamo.endpoint,
+      TABLE_NAME: tableName,
+      AWS_REGION: 'us-east-1',
+      S3_BUCKET: 'unused',
+      AWS_ACCESS_KEY_ID: 'local',
+      AWS_SECRET_ACCESS_KEY: 'local',
+      JWT_SECRET: secret,
+      AUTH_RATE_LIMIT_PER_MINUTE: '1000',
+      DATA_DIR: join(tmpdir(), 'leonidas-bench-list'),
     });
     children.push(server);
     const serverUrl = `http://127.0.0.1:${serverPort}`;

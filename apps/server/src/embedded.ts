@@ -1,8 +1,13 @@
 import { randomBytes } from 'node:crypto';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import type { StorageConfig } from '@leonidas/api';
+import { S3RVER_CREDENTIALS, startLocalS3 } from '@leonidas/api/local';
 import type { DynamoConnection } from '@leonidas/db';
-import { type DynamoDbLocal, LOCAL_CREDENTIALS, LOCAL_REGION, startDynamoDbLocal } from '@leonidas/db/local';
+import { LOCAL_CREDENTIALS, LOCAL_REGION, startDynamoDbLocal } from '@leonidas/db/local';
+
+export const EMBEDDED_TABLE_NAME = 'leonidas';
+export const EMBEDDED_BUCKET = 'leonidas';
 
 /**
  * The secret that signs access tokens in embedded mode: generated once and kept in the data folder, so
@@ -21,12 +26,32 @@ export function loadOrCreateSecret(dataDir: string): string {
   return secret;
 }
 
-export async function startEmbeddedDynamo(
-  dataDir: string,
-): Promise<{ dynamo: DynamoDbLocal; connection: DynamoConnection }> {
+export interface EmbeddedStack {
+  dynamo: DynamoConnection;
+  storage: StorageConfig;
+  stop(): Promise<void>;
+}
+
+/** DynamoDB Local and s3rver, both on loopback with their data under `dataDir`. */
+export async function startEmbeddedStack(dataDir: string, corsOrigins: string[]): Promise<EmbeddedStack> {
   const dynamo = await startDynamoDbLocal({ dbPath: join(dataDir, 'dynamodb') });
-  return {
-    dynamo,
-    connection: { region: LOCAL_REGION, endpoint: dynamo.endpoint, credentials: LOCAL_CREDENTIALS },
-  };
+  try {
+    const s3 = await startLocalS3({ directory: join(dataDir, 's3'), bucket: EMBEDDED_BUCKET, corsOrigins });
+    return {
+      dynamo: { region: LOCAL_REGION, endpoint: dynamo.endpoint, credentials: LOCAL_CREDENTIALS },
+      storage: {
+        bucket: EMBEDDED_BUCKET,
+        region: 'us-east-1',
+        endpoint: s3.endpoint,
+        credentials: S3RVER_CREDENTIALS,
+      },
+      stop: async () => {
+        await s3.stop();
+        await dynamo.stop();
+      },
+    };
+  } catch (error) {
+    await dynamo.stop();
+    throw error;
+  }
 }

@@ -32,6 +32,13 @@ export const serverEnvSchema = apiEnvSchema.extend({
   AWS_REGION: z.string().min(1).optional(),
   /** Whether to create the table when it is missing (default: yes unless talking to AWS itself). */
   CREATE_TABLE: flag.optional(),
+  /** Set to use an S3 bucket instead of the embedded s3rver; `S3_ENDPOINT` for any S3-compatible store. */
+  S3_BUCKET: z.string().min(3).max(63).optional(),
+  S3_ENDPOINT: z.url({ error: 'S3_ENDPOINT must be a URL' }).optional(),
+  /** Where browsers reach the store, when it differs from `S3_ENDPOINT` (e.g. behind a proxy). */
+  S3_PUBLIC_ENDPOINT: z.url({ error: 'S3_PUBLIC_ENDPOINT must be a URL' }).optional(),
+  /** How often unconfirmed uploads past their expiry are removed. */
+  SWEEP_INTERVAL_SECONDS: z.coerce.number().int().min(10).default(300),
 });
 
 export type ServerEnv = z.infer<typeof serverEnvSchema>;
@@ -49,17 +56,14 @@ export function loadServerEnv(source: Record<string, string | undefined> = proce
     throw new ConfigError(`Invalid configuration:\n${problems.join('\n')}`);
   }
   const env = result.data;
-  const external = env.DYNAMODB_ENDPOINT !== undefined || env.TABLE_NAME !== undefined;
-  if (external && !env.AWS_REGION) {
-    throw new ConfigError(
-      'Invalid configuration:\n  AWS_REGION: required when DYNAMODB_ENDPOINT or TABLE_NAME is set',
-    );
-  }
-  if (external && !env.JWT_SECRET) {
-    throw new ConfigError(
-      'Invalid configuration:\n  JWT_SECRET: required outside embedded mode, so every instance signs with the same key',
-    );
-  }
+  if (isEmbedded(env)) return env;
+  const missing = [
+    ['AWS_REGION', env.AWS_REGION],
+    ['S3_BUCKET', env.S3_BUCKET],
+    // Every instance must sign with the same key.
+    ['JWT_SECRET', env.JWT_SECRET],
+  ].flatMap(([name, value]) => (value ? [] : [`  ${name}: required outside embedded mode`]));
+  if (missing.length > 0) throw new ConfigError(`Invalid configuration:\n${missing.join('\n')}`);
   return env;
 }
 

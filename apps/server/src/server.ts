@@ -1,22 +1,30 @@
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { createApiDeps } from '@leonidas/api';
+import { join } from 'node:path';
+import { createApiDeps, Storage, sweepExpiredUploads } from '@leonidas/api';
 import { createDb, createDocumentClient, type DynamoConnection } from '@leonidas/db';
-import { type DynamoDbLocal, ensureTable } from '@leonidas/db/local';
+import { ensureTable } from '@leonidas/db/local';
+import type { Express } from 'express';
 import { type Logger, pino } from 'pino';
 import { createApp } from './app.js';
-import { loadOrCreateSecret, startEmbeddedDynamo } from './embedded.js';
+import {
+  EMBEDDED_TABLE_NAME,
+  type EmbeddedStack,
+  loadOrCreateSecret,
+  startEmbeddedStack,
+} from './embedded.js';
 import { isEmbedded, type ServerEnv } from './env.js';
 
 export interface RunningServer {
   url: string;
   port: number;
   logger: Logger;
-  /** Stops accepting, lets in-flight requests finish (up to the timeout), then stops the embedded stack. */
+  /**
+   * Stops accepting, lets in-flight requests and background work finish (up to the timeout), then stops the
+   * embedded stack.
+   */
   close(): Promise<void>;
 }
-
-const EMBEDDED_TABLE_NAME = 'leonidas';
 
 export function createLogger(env: ServerEnv): Logger {
   return pino({ level: env.LOG_LEVEL, base: { service: 'leonidas' } });
@@ -26,26 +34,46 @@ export async function startServer(
   env: ServerEnv,
   logger: Logger = createLogger(env),
 ): Promise<RunningServer> {
-  const embedded = isEmbedded(env);
-  let dynamo: DynamoDbLocal | undefined;
-  let connection: DynamoConnection;
-  if (embedded) {
-    ({ dynamo, connection } = await startEmbeddedDynamo(env.DATA_DIR));
-    logger.info({ endpoint: dynamo.endpoint, dataDir: env.DATA_DIR }, 'embedded DynamoDB Local started');
-  } else {
-    connection = { region: env.AWS_REGION ?? '', endpoint: env.DYNAMODB_ENDPOINT };
-  }
+  const embedded: EmbeddedStack | undefined = isEmbedded(env)
+    ? await startEmbeddedStack(env.DATA_DIR, env.CORS_ORIGINS)
+    : undefined;
+  if (embedded) logger.info({ dataDir: env.DATA_DIR }, 'embedded DynamoDB Local and s3rver started');
+  const dynamo: DynamoConnection = embedded?.dynamo ?? {
+    region: env.AWS_REGION ?? '',
+    endpoint: env.DYNAMODB_ENDPOINT,
+  };
 
   try {
     const tableName = env.TABLE_NAME ?? EMBEDDED_TABLE_NAME;
-    if (env.CREATE_TABLE ?? (embedded || env.DYNAMODB_ENDPOINT !== undefined)) {
-      const outcome = await ensureTable(connection, tableName);
+    if (env.CREATE_TABLE ?? (embedded !== undefined || env.DYNAMODB_ENDPOINT !== undefined)) {
+      const outcome = await ensureTable(dynamo, tableName);
       logger.info({ tableName, outcome }, 'table ready');
     }
-    const db = createDb(createDocumentClient(connection), tableName);
-    const jwtSecret = env.JWT_SECRET ?? loadOrCreateSecret(env.DATA_DIR);
-    const deps = createApiDeps({ db, env: { ...env, JWT_SECRET: jwtSecret } });
+    const db = createDb(createDocumentClient(dynamo), tableName);
+    const storage = new Storage(
+      embedded?.storage ?? {
+        bucket: env.S3_BUCKET ?? '',
+        region: env.AWS_REGION ?? '',
+        endpoint: env.S3_ENDPOINT,
+        publicEndpoint: env.S3_PUBLIC_ENDPOINT,
+      },
+    );
+    const deps = createApiDeps({
+      db,
+      storage,
+      env: { ...env, JWT_SECRET: env.JWT_SECRET ?? loadOrCreateSecret(env.DATA_DIR) },
+      logger,
+      scratchDirectory: join(env.DATA_DIR, 'tmp', 'duckdb'),
+    });
     const app = createApp({ env, deps, db, logger });
+
+    const sweep = setInterval(() => {
+      sweepExpiredUploads(deps).then(
+        (swept) => swept > 0 && logger.info({ swept }, 'removed expired unconfirmed uploads'),
+        (error: unknown) => logger.error({ err: error }, 'upload sweep failed'),
+      );
+    }, env.SWEEP_INTERVAL_SECONDS * 1000);
+    sweep.unref();
 
     const server = await listen(app, env.PORT, env.HOST);
     const { port } = server.address() as AddressInfo;
@@ -58,18 +86,22 @@ export async function startServer(
       port,
       logger,
       close: async () => {
+        clearInterval(sweep);
         await closeServer(server, env.SHUTDOWN_TIMEOUT_MS);
+        await deps.background.drain(env.SHUTDOWN_TIMEOUT_MS);
+        await deps.analytics.close();
+        storage.destroy();
         db.documentClient.destroy();
-        await dynamo?.stop();
+        await embedded?.stop();
       },
     };
   } catch (error) {
-    await dynamo?.stop();
+    await embedded?.stop();
     throw error;
   }
 }
 
-function listen(app: import('express').Express, port: number, host: string): Promise<Server> {
+function listen(app: Express, port: number, host: string): Promise<Server> {
   return new Promise((resolve, reject) => {
     const server = app.listen(port, host, (error?: Error) => (error ? reject(error) : resolve(server)));
   });

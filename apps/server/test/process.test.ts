@@ -71,6 +71,21 @@ describe('the built server in embedded mode', () => {
     const client = createLeonidasClient({ url, token: accessToken });
     const project = await client.project.create.mutate({ name: 'Survives restarts' });
 
+    // A CSV through the embedded s3rver, the way a browser sends it.
+    const csv = 'city,visits\nParis,3\nZürich,5\n';
+    const { file, upload } = await client.file.createUpload.mutate({
+      projectId: project.id,
+      filename: 'visits.csv',
+      size: Buffer.byteLength(csv),
+      contentType: 'text/csv',
+    });
+    const form = new FormData();
+    for (const [name, value] of Object.entries(upload.fields)) form.append(name, value);
+    form.append('file', new Blob([csv]), 'visits.csv');
+    expect((await fetch(upload.url, { method: 'POST', body: form })).status).toBe(204);
+    const confirmed = await client.file.confirm.mutate({ fileId: file.id });
+    expect(confirmed).toMatchObject({ status: 'COMPLETED', metadata: { rowCount: 2 } });
+
     first.child.kill('SIGTERM');
     expect(await first.exited).toBe(0);
     expect(first.output()).toContain('"msg":"stopped"');
@@ -85,6 +100,16 @@ describe('the built server in embedded mode', () => {
     const login = await anonymous.auth.login.mutate({ email, password: 'pa55word!' });
     const again = createLeonidasClient({ url, token: login.accessToken });
     expect(await again.project.byId.query({ projectId: project.id })).toEqual(project);
+    expect(await again.file.byId.query({ fileId: file.id })).toEqual(confirmed);
+    expect(await again.file.preview.query({ fileId: file.id })).toEqual({
+      columns: ['city', 'visits'],
+      rows: [
+        ['Paris', 3],
+        ['Zürich', 5],
+      ],
+    });
+    const download = await again.file.downloadUrl.query({ fileId: file.id });
+    expect(await (await fetch(download.url)).text()).toBe(csv);
 
     second.child.kill('SIGINT');
     expect(await second.exited).toBe(0);
@@ -97,9 +122,10 @@ describe('the built server in embedded mode', () => {
     expect(bad.output()).not.toMatch(/\n\s+at /);
   });
 
-  it('asks for JWT_SECRET outside embedded mode', async () => {
+  it('asks for what cloud mode needs', async () => {
     const bad = await startProcess({ TABLE_NAME: 'leonidas', AWS_REGION: 'eu-west-1', DATA_DIR: dataDir });
     expect(await bad.exited).toBe(1);
-    expect(bad.output()).toContain('JWT_SECRET');
+    expect(bad.output()).toContain('JWT_SECRET: required outside embedded mode');
+    expect(bad.output()).toContain('S3_BUCKET: required outside embedded mode');
   });
 });

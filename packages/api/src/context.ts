@@ -1,31 +1,68 @@
 import { createHmac } from 'node:crypto';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import type { Db } from '@leonidas/db';
+import { Analytics } from './analysis/duckdb.js';
 import { TokenService } from './auth/tokens.js';
+import { BackgroundTasks } from './background.js';
 import { type Clock, systemClock } from './clock.js';
 import type { ApiEnv } from './env.js';
+import { type Logger, silentLogger } from './logger.js';
 import { CursorCodec } from './pagination.js';
 import { RateLimiter } from './rate-limit.js';
+import type { Storage } from './storage/s3.js';
+
+export interface FileSettings {
+  maxUploadBytes: number;
+  uploadUrlTtlSeconds: number;
+  downloadUrlTtlSeconds: number;
+  confirmWaitMs: number;
+}
 
 /** Everything the procedures need, built once at start-up and shared by every request. */
 export interface ApiDeps {
   db: Db;
+  storage: Storage;
+  analytics: Analytics;
+  background: BackgroundTasks;
   clock: Clock;
+  logger: Logger;
   tokens: TokenService;
   cursors: CursorCodec;
   authLimiter: RateLimiter;
+  files: FileSettings;
 }
 
 export interface ApiDepsOptions {
   db: Db;
+  storage: Storage;
   env: ApiEnv & { JWT_SECRET: string };
   clock?: Clock;
+  logger?: Logger;
+  /** Where DuckDB spills when a file does not fit its memory limit. */
+  scratchDirectory?: string;
 }
 
-export function createApiDeps({ db, env, clock = systemClock }: ApiDepsOptions): ApiDeps {
+export function createApiDeps({
+  db,
+  storage,
+  env,
+  clock = systemClock,
+  logger = silentLogger,
+  scratchDirectory = join(tmpdir(), 'leonidas-duckdb'),
+}: ApiDepsOptions): ApiDeps {
   const secret = Buffer.from(env.JWT_SECRET);
   return {
     db,
+    storage,
+    analytics: new Analytics({
+      memoryLimit: env.DUCKDB_MEMORY_LIMIT,
+      threads: env.DUCKDB_THREADS,
+      tempDirectory: scratchDirectory,
+    }),
+    background: new BackgroundTasks(),
     clock,
+    logger,
     tokens: new TokenService({
       signingKey: secret,
       issuer: env.JWT_ISSUER,
@@ -37,6 +74,12 @@ export function createApiDeps({ db, env, clock = systemClock }: ApiDepsOptions):
     // Its own key, derived from the configured secret, so a cursor can never pass as a token or vice versa.
     cursors: new CursorCodec(createHmac('sha256', secret).update('leonidas cursors').digest()),
     authLimiter: new RateLimiter({ limit: env.AUTH_RATE_LIMIT_PER_MINUTE, windowMs: 60_000, clock }),
+    files: {
+      maxUploadBytes: env.MAX_UPLOAD_BYTES,
+      uploadUrlTtlSeconds: env.UPLOAD_URL_TTL_SECONDS,
+      downloadUrlTtlSeconds: env.DOWNLOAD_URL_TTL_SECONDS,
+      confirmWaitMs: env.CONFIRM_WAIT_MS,
+    },
   };
 }
 

@@ -14,20 +14,26 @@ export class AppError extends Error {
   readonly code: AppErrorCode;
   /** For TOO_MANY_REQUESTS: when the caller may try again. */
   readonly retryAfterSeconds: number | undefined;
+  /** For BAD_REQUEST found past the input schema (e.g. against configured limits): the field at fault. */
+  readonly fieldErrors: Record<string, string[]> | undefined;
 
   constructor(
     code: AppErrorCode,
     message: string,
-    options: { retryAfterSeconds?: number; cause?: unknown } = {},
+    options: { retryAfterSeconds?: number; fieldErrors?: Record<string, string[]>; cause?: unknown } = {},
   ) {
     super(message, { cause: options.cause });
     this.name = 'AppError';
     this.code = code;
     this.retryAfterSeconds = options.retryAfterSeconds;
+    this.fieldErrors = options.fieldErrors;
   }
 }
 
 export const notFound = (what: string) => new AppError('NOT_FOUND', `${what} not found.`);
+
+export const invalidField = (field: string, message: string) =>
+  new AppError('BAD_REQUEST', `Invalid input: ${field}: ${message}`, { fieldErrors: { [field]: [message] } });
 
 export function tooManyRequests(message: string, retryAfterMs: number): AppError {
   const retryAfterSeconds = Math.max(1, Math.ceil(retryAfterMs / 1000));

@@ -3,11 +3,22 @@ import type { AppRouter } from './root.js';
 
 export type { User } from './auth/schema.js';
 export type { Clock } from './clock.js';
-export { type ApiDeps, type ApiDepsOptions, type Context, createApiDeps, createContext } from './context.js';
+export {
+  type ApiDeps,
+  type ApiDepsOptions,
+  type Context,
+  createApiDeps,
+  createContext,
+  type FileSettings,
+} from './context.js';
 export { type ApiEnv, apiEnvSchema, parseApiEnv } from './env.js';
 export { retryAfterSecondsOf } from './errors.js';
+export type { File, FilePreview, FileSource, FileStatus } from './file/schema.js';
+export { sweepExpiredUploads } from './file/sweep.js';
+export type { Logger } from './logger.js';
 export type { Project } from './project/schema.js';
 export { type AppRouter, appRouter } from './root.js';
+export { Storage, type StorageConfig } from './storage/s3.js';
 export { createCallerFactory } from './trpc.js';
 
 export type RouterInputs = inferRouterInputs<AppRouter>;

@@ -9,7 +9,12 @@ const t = initTRPC.context<Context>().create({
   // Stack traces never leave the server, whatever NODE_ENV says; the server logs them instead.
   isDev: false,
   errorFormatter({ shape, error }) {
-    const zodError = error.cause instanceof ZodError ? z.flattenError(error.cause) : null;
+    const zodError =
+      error.cause instanceof ZodError
+        ? z.flattenError(error.cause)
+        : error.cause instanceof AppError && error.cause.fieldErrors
+          ? { formErrors: [], fieldErrors: error.cause.fieldErrors }
+          : null;
     const retryAfterSeconds = error.cause instanceof AppError ? error.cause.retryAfterSeconds : undefined;
     return {
       ...shape,
@@ -27,7 +32,7 @@ const t = initTRPC.context<Context>().create({
 
 function publicMessage(error: TRPCError, zodError: z.core.$ZodFlattenedError<unknown> | null): string {
   if (error.code === 'INTERNAL_SERVER_ERROR') return 'Something went wrong on our side. Please try again.';
-  if (zodError) {
+  if (error.cause instanceof ZodError && zodError) {
     const [field, messages] =
       Object.entries(zodError.fieldErrors as Record<string, string[] | undefined>)[0] ?? [];
     const first = messages?.[0] ?? zodError.formErrors[0];

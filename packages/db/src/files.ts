@@ -1,6 +1,7 @@
 import {
   $add,
   $remove,
+  $set,
   type Condition,
   DeleteItemCommand,
   GetItemCommand,
@@ -134,12 +135,19 @@ export function finishProcessing(
   input: {
     fileId: string;
     processingStartedAt: number;
-    outcome: { status: 'COMPLETED'; metadata: unknown } | { status: 'FAILED'; failureReason: string };
+    outcome:
+      | { status: 'COMPLETED'; metadata: unknown; size: number }
+      | { status: 'FAILED'; failureReason: string };
   },
 ): Promise<FileRecord | null> {
+  const outcome =
+    input.outcome.status === 'COMPLETED'
+      ? // $set replaces the whole profile; a plain object would be merged path by path into a missing map.
+        { ...input.outcome, metadata: $set(input.outcome.metadata) }
+      : input.outcome;
   return conditionalUpdate(
     db,
-    { fileId: input.fileId, ...input.outcome },
+    { fileId: input.fileId, ...outcome },
     {
       and: [
         { attr: 'status', eq: 'PROCESSING' },

@@ -26,7 +26,7 @@ enum State {
  * editor shows (the header is line 1; a record spanning lines is named by the line it starts on).
  */
 export async function scanCsv(path: string): Promise<CsvScan> {
-  const scanner = new Scanner();
+  const scanner = new CsvScanner();
   for await (const chunk of createReadStream(path, { highWaterMark: 1 << 20 })) {
     const failure = scanner.push(chunk as Buffer);
     if (failure) return { ok: false, reason: failure };
@@ -34,7 +34,8 @@ export async function scanCsv(path: string): Promise<CsvScan> {
   return scanner.end();
 }
 
-class Scanner {
+/** The same checks fed chunk by chunk, e.g. while the file streams in from storage. */
+export class CsvScanner {
   private bytes = 0;
   private line = 1;
   private utf8Carry: Buffer = Buffer.alloc(0);

@@ -1,5 +1,5 @@
 import jwt from 'jsonwebtoken';
-import { beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, onTestFinished } from 'vitest';
 import { ZodError } from 'zod';
 import { createTestApi, expectTrpcError, signUp, type TestApi, uniqueEmail } from '../../test/helpers.js';
 import { LOGIN_LOCK_THRESHOLD } from './service.js';
@@ -8,6 +8,7 @@ let api: TestApi;
 beforeAll(async () => {
   api = await createTestApi();
 });
+afterAll(() => api.close());
 
 describe('register, login, me', () => {
   it('registers, logs in and reads the account back', async () => {
@@ -242,6 +243,7 @@ describe('input validation', () => {
 describe('rate limit per client address', () => {
   it('engages after the limit and releases after the window', async () => {
     const limited = await createTestApi({ AUTH_RATE_LIMIT_PER_MINUTE: '3' });
+    onTestFinished(() => limited.close());
     const ip = '203.0.113.7';
     for (let i = 0; i < 3; i++) {
       await expect(limited.caller(undefined, ip).auth.logout({ refreshToken: 'x' })).resolves.toEqual({

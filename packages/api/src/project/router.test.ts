@@ -1,4 +1,4 @@
-import { beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ZodError } from 'zod';
 import { createTestApi, expectTrpcError, signUp, type TestApi } from '../../test/helpers.js';
 
@@ -6,6 +6,7 @@ let api: TestApi;
 beforeAll(async () => {
   api = await createTestApi();
 });
+afterAll(() => api.close());
 
 describe('projects', () => {
   it('creates, reads, updates and deletes a project', async () => {

@@ -9,6 +9,8 @@ import {
 } from '@leonidas/db';
 import type { ApiDeps } from '../context.js';
 import { notFound } from '../errors.js';
+import { projectPrefix } from '../file/keys.js';
+import { deleteProjectFiles } from '../file/service.js';
 import type { Project } from './schema.js';
 
 export function toProject(record: ProjectRecord): Project {
@@ -85,6 +87,9 @@ export async function deleteProject(
   input: { userId: string; projectId: string },
 ): Promise<{ ok: true }> {
   await requireProject(deps, input);
+  await deleteProjectFiles(deps, input);
+  // Anything else stored under the project (previews, objects of uploads never recorded) goes too.
+  await deps.storage.deletePrefix(projectPrefix(input.projectId));
   if (!(await deleteProjectRecord(deps.db, input))) throw notFound('Project');
   return { ok: true };
 }

@@ -24,7 +24,12 @@ export async function startLocalS3(input: {
     port: input.port ?? 0,
     directory: input.directory,
     silent: true,
-    configureBuckets: [{ name: input.bucket, configs: [corsConfiguration(input.corsOrigins)] }],
+    configureBuckets: [
+      {
+        name: input.bucket,
+        configs: input.corsOrigins.length > 0 ? [corsConfiguration(input.corsOrigins)] : [],
+      },
+    ],
   });
   const address = await server.run();
   return {

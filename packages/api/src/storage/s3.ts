@@ -87,15 +87,24 @@ export class Storage {
     }
   }
 
-  /** Streams the object to a file, never holding it in memory; stops once it exceeds `maxBytes`. */
-  async downloadToFile(key: string, path: string, maxBytes: number): Promise<number> {
+  /**
+   * Streams the object to a file, never holding it in memory; stops once it exceeds `maxBytes`. Each chunk is
+   * also handed to `inspect` on the way, so a check can run while the file arrives.
+   */
+  async downloadToFile(
+    key: string,
+    path: string,
+    options: { maxBytes: number; inspect?: (chunk: Buffer) => void },
+  ): Promise<number> {
     const object = await this.client.send(new GetObjectCommand({ Bucket: this.bucket, Key: key }));
     if (!(object.Body instanceof Readable)) throw new Error('S3 returned no readable body');
     let bytes = 0;
     const limit = new Transform({
       transform(chunk: Buffer, _encoding, callback) {
         bytes += chunk.length;
-        callback(bytes > maxBytes ? new ObjectTooLargeError(maxBytes) : null, chunk);
+        if (bytes > options.maxBytes) return callback(new ObjectTooLargeError(options.maxBytes));
+        options.inspect?.(chunk);
+        callback(null, chunk);
       },
     });
     await pipeline(object.Body, limit, createWriteStream(path));

@@ -1,0 +1,170 @@
+/**
+ * `file.confirm` of a generated ~200 MB CSV through the whole stack (S3 download to a temp file, the streaming
+ * CSV scan, DuckDB profiling, DynamoDB writes) vs DuckDB reading the same local file directly, in one run.
+ * Prints MB/s for each, their ratio, and the server's peak RSS growth while it confirms.
+ */
+import { randomBytes } from 'node:crypto';
+import { createWriteStream, mkdtempSync, openAsBlob, readFileSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { DuckDBInstance } from '@duckdb/node-api';
+import { S3RVER_CREDENTIALS, startLocalS3 } from '@leonidas/api/local';
+import { createLeonidasClient } from '@leonidas/client';
+import { ensureTable, freePort, startDynamoDbLocal } from '@leonidas/db/local';
+import { spawnServer, waitForHealthy } from './support.js';
+
+const TARGET_MB = Number(process.env.BENCH_FILE_MB ?? 200);
+
+async function generateCsv(path: string, targetBytes: number): Promise<number> {
+  const out = createWriteStream(path);
+  const cities = ['Paris', 'Zürich', 'Lima', 'Tōkyō', 'Nairobi', 'Oslo'];
+  out.write('id,city,amount,day,active,note\n');
+  let bytes = 0;
+  let id = 0;
+  while (bytes < targetBytes) {
+    const lines: string[] = [];
+    for (let i = 0; i < 10_000; i++) {
+      id++;
+      const day = `2024-${String((id % 12) + 1).padStart(2, '0')}-${String((id % 28) + 1).padStart(2, '0')}`;
+      lines.push(
+        `${id},${cities[id % cities.length]},${((id * 7919) % 100_000) / 100},${day},${id % 3 === 0},"note ${id % 97}, ok"`,
+      );
+    }
+    const chunk = `${lines.join('\n')}\n`;
+    bytes += Buffer.byteLength(chunk);
+    if (!out.write(chunk)) await new Promise<void>((resolve) => out.once('drain', () => resolve()));
+  }
+  await new Promise<void>((resolve) => out.end(() => resolve()));
+  return statSync(path).size;
+}
+
+function rssBytes(pid: number): number {
+  const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+  const kb = Number(/VmRSS:\s+(\d+)/.exec(status)?.[1] ?? 0);
+  return kb * 1024;
+}
+
+async function duckDbDirect(path: string) {
+  const instance = await DuckDBInstance.create(':memory:', { threads: '2' });
+  const connection = await instance.connect();
+  const time = async (sql: string) => {
+    const start = performance.now();
+    await connection.runAndReadAll(sql);
+    return (performance.now() - start) / 1000;
+  };
+  const count = await time(`SELECT count(*) FROM read_csv('${path}')`);
+  const summarize = await time(`SUMMARIZE SELECT * FROM read_csv('${path}')`);
+  connection.closeSync();
+  instance.closeSync();
+  return { count, summarize };
+}
+
+async function main() {
+  const workDir = mkdtempSync(join(tmpdir(), 'leonidas-bench-files-'));
+  const dynamo = await startDynamoDbLocal();
+  const s3 = await startLocalS3({ directory: join(workDir, 's3'), bucket: 'bench', corsOrigins: [] });
+  let server: ReturnType<typeof spawnServer> | undefined;
+  try {
+    const csvPath = join(workDir, 'data.csv');
+    const size = await generateCsv(csvPath, TARGET_MB * 1024 * 1024);
+    const mb = size / (1024 * 1024);
+    await ensureTable(
+      { region: 'local', endpoint: dynamo.endpoint, credentials: { accessKeyId: 'x', secretAccessKey: 'x' } },
+      'bench',
+    );
+
+    const port = await freePort();
+    server = spawnServer({
+      PORT: String(port),
+      DATA_DIR: join(workDir, 'data'),
+      DYNAMODB_ENDPOINT: dynamo.endpoint,
+      TABLE_NAME: 'bench',
+      AWS_REGION: 'us-east-1',
+      S3_BUCKET: 'bench',
+      S3_ENDPOINT: s3.endpoint,
+      AWS_ACCESS_KEY_ID: S3RVER_CREDENTIALS.accessKeyId,
+      AWS_SECRET_ACCESS_KEY: S3RVER_CREDENTIALS.secretAccessKey,
+      JWT_SECRET: randomBytes(32).toString('base64url'),
+      MAX_UPLOAD_BYTES: String(size + 1),
+      CONFIRM_WAIT_MS: '60000',
+      LOG_LEVEL: 'warn',
+    });
+    const url = `http://127.0.0.1:${port}`;
+    await waitForHealthy(`${url}/healthz`);
+    const pid = server.pid ?? 0;
+
+    const { accessToken } = await createLeonidasClient({ url }).auth.register.mutate({
+      email: `bench-${Date.now()}@example.com`,
+      password: 'benchmark-password',
+    });
+    const client = createLeonidasClient({ url, token: accessToken });
+    const project = await client.project.create.mutate({ name: 'Bench' });
+    const { file, upload } = await client.file.createUpload.mutate({
+      projectId: project.id,
+      filename: 'big.csv',
+      size,
+      contentType: 'text/csv',
+    });
+    const form = new FormData();
+    for (const [name, value] of Object.entries(upload.fields)) form.append(name, value);
+    form.append('file', await openAsBlob(csvPath), 'big.csv');
+    const uploadStart = performance.now();
+    const posted = await fetch(upload.url, { method: 'POST', body: form });
+    if (posted.status !== 204) throw new Error(`upload failed: ${posted.status}`);
+    const uploadSeconds = (performance.now() - uploadStart) / 1000;
+
+    const rssBefore = rssBytes(pid);
+    let rssPeak = rssBefore;
+    const sampler = setInterval(() => {
+      rssPeak = Math.max(rssPeak, rssBytes(pid));
+    }, 25);
+    const start = performance.now();
+    let result = await client.file.confirm.mutate({ fileId: file.id });
+    while (result.status === 'PROCESSING') {
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      result = await client.file.byId.query({ fileId: file.id });
+    }
+    const confirmSeconds = (performance.now() - start) / 1000;
+    clearInterval(sampler);
+    if (result.status !== 'COMPLETED')
+      throw new Error(`confirm ended ${result.status}: ${result.failureReason}`);
+
+    const direct = await duckDbDirect(csvPath);
+    console.log(
+      `\nfile.confirm of a ${mb.toFixed(0)} MB CSV (${result.metadata?.rowCount} rows, ${result.metadata?.columns.length} columns)`,
+    );
+    console.table([
+      {
+        what: 'Leonidas file.confirm (download, scan, profile, save)',
+        seconds: confirmSeconds.toFixed(2),
+        'MB/s': (mb / confirmSeconds).toFixed(0),
+      },
+      {
+        what: 'DuckDB count(*) over read_csv (baseline)',
+        seconds: direct.count.toFixed(2),
+        'MB/s': (mb / direct.count).toFixed(0),
+      },
+      {
+        what: 'DuckDB SUMMARIZE over read_csv (baseline)',
+        seconds: direct.summarize.toFixed(2),
+        'MB/s': (mb / direct.summarize).toFixed(0),
+      },
+    ]);
+    console.log(`confirm throughput / DuckDB count(*): ${(direct.count / confirmSeconds).toFixed(2)}`);
+    console.log(`confirm throughput / DuckDB SUMMARIZE: ${(direct.summarize / confirmSeconds).toFixed(2)}`);
+    console.log(
+      `server RSS: ${(rssBefore / 2 ** 20).toFixed(0)} MB before, peak ${(rssPeak / 2 ** 20).toFixed(0)} MB, growth ${((rssPeak - rssBefore) / 2 ** 20).toFixed(0)} MB`,
+    );
+    console.log(`(upload to s3rver took ${uploadSeconds.toFixed(2)} s, not counted)`);
+  } finally {
+    server?.kill('SIGTERM');
+    await s3.stop();
+    await dynamo.stop();
+    rmSync(workDir, { recursive: true, force: true });
+  }
+}
+
+main().catch((error: unknown) => {
+  console.error(error);
+  process.exitCode = 1;
+});

@@ -1,0 +1,113 @@
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { claimForProcessing, type FileRecord, finishProcessing, getFile } from '@leonidas/db';
+import { CsvScanner } from '../analysis/csv-scan.js';
+import { profileCsv } from '../analysis/profile.js';
+import type { ApiDeps } from '../context.js';
+import { ObjectTooLargeError } from '../storage/s3.js';
+import { previewObjectKey } from './keys.js';
+
+/** A PROCESSING file whose run started longer ago than this is taken over (its server went away). */
+export const PROCESSING_STALE_MS = 15 * 60_000;
+/** How many rows the stored preview keeps; `file.preview` serves up to this many. */
+export const PREVIEW_ROWS = 200;
+
+const OUT_OF_ORDER =
+  'We could not process this file because of a problem on our side. Please upload it again.';
+
+/**
+ * Claims an uploaded file and processes it: waits up to `confirmWaitMs` for the outcome and otherwise returns
+ * the file as PROCESSING while the work finishes in the background.
+ */
+export async function startProcessing(
+  deps: ApiDeps,
+  file: FileRecord,
+  objectSize: number,
+): Promise<FileRecord> {
+  const now = deps.clock.now();
+  const claimed = await claimForProcessing(deps.db, {
+    fileId: file.fileId,
+    now,
+    staleBefore: now - PROCESSING_STALE_MS,
+  });
+  // Someone else holds it or has finished it: confirming twice is harmless.
+  if (!claimed) return (await getFile(deps.db, file.fileId)) ?? file;
+
+  const run = deps.background.run(processClaimed(deps, claimed, objectSize));
+  let timer: NodeJS.Timeout | undefined;
+  const waited = new Promise<null>((resolve) => {
+    timer = setTimeout(() => resolve(null), deps.files.confirmWaitMs);
+  });
+  const finished = await Promise.race([run, waited]);
+  clearTimeout(timer);
+  return finished ?? claimed;
+}
+
+/** Never rejects: every way out ends the file COMPLETED or FAILED (or leaves it to a newer claim). */
+async function processClaimed(deps: ApiDeps, file: FileRecord, objectSize: number): Promise<FileRecord> {
+  const fail = async (failureReason: string) =>
+    (await finishProcessing(deps.db, {
+      fileId: file.fileId,
+      processingStartedAt: file.processingStartedAt ?? 0,
+      outcome: { status: 'FAILED', failureReason },
+    })) ?? file;
+
+  const limit = Math.min(file.size, deps.files.maxUploadBytes);
+  // s3rver (and a client ignoring its policy) can store more than was declared: check before reading it.
+  if (objectSize > limit) {
+    await deps.storage.delete(file.objectKey).catch((error: unknown) => {
+      deps.logger.warn({ err: error, fileId: file.fileId }, 'could not delete an oversized upload');
+    });
+    return fail(
+      objectSize > deps.files.maxUploadBytes
+        ? `The uploaded file is ${objectSize} bytes, more than the limit of ${deps.files.maxUploadBytes} bytes.`
+        : `The uploaded file is ${objectSize} bytes, more than the ${file.size} bytes announced for it.`,
+    );
+  }
+
+  const workDir = await mkdtemp(join(tmpdir(), 'leonidas-file-'));
+  try {
+    const path = join(workDir, 'upload.csv');
+    // The scan runs on the chunks as they arrive; after its first failure it only waits for the end.
+    const scanner = new CsvScanner();
+    let failure: string | undefined;
+    const bytes = await deps.storage.downloadToFile(file.objectKey, path, {
+      maxBytes: limit,
+      inspect: (chunk) => {
+        failure ??= scanner.push(chunk);
+      },
+    });
+    const scan = failure ? { ok: false as const, reason: failure } : scanner.end();
+    if (!scan.ok) return await fail(scan.reason);
+    const profiled = await deps.analytics
+      .withConnection((connection) =>
+        profileCsv(connection, { path, delimiter: scan.delimiter, previewRows: PREVIEW_ROWS }),
+      )
+      .catch((error: unknown) => {
+        // The scan accepted the structure, so this is about values DuckDB would not read: say so plainly.
+        deps.logger.warn({ err: error, fileId: file.fileId }, 'DuckDB could not read a scanned CSV');
+        return null;
+      });
+    if (!profiled)
+      return await fail(
+        'We could not read the values in this file as CSV. Check it opens in a spreadsheet and upload it again.',
+      );
+    const { profile, preview } = profiled;
+    await deps.storage.putJson(previewObjectKey(file.projectId, file.fileId), preview);
+    const completed = await finishProcessing(deps.db, {
+      fileId: file.fileId,
+      processingStartedAt: file.processingStartedAt ?? 0,
+      outcome: { status: 'COMPLETED', metadata: profile, size: bytes },
+    });
+    return completed ?? file;
+  } catch (error) {
+    if (error instanceof ObjectTooLargeError) {
+      return fail(`The uploaded file is larger than the ${error.limit} bytes announced for it.`);
+    }
+    deps.logger.error({ err: error, fileId: file.fileId }, 'file processing failed');
+    return fail(OUT_OF_ORDER).catch(() => file);
+  } finally {
+    await rm(workDir, { recursive: true, force: true });
+  }
+}

@@ -1,0 +1,370 @@
+import { createHash } from 'node:crypto';
+import { getFile } from '@leonidas/db';
+import { afterAll, beforeAll, describe, expect, it, onTestFinished } from 'vitest';
+import { ZodError } from 'zod';
+import {
+  createTestApi,
+  expectTrpcError,
+  postToPresignedUrl,
+  signUp,
+  type TestApi,
+} from '../../test/helpers.js';
+import { sweepExpiredUploads } from './sweep.js';
+
+let api: TestApi;
+beforeAll(async () => {
+  api = await createTestApi();
+});
+afterAll(() => api.close());
+
+type Account = Awaited<ReturnType<typeof signUp>>;
+
+async function uploadFile(
+  account: Account,
+  projectId: string,
+  content: string | Buffer,
+  options: { filename?: string; declaredSize?: number; contentType?: string } = {},
+) {
+  const bytes = Buffer.from(content);
+  const { file, upload } = await account.as.file.createUpload({
+    projectId,
+    filename: options.filename ?? 'data.csv',
+    size: options.declaredSize ?? Math.max(bytes.length, 1),
+    contentType: options.contentType ?? 'text/csv',
+  });
+  expect(await postToPresignedUrl(upload, bytes)).toBe(204);
+  return { file, upload };
+}
+
+async function uploadAndConfirm(
+  account: Account,
+  projectId: string,
+  content: string | Buffer,
+  filename?: string,
+) {
+  const { file } = await uploadFile(account, projectId, content, { filename });
+  return account.as.file.confirm({ fileId: file.id });
+}
+
+const sha256 = (data: Buffer | string) => createHash('sha256').update(data).digest('hex');
+
+describe('the upload lifecycle', () => {
+  it('uploads through a presigned POST, profiles, previews, downloads, renames and deletes', async () => {
+    const alice = await signUp(api);
+    const project = await alice.as.project.create({ name: 'Sales' });
+    const csv =
+      'region,units,price,day\nNorth,3,9.5,2024-01-01\nSouth,5,12.25,2024-01-02\n"East, far",,7,2024-01-03\n';
+
+    const { file, upload } = await alice.as.file.createUpload({
+      projectId: project.id,
+      filename: 'Q1 sales.csv',
+      size: Buffer.byteLength(csv),
+      contentType: 'text/csv',
+    });
+    expect(file).toMatchObject({ status: 'UPLOADING', source: 'USER_UPLOAD', filename: 'Q1 sales.csv' });
+    expect(upload.fields.key).toBe(`projects/${project.id}/files/${file.id}`);
+    expect(upload.expiresAt.getTime() - api.clock.now()).toBeLessThanOrEqual(15 * 60_000);
+    const policy = JSON.parse(Buffer.from(upload.fields.Policy ?? '', 'base64').toString()) as {
+      conditions: unknown[];
+    };
+    expect(policy.conditions).toContainEqual(['content-length-range', 1, Buffer.byteLength(csv)]);
+    expect(policy.conditions).toContainEqual(['eq', '$Content-Type', 'text/csv']);
+    await expectTrpcError(alice.as.file.preview({ fileId: file.id }), 'CONFLICT');
+
+    expect(await postToPresignedUrl(upload, csv)).toBe(204);
+    const confirmed = await alice.as.file.confirm({ fileId: file.id });
+    expect(confirmed.status).toBe('COMPLETED');
+    expect(confirmed.metadata).toEqual({
+      rowCount: 3,
+      delimiter: ',',
+      hasHeader: true,
+      encoding: 'utf-8',
+      columns: [
+        { name: 'region', type: 'string', nullCount: 0, distinctCount: 3 },
+        { name: 'units', type: 'integer', nullCount: 1, distinctCount: 2, min: 3, max: 5, mean: 4 },
+        {
+          name: 'price',
+          type: 'number',
+          nullCount: 0,
+          distinctCount: 3,
+          min: 7,
+          max: 12.25,
+          mean: (9.5 + 12.25 + 7) / 3,
+        },
+        { name: 'day', type: 'date', nullCount: 0, distinctCount: 3, min: '2024-01-01', max: '2024-01-03' },
+      ],
+    });
+    // Confirming again changes nothing.
+    expect(await alice.as.file.confirm({ fileId: file.id })).toEqual(confirmed);
+    expect(await alice.as.file.byId({ fileId: file.id })).toEqual(confirmed);
+
+    expect(await alice.as.file.preview({ fileId: file.id, limit: 2 })).toEqual({
+      columns: ['region', 'units', 'price', 'day'],
+      rows: [
+        ['North', 3, 9.5, '2024-01-01'],
+        ['South', 5, 12.25, '2024-01-02'],
+      ],
+    });
+    expect((await alice.as.file.preview({ fileId: file.id })).rows).toHaveLength(3);
+
+    const renamed = await alice.as.file.rename({ fileId: file.id, filename: '  Ventes T1 é.csv ' });
+    expect(renamed.filename).toBe('Ventes T1 é.csv');
+    const download = await alice.as.file.downloadUrl({ fileId: file.id });
+    const response = await fetch(download.url);
+    expect(response.status).toBe(200);
+    expect(sha256(Buffer.from(await response.arrayBuffer()))).toBe(sha256(csv));
+    expect(response.headers.get('content-disposition')).toBe(
+      `attachment; filename="Ventes T1 e.csv"; filename*=UTF-8''Ventes%20T1%20%C3%A9.csv`,
+    );
+
+    expect((await alice.as.file.list({ projectId: project.id })).items.map((f) => f.id)).toEqual([file.id]);
+    await expect(alice.as.file.delete({ fileId: file.id })).resolves.toEqual({ ok: true });
+    await expectTrpcError(alice.as.file.byId({ fileId: file.id }), 'NOT_FOUND');
+    expect(await api.deps.storage.listKeys(`projects/${project.id}/`)).toEqual([]);
+  });
+
+  it('finishes large work in the background and the file can be polled', async () => {
+    const patient = await createTestApi({ CONFIRM_WAIT_MS: '0' });
+    onTestFinished(() => patient.close());
+    const bob = await signUp(patient);
+    const project = await bob.as.project.create({ name: 'Later' });
+    const { file, upload } = await bob.as.file.createUpload({
+      projectId: project.id,
+      filename: 'slow.csv',
+      size: 12,
+      contentType: 'text/csv',
+    });
+    await postToPresignedUrl(upload, 'a,b\n1,2\n3,4\n');
+    const answer = await bob.as.file.confirm({ fileId: file.id });
+    expect(answer.status).toBe('PROCESSING');
+    await patient.deps.background.drain(30_000);
+    expect(await bob.as.file.byId({ fileId: file.id })).toMatchObject({
+      status: 'COMPLETED',
+      metadata: { rowCount: 2 },
+    });
+  });
+
+  it('accepts a BOM, semicolons, tabs, quoted newlines and non-ASCII text', async () => {
+    const carol = await signUp(api);
+    const project = await carol.as.project.create({ name: 'Formats' });
+    const semicolons = await uploadAndConfirm(
+      carol,
+      project.id,
+      '\uFEFFnom;ville\n"Zoë ""Z""";"Zürich\nCH"\nÅsa;Malmö\n',
+    );
+    expect(semicolons).toMatchObject({ status: 'COMPLETED', metadata: { delimiter: ';', rowCount: 2 } });
+    const tabs = await uploadAndConfirm(carol, project.id, 'a\tb\n1\t2\n', 'table.tsv');
+    expect(tabs).toMatchObject({
+      status: 'COMPLETED',
+      contentType: 'text/csv',
+      metadata: { delimiter: '\t' },
+    });
+  });
+});
+
+describe('files that cannot be used', () => {
+  it.each([
+    ['an empty file', '', 'The file is empty.'],
+    ['a header without rows', 'a,b,c\n', 'The file has a header row but no data rows.'],
+    [
+      'binary data',
+      Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a, 0x00, 0x00]),
+      /not look like a text file/,
+    ],
+    [
+      'Windows-1252 text',
+      Buffer.concat([Buffer.from('name\nJos'), Buffer.from([0xe9]), Buffer.from('\n')]),
+      /not UTF-8 text .* line 2\)/,
+    ],
+    ['ragged rows', 'a,b\n1,2\n3,4\n5\n', /^Line 4 has 1 field, but the header \(line 1\) has 2/],
+    ['unclosed quoting', 'a,b\n1,"2\n3,4\n', /starts on line 2 is never closed/],
+  ])('marks %s FAILED with a reason', async (_label, content, reason) => {
+    const dave = await signUp(api);
+    const project = await dave.as.project.create({ name: 'Bad files' });
+    const { file } = await uploadFile(dave, project.id, content, {
+      declaredSize: Math.max(Buffer.byteLength(content), 1),
+    });
+    const result = await dave.as.file.confirm({ fileId: file.id });
+    expect(result.status).toBe('FAILED');
+    expect(result.failureReason).toMatch(reason);
+    expect(result.metadata).toBeUndefined();
+    await expectTrpcError(dave.as.file.preview({ fileId: file.id }), 'CONFLICT');
+  });
+
+  it('refuses to confirm an upload that has not arrived', async () => {
+    const erin = await signUp(api);
+    const project = await erin.as.project.create({ name: 'Nothing yet' });
+    const { file } = await erin.as.file.createUpload({
+      projectId: project.id,
+      filename: 'x.csv',
+      size: 10,
+      contentType: 'text/csv',
+    });
+    const error = await expectTrpcError(erin.as.file.confirm({ fileId: file.id }), 'CONFLICT');
+    expect(error.message).toMatch(/has not arrived yet/);
+    expect((await erin.as.file.byId({ fileId: file.id })).status).toBe('UPLOADING');
+    await expectTrpcError(erin.as.file.downloadUrl({ fileId: file.id }), 'CONFLICT');
+  });
+
+  it('fails an object larger than declared, even though the store accepted it, and deletes it', async () => {
+    const frank = await signUp(api);
+    const project = await frank.as.project.create({ name: 'Too big' });
+    const content = 'a,b\n1,2\n3,4\n5,6\n';
+    const { file } = await uploadFile(frank, project.id, content, { declaredSize: 5 });
+    const result = await frank.as.file.confirm({ fileId: file.id });
+    expect(result.status).toBe('FAILED');
+    expect(result.failureReason).toBe(
+      `The uploaded file is ${content.length} bytes, more than the 5 bytes announced for it.`,
+    );
+    expect(await api.deps.storage.size(`projects/${project.id}/files/${file.id}`)).toBeNull();
+  });
+
+  it('keeps the file UPLOADING and answers a short error when storage is down', async () => {
+    const fragile = await createTestApi();
+    let closed = false;
+    onTestFinished(async () => {
+      if (!closed) await fragile.close();
+    });
+    const gina = await signUp(fragile);
+    const project = await gina.as.project.create({ name: 'Outage' });
+    const { file } = await uploadFile(gina, project.id, 'a,b\n1,2\n');
+    await fragile.close();
+    closed = true;
+    // Over HTTP the message is replaced by a short one (see apps/server's tests).
+    await expectTrpcError(gina.as.file.confirm({ fileId: file.id }), 'INTERNAL_SERVER_ERROR');
+    expect((await getFile(fragile.deps.db, file.id))?.status).toBe('UPLOADING');
+  });
+});
+
+describe('access and input', () => {
+  it("gives another user NOT_FOUND for every file procedure on someone's files", async () => {
+    const owner = await signUp(api, 'owner');
+    const intruder = await signUp(api, 'intruder');
+    const project = await owner.as.project.create({ name: 'Mine' });
+    const file = await uploadAndConfirm(owner, project.id, 'a,b\n1,2\n');
+
+    const as = intruder.as.file;
+    const fileId = file.id;
+    await expectTrpcError(
+      as.createUpload({ projectId: project.id, filename: 'x.csv', size: 3, contentType: 'text/csv' }),
+      'NOT_FOUND',
+    );
+    await expectTrpcError(as.list({ projectId: project.id }), 'NOT_FOUND');
+    await expectTrpcError(as.byId({ fileId }), 'NOT_FOUND');
+    await expectTrpcError(as.confirm({ fileId }), 'NOT_FOUND');
+    await expectTrpcError(as.preview({ fileId }), 'NOT_FOUND');
+    await expectTrpcError(as.downloadUrl({ fileId }), 'NOT_FOUND');
+    await expectTrpcError(as.rename({ fileId, filename: 'stolen.csv' }), 'NOT_FOUND');
+    await expectTrpcError(as.delete({ fileId }), 'NOT_FOUND');
+    expect(await owner.as.file.byId({ fileId })).toEqual(file);
+  });
+
+  const valid = { filename: 'ok.csv', size: 10, contentType: 'text/csv' };
+  it.each([
+    ['an empty name', { filename: '  ' }],
+    ['a path', { filename: '../etc/passwd.csv' }],
+    ['a backslash', { filename: 'a\\b.csv' }],
+    ['a control character', { filename: 'a\u0007b.csv' }],
+    ['a 256-character name', { filename: `${'n'.repeat(252)}.csv` }],
+    ['another extension', { filename: 'sheet.xlsx' }],
+    ['size 0', { size: 0 }],
+    ['a negative size', { size: -5 }],
+    ['a fractional size', { size: 1.5 }],
+    ['a size above the limit', { size: 100 * 1024 * 1024 + 1 }],
+    ['a size as text', { size: '10' }],
+    ['an image content type', { contentType: 'image/png' }],
+    ['an unknown field', { bucket: 'other' }],
+  ])('refuses an upload with %s as BAD_REQUEST with field errors', async (_label, override) => {
+    const henry = await signUp(api);
+    const project = await henry.as.project.create({ name: 'Inputs' });
+    const input = { projectId: project.id, ...valid, ...override };
+    const error = await expectTrpcError(henry.as.file.createUpload(input as never), 'BAD_REQUEST');
+    const cause = error.cause as { fieldErrors?: Record<string, string[]> } | ZodError;
+    expect(cause instanceof ZodError || Object.keys(cause.fieldErrors ?? {}).length > 0).toBe(true);
+  });
+
+  it('refuses bad preview limits and names on rename', async () => {
+    const ivy = await signUp(api);
+    const project = await ivy.as.project.create({ name: 'More inputs' });
+    const file = await uploadAndConfirm(ivy, project.id, 'a\n1\n');
+    await expectTrpcError(ivy.as.file.preview({ fileId: file.id, limit: 0 }), 'BAD_REQUEST');
+    await expectTrpcError(ivy.as.file.preview({ fileId: file.id, limit: 201 }), 'BAD_REQUEST');
+    await expectTrpcError(ivy.as.file.rename({ fileId: file.id, filename: 'x/y.csv' }), 'BAD_REQUEST');
+    await expectTrpcError(
+      ivy.as.file.list({ projectId: project.id, source: 'EMAIL' } as never),
+      'BAD_REQUEST',
+    );
+  });
+
+  it('lists newest first, pages, and filters by source', async () => {
+    const jack = await signUp(api);
+    const project = await jack.as.project.create({ name: 'Many' });
+    const ids: string[] = [];
+    for (let i = 0; i < 5; i++) {
+      const { file } = await jack.as.file.createUpload({
+        projectId: project.id,
+        filename: `f${i}.csv`,
+        size: 5,
+        contentType: '',
+      });
+      ids.push(file.id);
+    }
+    const first = await jack.as.file.list({ projectId: project.id, limit: 3 });
+    const second = await jack.as.file.list({
+      projectId: project.id,
+      limit: 3,
+      cursor: first.nextCursor ?? undefined,
+    });
+    expect([...first.items, ...second.items].map((f) => f.id)).toEqual([...ids].reverse());
+    expect(second.nextCursor).toBeNull();
+    expect((await jack.as.file.list({ projectId: project.id, source: 'USER_UPLOAD' })).items).toHaveLength(5);
+    expect((await jack.as.file.list({ projectId: project.id, source: 'APP_GENERATED' })).items).toEqual([]);
+    // A cursor from one listing is refused by another.
+    await expectTrpcError(
+      jack.as.file.list({ projectId: project.id, source: 'USER_UPLOAD', cursor: first.nextCursor ?? '' }),
+      'BAD_REQUEST',
+    );
+  });
+});
+
+describe('cleaning up', () => {
+  it('sweeps expired unconfirmed uploads and leaves confirmed files alone', async () => {
+    const kim = await signUp(api);
+    const project = await kim.as.project.create({ name: 'Sweep' });
+    const kept = await uploadAndConfirm(kim, project.id, 'a\n1\n');
+    const abandoned = await uploadFile(kim, project.id, 'a\n2\n');
+    const neverSent = await kim.as.file.createUpload({
+      projectId: project.id,
+      filename: 'n.csv',
+      size: 4,
+      contentType: 'text/csv',
+    });
+
+    expect(await sweepExpiredUploads(api.deps)).toBe(0);
+    api.clock.advance(15 * 60_000 + 1000);
+    expect(await sweepExpiredUploads(api.deps)).toBeGreaterThanOrEqual(2);
+    // The access token expired with the upload URLs: sign in again.
+    const { accessToken } = await api.caller().auth.login({ email: kim.email, password: kim.password });
+    kim.as = api.caller(accessToken);
+
+    await expectTrpcError(kim.as.file.byId({ fileId: abandoned.file.id }), 'NOT_FOUND');
+    await expectTrpcError(kim.as.file.byId({ fileId: neverSent.file.id }), 'NOT_FOUND');
+    expect(await api.deps.storage.size(`projects/${project.id}/files/${abandoned.file.id}`)).toBeNull();
+    expect(await kim.as.file.byId({ fileId: kept.id })).toEqual(kept);
+    expect(await kim.as.file.preview({ fileId: kept.id })).toEqual({ columns: ['a'], rows: [[1]] });
+  });
+
+  it('deleting a project leaves no file records and no objects under its prefix', async () => {
+    const lee = await signUp(api);
+    const project = await lee.as.project.create({ name: 'Doomed' });
+    const done = await uploadAndConfirm(lee, project.id, 'a,b\n1,2\n');
+    const pending = await uploadFile(lee, project.id, 'a,b\n3,4\n');
+    expect((await api.deps.storage.listKeys(`projects/${project.id}/`)).length).toBe(3);
+
+    await lee.as.project.delete({ projectId: project.id });
+    expect(await api.deps.storage.listKeys(`projects/${project.id}/`)).toEqual([]);
+    expect(await getFile(api.deps.db, done.id)).toBeNull();
+    expect(await getFile(api.deps.db, pending.file.id)).toBeNull();
+    await expectTrpcError(lee.as.file.list({ projectId: project.id }), 'NOT_FOUND');
+  });
+});
