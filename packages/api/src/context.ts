@@ -5,6 +5,9 @@ import type { Db } from '@leonidas/db';
 import { Analytics } from './analysis/duckdb.js';
 import { TokenService } from './auth/tokens.js';
 import { BackgroundTasks } from './background.js';
+import { RunHub } from './chat/hub.js';
+import { createProvider } from './chat/llm/index.js';
+import type { LlmProvider } from './chat/llm/types.js';
 import { type Clock, systemClock } from './clock.js';
 import type { ApiEnv } from './env.js';
 import { type Logger, silentLogger } from './logger.js';
@@ -30,7 +33,11 @@ export interface ApiDeps {
   tokens: TokenService;
   cursors: CursorCodec;
   authLimiter: RateLimiter;
+  chatLimiter: RateLimiter;
   files: FileSettings;
+  llm: LlmProvider;
+  runs: RunHub;
+  chat: { maxRunMs: number; historyTokenBudget: number };
 }
 
 export interface ApiDepsOptions {
@@ -41,6 +48,8 @@ export interface ApiDepsOptions {
   logger?: Logger;
   /** Where DuckDB spills when a file does not fit its memory limit. */
   scratchDirectory?: string;
+  /** Defaults to the provider `LLM_PROVIDER` names. */
+  llm?: LlmProvider;
 }
 
 export function createApiDeps({
@@ -50,6 +59,7 @@ export function createApiDeps({
   clock = systemClock,
   logger = silentLogger,
   scratchDirectory = join(tmpdir(), 'leonidas-duckdb'),
+  llm = createProvider(env),
 }: ApiDepsOptions): ApiDeps {
   const secret = Buffer.from(env.JWT_SECRET);
   return {
@@ -74,6 +84,10 @@ export function createApiDeps({
     // Its own key, derived from the configured secret, so a cursor can never pass as a token or vice versa.
     cursors: new CursorCodec(createHmac('sha256', secret).update('leonidas cursors').digest()),
     authLimiter: new RateLimiter({ limit: env.AUTH_RATE_LIMIT_PER_MINUTE, windowMs: 60_000, clock }),
+    chatLimiter: new RateLimiter({ limit: env.CHAT_SEND_PER_MINUTE, windowMs: 60_000, clock }),
+    llm,
+    runs: new RunHub(),
+    chat: { maxRunMs: env.CHAT_MAX_RUN_SECONDS * 1000, historyTokenBudget: env.CHAT_HISTORY_TOKEN_BUDGET },
     files: {
       maxUploadBytes: env.MAX_UPLOAD_BYTES,
       uploadUrlTtlSeconds: env.UPLOAD_URL_TTL_SECONDS,

@@ -30,10 +30,36 @@ export const apiEnvSchema = z.object({
     .regex(/^\d+(\.\d+)?\s*(KB|MB|GB|TB|KiB|MiB|GiB|TiB)$/i)
     .default('1GB'),
   DUCKDB_THREADS: z.coerce.number().int().min(1).max(64).default(2),
+  AWS_REGION: z.string().min(1).optional(),
+  LLM_PROVIDER: z.enum(['offline', 'bedrock', 'openai']).default('offline'),
+  BEDROCK_MODEL_ID: z.string().min(1).default('openai.gpt-oss-120b-1:0'),
+  /** Only for a local stand-in of Bedrock (tests, benchmarks). */
+  BEDROCK_ENDPOINT: z.url().optional(),
+  OPENAI_BASE_URL: z.url().default('https://api.openai.com/v1'),
+  OPENAI_API_KEY: z.string().min(1).optional(),
+  OPENAI_MODEL: z.string().min(1).default('gpt-4o-mini'),
+  LLM_MAX_OUTPUT_TOKENS: z.coerce.number().int().min(64).max(32_768).default(2048),
+  CHAT_SEND_PER_MINUTE: z.coerce.number().int().min(1).default(20),
+  CHAT_MAX_RUN_SECONDS: z.coerce.number().int().min(5).max(3600).default(300),
+  /** Roughly how many tokens of recent conversation go to the model (4 characters a token). */
+  CHAT_HISTORY_TOKEN_BUDGET: z.coerce.number().int().min(500).default(8000),
+  /** The offline assistant streams word by word with this pause, like a model would. */
+  OFFLINE_TOKEN_DELAY_MS: z.coerce.number().int().min(0).max(1000).default(15),
 });
 
 export type ApiEnv = z.infer<typeof apiEnvSchema>;
 
 export function parseApiEnv(source: Record<string, string | undefined>): ApiEnv {
   return apiEnvSchema.parse(source);
+}
+
+/** Settings that depend on each other, checked once the values themselves are valid. */
+export function apiEnvProblems(env: ApiEnv): string[] {
+  const problems: string[] = [];
+  if (env.LLM_PROVIDER === 'bedrock' && !env.AWS_REGION)
+    problems.push('AWS_REGION: required with LLM_PROVIDER=bedrock');
+  if (env.LLM_PROVIDER === 'openai' && !env.OPENAI_API_KEY) {
+    problems.push('OPENAI_API_KEY: required with LLM_PROVIDER=openai (any value for servers that take none)');
+  }
+  return problems;
 }

@@ -8,6 +8,11 @@ const t = initTRPC.context<Context>().create({
   transformer: superjson,
   // Stack traces never leave the server, whatever NODE_ENV says; the server logs them instead.
   isDev: false,
+  sse: {
+    // Keeps idle chat streams alive through proxies; clients reconnect (with lastEventId) if pings stop.
+    ping: { enabled: true, intervalMs: 15_000 },
+    client: { reconnectAfterInactivityMs: 30_000 },
+  },
   errorFormatter({ shape, error }) {
     const zodError =
       error.cause instanceof ZodError

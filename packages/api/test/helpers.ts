@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { createTestDb } from '@leonidas/db/testing';
 import { TRPCError } from '@trpc/server';
 import { expect } from 'vitest';
+import type { ChatRequest, LlmProvider, ProviderEvent } from '../src/chat/llm/types.js';
 import { type ApiDeps, createApiDeps, createContext } from '../src/context.js';
 import { parseApiEnv } from '../src/env.js';
 import { appRouter } from '../src/root.js';
@@ -12,11 +13,12 @@ import { S3RVER_CREDENTIALS, startLocalS3 } from '../src/storage/local.js';
 import { Storage } from '../src/storage/s3.js';
 import { createCallerFactory } from '../src/trpc.js';
 
+/** Real time plus whatever a test has skipped ahead, so it agrees with timestamps DynamoDB items get. */
 export class TestClock {
-  constructor(public current = Date.now()) {}
-  now = () => this.current;
+  private offset = 0;
+  now = () => Date.now() + this.offset;
   advance(ms: number) {
-    this.current += ms;
+    this.offset += ms;
   }
 }
 
@@ -33,7 +35,10 @@ export interface TestApi {
 }
 
 /** The API with its own DynamoDB table on the shared DynamoDB Local and its own s3rver. */
-export async function createTestApi(env: Record<string, string> = {}): Promise<TestApi> {
+export async function createTestApi(
+  env: Record<string, string> = {},
+  options: { llm?: LlmProvider } = {},
+): Promise<TestApi> {
   const db = await createTestDb();
   const directory = mkdtempSync(join(tmpdir(), 'leonidas-api-test-'));
   const bucket = 'leonidas-test';
@@ -52,12 +57,14 @@ export async function createTestApi(env: Record<string, string> = {}): Promise<T
     clock,
     env: { ...parseApiEnv(env), JWT_SECRET: secret },
     scratchDirectory: join(directory, 'duckdb'),
+    ...(options.llm ? { llm: options.llm } : {}),
   });
   return {
     deps,
     clock,
     secret,
     close: async () => {
+      deps.runs.close();
       await deps.background.drain(30_000);
       await deps.analytics.close();
       storage.destroy();
@@ -105,4 +112,67 @@ export async function postToPresignedUrl(
   form.append('file', new Blob([content]), filename);
   const response = await fetch(upload.url, { method: 'POST', body: form });
   return response.status;
+}
+
+export type ScriptStep = ProviderEvent | { type: 'wait'; ms: number } | { type: 'fail'; message: string };
+
+/**
+ * A model that plays a script, one per turn (the last one repeats): for runs whose timing or failure a test
+ * controls. The real providers are tested against local servers speaking their wire protocols.
+ */
+export class ScriptedProvider implements LlmProvider {
+  readonly name = 'openai' as const;
+  readonly model = 'scripted';
+  readonly requests: ChatRequest[] = [];
+
+  constructor(private readonly turns: ScriptStep[][]) {}
+
+  async *stream(request: ChatRequest): AsyncIterable<ProviderEvent> {
+    this.requests.push(request);
+    const script = this.turns[Math.min(this.requests.length - 1, this.turns.length - 1)] ?? [];
+    for (const step of script) {
+      if (request.signal.aborted) return;
+      if (step.type === 'wait') await new Promise((resolve) => setTimeout(resolve, step.ms));
+      else if (step.type === 'fail') throw new Error(step.message);
+      else yield step;
+    }
+  }
+}
+
+export const words = (text: string, delayMs = 0): ScriptStep[] =>
+  (text.match(/\S+\s*/g) ?? []).flatMap((word) => [
+    ...(delayMs > 0 ? [{ type: 'wait' as const, ms: delayMs }] : []),
+    { type: 'text' as const, text: word },
+  ]);
+
+/** Collects a session's events until `until` says stop (or the timeout passes). */
+export async function collectEvents(
+  iterable: AsyncIterable<unknown>,
+  until: (events: { id: string; data: { type: string } & Record<string, unknown> }[]) => boolean,
+  timeoutMs = 10_000,
+) {
+  const events: { id: string; data: { type: string } & Record<string, unknown> }[] = [];
+  const iterator = iterable[Symbol.asyncIterator]();
+  const deadline = Date.now() + timeoutMs;
+  try {
+    while (!until(events)) {
+      const remaining = deadline - Date.now();
+      if (remaining <= 0) throw new Error(`timed out; got ${events.map((e) => e.data.type).join(', ')}`);
+      const next = await Promise.race([
+        iterator.next(),
+        new Promise<never>((_, reject) =>
+          setTimeout(() => reject(new Error('timed out waiting for an event')), remaining),
+        ),
+      ]);
+      if (next.done) break;
+      // In process a tracked event is the envelope tuple [id, data]; over SSE the client hands { id, data }.
+      const value = next.value as unknown;
+      events.push(
+        (Array.isArray(value) ? { id: value[0], data: value[1] } : value) as (typeof events)[number],
+      );
+    }
+  } finally {
+    await iterator.return?.();
+  }
+  return events;
 }

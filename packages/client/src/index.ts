@@ -1,5 +1,12 @@
 import type { AppRouter } from '@leonidas/api';
-import { createTRPCClient, httpBatchLink, TRPCClientError } from '@trpc/client';
+import {
+  createTRPCClient,
+  httpBatchLink,
+  httpSubscriptionLink,
+  splitLink,
+  TRPCClientError,
+} from '@trpc/client';
+import { EventSource } from 'eventsource';
 import superjson from 'superjson';
 
 type MaybePromise<T> = T | Promise<T>;
@@ -18,17 +25,34 @@ const MAX_BATCH_ITEMS = 20;
 
 export function createLeonidasClient(options: LeonidasClientOptions) {
   const getToken = options.getToken ?? (() => options.token);
+  const url = `${options.url.replace(/\/+$/, '')}/trpc`;
+  // Tokens travel in the Authorization header only, never in URLs, subscriptions included.
+  const authorization = async (): Promise<Record<string, string>> => {
+    const token = await getToken();
+    return token ? { authorization: `Bearer ${token}` } : {};
+  };
   return createTRPCClient<AppRouter>({
     links: [
-      httpBatchLink({
-        url: `${options.url.replace(/\/+$/, '')}/trpc`,
-        transformer: superjson,
-        maxItems: MAX_BATCH_ITEMS,
-        // Tokens travel in the Authorization header only, never in URLs.
-        headers: async () => {
-          const token = await getToken();
-          return token ? { authorization: `Bearer ${token}` } : {};
-        },
+      splitLink({
+        condition: (op) => op.type === 'subscription',
+        // The `eventsource` package can send headers, which the browser's own EventSource cannot.
+        true: httpSubscriptionLink({
+          url,
+          transformer: superjson,
+          EventSource,
+          eventSourceOptions: async () => {
+            const headers = await authorization();
+            return {
+              fetch: (input, init) => fetch(input, { ...init, headers: { ...init.headers, ...headers } }),
+            };
+          },
+        }),
+        false: httpBatchLink({
+          url,
+          transformer: superjson,
+          maxItems: MAX_BATCH_ITEMS,
+          headers: authorization,
+        }),
       }),
     ],
   });

@@ -1,4 +1,4 @@
-import { any, Entity, item, number, string } from 'dynamodb-toolbox';
+import { any, boolean, Entity, item, number, string } from 'dynamodb-toolbox';
 import type { LeonidasTable } from './table.js';
 
 /**
@@ -130,7 +130,82 @@ export function createEntities(table: LeonidasTable) {
     computeKey: ({ fileId }) => ({ pk: `FILE#${fileId}`, sk: 'FILE' }),
   });
 
-  return { user, emailClaim, loginGuard, refreshFamily, refreshToken, project, file };
+  /** A chat session. `activeRunId` is set while a reply is being written: one run at a time per session. */
+  const session = new Entity({
+    name: 'SESSION',
+    table,
+    timestamps,
+    schema: item({
+      sessionId: string().key(),
+      userId: string(),
+      projectId: string(),
+      title: string(),
+      activeRunId: string().optional(),
+      version: number(),
+    }).and((schema) => ({
+      gsi1pk: string().link<typeof schema>(({ projectId }) => `PROJECT#${projectId}`),
+      gsi1sk: string().link<typeof schema>(({ sessionId }) => `SESSION#${sessionId}`),
+    })),
+    computeKey: ({ sessionId }) => ({ pk: `SESSION#${sessionId}`, sk: 'SESSION' }),
+  });
+
+  /**
+   * A message, in its session's partition in time order. While an assistant message is being written it sits
+   * in the sparse `GSI3` partition STREAMING_MESSAGE, so messages left behind by a crash can be found.
+   */
+  const message = new Entity({
+    name: 'MESSAGE',
+    table,
+    timestamps,
+    schema: item({
+      sessionId: string().key(),
+      messageId: string().key(),
+      role: string().enum('user', 'assistant'),
+      content: string(),
+      status: string().enum('complete', 'streaming', 'cancelled', 'error'),
+      runId: string().optional(),
+      clientMessageId: string().optional(),
+      provider: string().optional(),
+      model: string().optional(),
+      toolCalls: any().optional(),
+      usage: any().optional(),
+      error: string().optional(),
+      cancelRequested: boolean().optional(),
+      gsi3pk: string().optional(),
+      gsi3sk: string().optional(),
+    }),
+    computeKey: ({ sessionId, messageId }) => ({ pk: `SESSION#${sessionId}`, sk: `MESSAGE#${messageId}` }),
+  });
+
+  /** Makes `chat.send` idempotent: the client's id, claimed in the same transaction as the message. */
+  const clientMessage = new Entity({
+    name: 'CLIENT_MESSAGE',
+    table,
+    timestamps: false,
+    schema: item({
+      sessionId: string().key(),
+      clientMessageId: string().key(),
+      messageId: string(),
+      runId: string(),
+    }),
+    computeKey: ({ sessionId, clientMessageId }) => ({
+      pk: `SESSION#${sessionId}`,
+      sk: `CLIENT_MESSAGE#${clientMessageId}`,
+    }),
+  });
+
+  return {
+    user,
+    emailClaim,
+    loginGuard,
+    refreshFamily,
+    refreshToken,
+    project,
+    file,
+    session,
+    message,
+    clientMessage,
+  };
 }
 
 export type LeonidasEntities = ReturnType<typeof createEntities>;

@@ -1,11 +1,13 @@
 export { createDocumentClient, type DynamoConnection } from './client.js';
 export { createDb, type Db } from './db.js';
-export { isConditionFailure, isTransactionConditionFailure } from './errors.js';
+export { failedConditionIndexes, isConditionFailure, isTransactionConditionFailure } from './errors.js';
 export * from './files.js';
 export { pingTable } from './health.js';
 export { newId } from './ids.js';
+export * from './messages.js';
 export type { KeyPage, StartKey } from './pagination.js';
 export * from './projects.js';
 export * from './refresh-tokens.js';
+export * from './sessions.js';
 export { type GlobalIndexName, keyAttributesOf, tableDefinition } from './table.js';
 export * from './users.js';

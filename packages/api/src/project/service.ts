@@ -11,6 +11,7 @@ import type { ApiDeps } from '../context.js';
 import { notFound } from '../errors.js';
 import { projectPrefix } from '../file/keys.js';
 import { deleteProjectFiles } from '../file/service.js';
+import { deleteProjectSessions } from '../session/service.js';
 import type { Project } from './schema.js';
 
 export function toProject(record: ProjectRecord): Project {
@@ -87,6 +88,7 @@ export async function deleteProject(
   input: { userId: string; projectId: string },
 ): Promise<{ ok: true }> {
   await requireProject(deps, input);
+  await deleteProjectSessions(deps, input);
   await deleteProjectFiles(deps, input);
   // Anything else stored under the project (previews, objects of uploads never recorded) goes too.
   await deps.storage.deletePrefix(projectPrefix(input.projectId));

@@ -1,0 +1,145 @@
+import { finishRun, type MessageRecord, saveProgress } from '@leonidas/db';
+import type { ApiDeps } from '../context.js';
+import type { RunLog } from './hub.js';
+import type { ChatTurn, ContentPart } from './llm/types.js';
+import { toMessage } from './messages.js';
+import { conversation, systemPrompt } from './prompt.js';
+import type { ToolCall, Usage } from './schema.js';
+import { projectFiles, runTool, TOOL_SPECS } from './tools.js';
+
+/** Enough for list, describe and an answer, while a confused model cannot loop for ever. */
+export const MAX_TOOL_ROUNDS = 4;
+/** The reply is saved at most this often while it grows, not per token. */
+export const SAVE_INTERVAL_MS = 400;
+
+export interface RunInput {
+  log: RunLog;
+  projectId: string;
+  assistantMessage: MessageRecord;
+  /** Recent messages, newest first, including the new user message. */
+  history: MessageRecord[];
+}
+
+type Ending = { status: 'complete' } | { status: 'cancelled' } | { status: 'error'; error: string };
+
+/**
+ * Writes one assistant reply: streams the model, runs its tool calls, emits every step as an event, saves the
+ * text as it grows, and always ends the message as complete, cancelled or error (never left streaming).
+ */
+export async function executeRun(deps: ApiDeps, input: RunInput): Promise<void> {
+  const { log, assistantMessage } = input;
+  const { sessionId, runId } = log;
+  const messageId = assistantMessage.messageId;
+  const emit = deps.runs.emit.bind(deps.runs, log);
+  const deadline = AbortSignal.timeout(deps.chat.maxRunMs);
+  const signal = AbortSignal.any([log.abort.signal, deadline]);
+
+  let content = '';
+  const toolCalls: ToolCall[] = [];
+  const usage: Usage = { inputTokens: 0, outputTokens: 0 };
+  let sawUsage = false;
+  let dirty = false;
+
+  // Coalesced saves; each also learns whether a cancel was asked for on another server.
+  const saver = setInterval(() => {
+    if (!dirty) return;
+    dirty = false;
+    saveProgress(deps.db, { sessionId, messageId, content, toolCalls }).then(
+      (state) => {
+        if (state?.cancelRequested) log.abort.abort('cancelled');
+      },
+      (error: unknown) => deps.logger.warn({ err: error, sessionId }, 'could not save a reply in progress'),
+    );
+  }, SAVE_INTERVAL_MS);
+
+  let ending: Ending = { status: 'complete' };
+  try {
+    const files = await projectFiles(deps, { projectId: input.projectId });
+    const system = systemPrompt(files);
+    const turns: ChatTurn[] = conversation(input.history, deps.chat.historyTokenBudget);
+
+    for (let round = 0; round < MAX_TOOL_ROUNDS; round++) {
+      const uses: Extract<ContentPart, { type: 'tool_use' }>[] = [];
+      let roundText = '';
+      for await (const event of deps.llm.stream({ system, messages: turns, tools: TOOL_SPECS, signal })) {
+        if (signal.aborted) break;
+        if (event.type === 'text') {
+          content += event.text;
+          roundText += event.text;
+          dirty = true;
+          emit({ type: 'message.delta', runId, messageId, text: event.text });
+        } else if (event.type === 'tool_use') {
+          uses.push({ type: 'tool_use', id: event.id, name: event.name, input: event.input });
+        } else {
+          sawUsage = true;
+          usage.inputTokens += event.inputTokens;
+          usage.outputTokens += event.outputTokens;
+        }
+      }
+      if (signal.aborted || uses.length === 0) break;
+
+      turns.push({
+        role: 'assistant',
+        content: [...(roundText ? [{ type: 'text' as const, text: roundText }] : []), ...uses],
+      });
+      const results: ContentPart[] = [];
+      for (const use of uses) {
+        emit({ type: 'tool.call', runId, messageId, callId: use.id, name: use.name, input: use.input });
+        const output = await runTool(deps, { projectId: input.projectId }, use.name, use.input);
+        toolCalls.push({ callId: use.id, name: use.name, input: use.input, output });
+        dirty = true;
+        emit({ type: 'tool.result', runId, messageId, callId: use.id, output });
+        results.push({ type: 'tool_result', toolUseId: use.id, content: JSON.stringify(output) });
+      }
+      turns.push({ role: 'user', content: results });
+    }
+    if (deadline.aborted) ending = { status: 'error', error: 'The reply took too long and was stopped.' };
+    else if (log.abort.signal.aborted) ending = endingForAbort(log.abort.signal.reason);
+  } catch (error) {
+    if (deadline.aborted) ending = { status: 'error', error: 'The reply took too long and was stopped.' };
+    else if (log.abort.signal.aborted) ending = endingForAbort(log.abort.signal.reason);
+    else {
+      deps.logger.error({ err: error, sessionId, provider: deps.llm.name }, 'chat run failed');
+      ending = {
+        status: 'error',
+        error: 'The model stopped answering part-way. What was written so far is kept.',
+      };
+    }
+  } finally {
+    clearInterval(saver);
+  }
+
+  const finished = await finishRun(deps.db, {
+    sessionId,
+    messageId,
+    runId,
+    status: ending.status,
+    content,
+    toolCalls,
+    ...(sawUsage ? { usage } : {}),
+    ...(ending.status === 'error' ? { error: ending.error } : {}),
+  }).catch((error: unknown) => {
+    deps.logger.error({ err: error, sessionId }, 'could not save the end of a reply');
+    return null;
+  });
+  const message = toMessage(
+    finished ?? {
+      ...assistantMessage,
+      content,
+      status: ending.status,
+      toolCalls,
+      updatedAt: new Date().toISOString(),
+    },
+  );
+  if (ending.status === 'complete') emit({ type: 'message.completed', runId, message });
+  else if (ending.status === 'cancelled') emit({ type: 'run.cancelled', runId, message });
+  else emit({ type: 'run.failed', runId, messageId, error: ending.error });
+  deps.runs.finish(log);
+}
+
+function endingForAbort(reason: unknown): Ending {
+  if (reason === 'cancelled') return { status: 'cancelled' };
+  if (reason === 'shutdown')
+    return { status: 'error', error: 'The reply was interrupted because the server restarted.' };
+  return { status: 'error', error: 'The reply was interrupted.' };
+}

@@ -1,0 +1,189 @@
+import {
+  finishRun,
+  getMessage,
+  listMessagesNewestFirst,
+  listStaleStreamingMessages,
+  type MessageRecord,
+  newId,
+  requestCancel,
+  startRun,
+} from '@leonidas/db';
+import { tracked } from '@trpc/server';
+import type { ApiDeps } from '../context.js';
+import { AppError, notFound, tooManyRequests } from '../errors.js';
+import { requireSession } from '../session/service.js';
+import { executeRun } from './engine.js';
+import type { RunLog } from './hub.js';
+import { rebuildRun, toMessage } from './messages.js';
+import type { Message } from './schema.js';
+
+type Owner = { userId: string };
+
+/** How many recent messages are read to build the model's context (the token budget then trims them). */
+const HISTORY_WINDOW = 60;
+
+export async function send(
+  deps: ApiDeps,
+  input: Owner & { sessionId: string; content: string; clientMessageId: string },
+): Promise<{ userMessage: Message; runId: string }> {
+  const decision = deps.chatLimiter.hit(input.userId);
+  if (!decision.allowed) throw tooManyRequests('You are sending messages too fast.', decision.retryAfterMs);
+  const session = await requireSession(deps, input);
+
+  const runId = newId();
+  const result = await startRun(deps.db, {
+    sessionId: input.sessionId,
+    runId,
+    clientMessageId: input.clientMessageId,
+    userMessageId: newId(),
+    assistantMessageId: newId(),
+    content: input.content,
+    provider: deps.llm.name,
+    model: deps.llm.model,
+  });
+  if (result.outcome === 'duplicate') {
+    const existing = await getMessage(deps.db, { sessionId: input.sessionId, messageId: result.messageId });
+    if (!existing) throw notFound('Message');
+    return { userMessage: toMessage(existing), runId: result.runId };
+  }
+  if (result.outcome === 'busy') {
+    throw new AppError(
+      'CONFLICT',
+      'DS Bro is still replying in this session. Wait for the reply or stop it first.',
+    );
+  }
+  if (result.outcome === 'gone') throw notFound('Session');
+
+  const log = deps.runs.start(input.sessionId, runId);
+  deps.runs.emit(log, {
+    type: 'run.started',
+    runId,
+    userMessageId: result.userMessage.messageId,
+    messageId: result.assistantMessage.messageId,
+  });
+  const history = (
+    await listMessagesNewestFirst(deps.db, { sessionId: input.sessionId, limit: HISTORY_WINDOW })
+  ).items;
+  // The run belongs to the server, not to this request: it goes on when the client goes away.
+  void deps.background.run(
+    executeRun(deps, {
+      log,
+      projectId: session.projectId,
+      assistantMessage: result.assistantMessage,
+      history,
+    }),
+  );
+  return { userMessage: toMessage(result.userMessage), runId };
+}
+
+/**
+ * The session's events: the latest run from just after `lastEventId` (or from its start), then live, then any
+ * later runs, until the client goes away. Access is checked before the stream opens, so a stranger gets
+ * NOT_FOUND as an error of the call rather than a broken stream.
+ */
+export async function subscribe(
+  deps: ApiDeps,
+  input: Owner & { sessionId: string; lastEventId?: string | undefined },
+  signal: AbortSignal | undefined,
+) {
+  await requireSession(deps, input);
+  return events(deps, input, signal);
+}
+
+async function* events(
+  deps: ApiDeps,
+  input: { sessionId: string; lastEventId?: string | undefined },
+  signal: AbortSignal | undefined,
+) {
+  let log: RunLog | undefined =
+    deps.runs.get(input.sessionId) ?? (await rebuildLatestRun(deps, input.sessionId));
+  let next =
+    log && input.lastEventId ? log.events.findIndex((event) => event.id === input.lastEventId) + 1 : 0;
+
+  while (!signal?.aborted && !deps.runs.isClosing) {
+    const current = deps.runs.get(input.sessionId);
+    if (current !== log) {
+      log = current;
+      next = 0;
+    }
+    while (log && next < log.events.length) {
+      const entry = log.events[next++];
+      if (entry) yield tracked(entry.id, entry.event);
+    }
+    const seen = log;
+    const seenCount = next;
+    await deps.runs.waitForChange(
+      input.sessionId,
+      signal,
+      () => deps.runs.get(input.sessionId) !== seen || (seen !== undefined && seen.events.length > seenCount),
+    );
+  }
+}
+
+async function rebuildLatestRun(deps: ApiDeps, sessionId: string): Promise<RunLog | undefined> {
+  const recent = (await listMessagesNewestFirst(deps.db, { sessionId, limit: 10 })).items;
+  const assistant = recent.find((message) => message.role === 'assistant' && message.runId);
+  const user = recent.find((message) => message.role === 'user' && message.runId === assistant?.runId);
+  if (!assistant || !user) return undefined;
+  return deps.runs.remember(rebuildRun(user, assistant));
+}
+
+export async function cancel(deps: ApiDeps, input: Owner & { sessionId: string }): Promise<{ ok: true }> {
+  const session = await requireSession(deps, input);
+  if (!session.activeRunId) return { ok: true };
+  if (!deps.runs.abort(input.sessionId, 'cancelled')) {
+    // The run is on another server: flag the message; that server sees it at its next save.
+    const streaming = await findStreamingMessage(deps, input.sessionId, session.activeRunId);
+    if (streaming)
+      await requestCancel(deps.db, { sessionId: input.sessionId, messageId: streaming.messageId });
+  }
+  return { ok: true };
+}
+
+async function findStreamingMessage(
+  deps: ApiDeps,
+  sessionId: string,
+  runId: string,
+): Promise<MessageRecord | undefined> {
+  const recent = (await listMessagesNewestFirst(deps.db, { sessionId, limit: 10 })).items;
+  return recent.find((message) => message.runId === runId && message.status === 'streaming');
+}
+
+/** Pages back in time; each page is oldest first, ready to prepend. */
+export async function history(
+  deps: ApiDeps,
+  input: Owner & { sessionId: string; limit: number; cursor?: string | undefined },
+) {
+  await requireSession(deps, input);
+  const scope = `chat.history:${input.sessionId}`;
+  const page = await listMessagesNewestFirst(deps.db, {
+    sessionId: input.sessionId,
+    limit: input.limit,
+    startKey: deps.cursors.decode(scope, input.cursor),
+  });
+  const result = deps.cursors.page(scope, page, toMessage);
+  return { items: result.items.reverse(), nextCursor: result.nextCursor };
+}
+
+/**
+ * Replies left `streaming` by a server that died (no save for `staleAfterMs`) are marked as interrupted, with
+ * what was written kept, and their sessions freed. Run at start and now and then.
+ */
+export async function recoverInterruptedRuns(deps: ApiDeps, staleAfterMs = 60_000): Promise<number> {
+  const stale = await listStaleStreamingMessages(
+    deps.db,
+    new Date(deps.clock.now() - staleAfterMs).toISOString(),
+  );
+  for (const message of stale) {
+    await finishRun(deps.db, {
+      sessionId: message.sessionId,
+      messageId: message.messageId,
+      runId: message.runId ?? '',
+      status: 'error',
+      content: message.content,
+      toolCalls: Array.isArray(message.toolCalls) ? message.toolCalls : [],
+      error: 'The reply was interrupted because the server stopped.',
+    });
+  }
+  return stale.length;
+}
