@@ -1,4 +1,4 @@
-import { apiEnvSchema } from '@leonidas/api';
+import { apiEnvProblems, apiEnvSchema } from '@leonidas/api';
 import { z } from 'zod';
 
 const flag = z.enum(['true', 'false']).transform((value) => value === 'true');
@@ -56,14 +56,16 @@ export function loadServerEnv(source: Record<string, string | undefined> = proce
     throw new ConfigError(`Invalid configuration:\n${problems.join('\n')}`);
   }
   const env = result.data;
-  if (isEmbedded(env)) return env;
-  const missing = [
-    ['AWS_REGION', env.AWS_REGION],
-    ['S3_BUCKET', env.S3_BUCKET],
-    // Every instance must sign with the same key.
-    ['JWT_SECRET', env.JWT_SECRET],
-  ].flatMap(([name, value]) => (value ? [] : [`  ${name}: required outside embedded mode`]));
-  if (missing.length > 0) throw new ConfigError(`Invalid configuration:\n${missing.join('\n')}`);
+  const missing = isEmbedded(env)
+    ? []
+    : [
+        ['AWS_REGION', env.AWS_REGION],
+        ['S3_BUCKET', env.S3_BUCKET],
+        // Every instance must sign with the same key.
+        ['JWT_SECRET', env.JWT_SECRET],
+      ].flatMap(([name, value]) => (value ? [] : [`${name}: required outside embedded mode`]));
+  const problems = [...missing, ...apiEnvProblems(env)];
+  if (problems.length > 0) throw new ConfigError(`Invalid configuration:\n${problems.map((p) => `  ${p}`).join('\n')}`);
   return env;
 }
 

@@ -1,7 +1,7 @@
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
-import { createApiDeps, Storage, sweepExpiredUploads } from '@leonidas/api';
+import { createApiDeps, recoverInterruptedRuns, Storage, sweepExpiredUploads } from '@leonidas/api';
 import { createDb, createDocumentClient, type DynamoConnection } from '@leonidas/db';
 import { ensureTable } from '@leonidas/db/local';
 import type { Express } from 'express';
@@ -67,13 +67,21 @@ export async function startServer(
     });
     const app = createApp({ env, deps, db, logger });
 
-    const sweep = setInterval(() => {
+    // Replies a dead server left half-written are marked interrupted: now, and now and then for other instances.
+    const recover = () =>
+      recoverInterruptedRuns(deps).then(
+        (recovered) => recovered > 0 && logger.warn({ recovered }, 'marked interrupted replies'),
+        (error: unknown) => logger.error({ err: error }, 'recovering interrupted replies failed'),
+      );
+    await recover();
+    const housekeeping = setInterval(() => {
+      void recover();
       sweepExpiredUploads(deps).then(
         (swept) => swept > 0 && logger.info({ swept }, 'removed expired unconfirmed uploads'),
         (error: unknown) => logger.error({ err: error }, 'upload sweep failed'),
       );
     }, env.SWEEP_INTERVAL_SECONDS * 1000);
-    sweep.unref();
+    housekeeping.unref();
 
     const server = await listen(app, env.PORT, env.HOST);
     const { port } = server.address() as AddressInfo;
@@ -86,9 +94,14 @@ export async function startServer(
       port,
       logger,
       close: async () => {
-        clearInterval(sweep);
-        await closeServer(server, env.SHUTDOWN_TIMEOUT_MS);
+        clearInterval(housekeeping);
+        // Replies being written get the grace period to finish; open streams end so connections can close.
+        const serverClosed = closeServer(server, env.SHUTDOWN_TIMEOUT_MS);
         await deps.background.drain(env.SHUTDOWN_TIMEOUT_MS);
+        for (const run of deps.runs.activeRuns()) run.abort.abort('shutdown');
+        await deps.background.drain(5_000);
+        deps.runs.close();
+        await serverClosed;
         await deps.analytics.close();
         storage.destroy();
         db.documentClient.destroy();

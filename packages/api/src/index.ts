@@ -2,6 +2,9 @@ import type { inferRouterInputs, inferRouterOutputs } from '@trpc/server';
 import type { AppRouter } from './root.js';
 
 export type { User } from './auth/schema.js';
+export type { ChatRequest, LlmProvider, ProviderEvent } from './chat/llm/types.js';
+export type { ChatEvent, Message } from './chat/schema.js';
+export { recoverInterruptedRuns } from './chat/service.js';
 export type { Clock } from './clock.js';
 export {
   type ApiDeps,
@@ -11,13 +14,14 @@ export {
   createContext,
   type FileSettings,
 } from './context.js';
-export { type ApiEnv, apiEnvSchema, parseApiEnv } from './env.js';
+export { type ApiEnv, apiEnvProblems, apiEnvSchema, parseApiEnv } from './env.js';
 export { retryAfterSecondsOf } from './errors.js';
 export type { File, FilePreview, FileSource, FileStatus } from './file/schema.js';
 export { sweepExpiredUploads } from './file/sweep.js';
 export type { Logger } from './logger.js';
 export type { Project } from './project/schema.js';
 export { type AppRouter, appRouter } from './root.js';
+export type { Session } from './session/schema.js';
 export { Storage, type StorageConfig } from './storage/s3.js';
 export { createCallerFactory } from './trpc.js';
 

@@ -61,7 +61,7 @@ describe('the offline DS Bro', () => {
     const described = await collectEvents(await as.chat.onEvents({ sessionId: session.id }), (events) =>
       events.some((e) => e.data.type === 'message.completed' && e.data.runId !== listing[0]?.data.runId),
     );
-    const answer = (described.at(-1)?.data.message as { content: string }).content;
+    const answer = (described.at(-1)?.data.message as { content: string } | undefined)?.content;
     expect(answer).toContain(`**${confirmed.metadata?.rowCount} rows**`);
     expect(answer).toContain(
       `| units | integer | ${units?.nullCount} | ${units?.distinctCount} | ${units?.min} | ${units?.max} | 6 |`,
@@ -221,7 +221,7 @@ describe('chat runs', () => {
   });
 
   it('marks replies left streaming by a dead server as interrupted and frees the session', async () => {
-    const { as, session } = await sessionFor(api);
+    const { email, password, session } = await sessionFor(api);
     const runId = newId();
     const started = await startRun(api.deps.db, {
       sessionId: session.id,
@@ -244,6 +244,13 @@ describe('chat runs', () => {
     expect(message).toMatchObject({ status: 'error', error: expect.stringMatching(/interrupted/) });
     const messages = await listMessagesNewestFirst(api.deps.db, { sessionId: session.id, limit: 5 });
     expect(messages.items.map((m) => m.status)).toEqual(['error', 'complete']);
+    // The session takes a new message again.
+    const { accessToken } = await api.caller().auth.login({ email, password });
+    await expect(
+      api
+        .caller(accessToken)
+        .chat.send({ sessionId: session.id, content: 'again', clientMessageId: 'after' }),
+    ).resolves.toHaveProperty('runId');
   });
 });
 

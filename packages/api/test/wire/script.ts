@@ -1,0 +1,37 @@
+/** What a stand-in model does for one request: stream text, call a tool, report usage, or break. */
+export type WireStep =
+  | { text: string; delayMs?: number }
+  | { toolCall: { id: string; name: string; input: unknown } }
+  | { usage: { input: number; output: number } }
+  | { fail: string };
+
+export interface WireRequest {
+  /** The last user-side text or tool result the client sent. */
+  lastUserText: string;
+  hasToolResult: boolean;
+  toolNames: string[];
+  body: unknown;
+}
+
+export type WireScript = (request: WireRequest) => WireStep[];
+
+export const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** A default conversation: a tool call when asked for files, then an answer that quotes the tool result. */
+export const toolThenAnswer: WireScript = (request) => {
+  if (request.hasToolResult) {
+    return [
+      { text: 'You have ' },
+      { text: `these files: ${request.lastUserText}` },
+      { usage: { input: 30, output: 8 } },
+    ];
+  }
+  if (/files/i.test(request.lastUserText) && request.toolNames.includes('list_files')) {
+    return [
+      { text: 'Let me check. ' },
+      { toolCall: { id: 'call_1', name: 'list_files', input: {} } },
+      { usage: { input: 20, output: 5 } },
+    ];
+  }
+  return [{ text: 'Hello ' }, { text: 'from ' }, { text: 'the model.' }, { usage: { input: 12, output: 3 } }];
+};
