@@ -65,7 +65,8 @@ export function loadServerEnv(source: Record<string, string | undefined> = proce
         ['JWT_SECRET', env.JWT_SECRET],
       ].flatMap(([name, value]) => (value ? [] : [`${name}: required outside embedded mode`]));
   const problems = [...missing, ...apiEnvProblems(env)];
-  if (problems.length > 0) throw new ConfigError(`Invalid configuration:\n${problems.map((p) => `  ${p}`).join('\n')}`);
+  if (problems.length > 0)
+    throw new ConfigError(`Invalid configuration:\n${problems.map((p) => `  ${p}`).join('\n')}`);
   return env;
 }
 

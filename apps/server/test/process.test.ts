@@ -86,6 +86,32 @@ describe('the built server in embedded mode', () => {
     const confirmed = await client.file.confirm.mutate({ fileId: file.id });
     expect(confirmed).toMatchObject({ status: 'COMPLETED', metadata: { rowCount: 2 } });
 
+    // The offline DS Bro describes it, streamed over SSE.
+    const session = await client.session.create.mutate({ projectId: project.id });
+    const { runId } = await client.chat.send.mutate({
+      sessionId: session.id,
+      content: 'describe visits.csv',
+      clientMessageId: 'd1',
+    });
+    const reply = await new Promise<string>((resolve, reject) => {
+      let text = '';
+      const subscription = client.chat.onEvents.subscribe(
+        { sessionId: session.id },
+        {
+          onData: ({ data }) => {
+            if (data.type === 'message.delta') text += data.text;
+            if (data.type === 'message.completed' && data.runId === runId) {
+              subscription.unsubscribe();
+              resolve(text);
+            }
+          },
+          onError: reject,
+        },
+      );
+    });
+    expect(reply).toContain('**visits.csv** has **2 rows** and **2 columns**');
+    expect(reply).toContain('| visits | integer | 0 | 2 | 3 | 5 | 4 |');
+
     first.child.kill('SIGTERM');
     expect(await first.exited).toBe(0);
     expect(first.output()).toContain('"msg":"stopped"');
