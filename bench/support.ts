@@ -3,10 +3,17 @@ import { join } from 'node:path';
 
 /** Starts the production build of the server as its own process, as `pnpm start` does. */
 export function spawnServer(env: Record<string, string>): ChildProcess {
-  return spawn(process.execPath, [join(import.meta.dirname, '../apps/server/dist/main.js')], {
-    env: { ...process.env, NODE_ENV: 'production', ...env },
-    stdio: 'ignore',
-  });
+  return spawn(
+    process.execPath,
+    [
+      ...(process.env.BENCH_SERVER_NODE_ARGS?.split(' ').filter(Boolean) ?? []),
+      join(import.meta.dirname, '../apps/server/dist/main.js'),
+    ],
+    {
+      env: { ...process.env, NODE_ENV: 'production', ...env },
+      stdio: 'ignore',
+    },
+  );
 }
 
 export async function waitForHealthy(url: string): Promise<void> {

@@ -9,8 +9,8 @@ import { projectFiles, runTool, TOOL_SPECS } from './tools.js';
 
 /** Enough for list, describe and an answer, while a confused model cannot loop for ever. */
 export const MAX_TOOL_ROUNDS = 4;
-/** The reply is saved at most this often while it grows, not per token. */
-export const SAVE_INTERVAL_MS = 400;
+/** The reply is saved at most this often while it grows, not per token (each save is a DynamoDB write). */
+export const SAVE_INTERVAL_MS = 1000;
 
 export interface RunInput {
   log: RunLog;

@@ -1,0 +1,198 @@
+/**
+ * 100 chat sessions streaming at once from a stand-in model that emits a token every 20 ms: the latency the
+ * whole stack adds from model token to client event (p50/p99), and server RSS per active stream, vs the same
+ * tokens relayed by a bare Node SSE handler, measured in the same run.
+ */
+import { type ChildProcess, fork } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { S3RVER_CREDENTIALS, startLocalS3 } from '@leonidas/api/local';
+import { createLeonidasClient } from '@leonidas/client';
+import { ensureTable, freePort, startDynamoDbLocal } from '@leonidas/db/local';
+import { EventSource } from 'eventsource';
+import { spawnServer, waitForHealthy } from './support.js';
+import { nowMs, startTokenModel } from './token-model.js';
+
+const SESSIONS = Number(process.env.BENCH_SESSIONS ?? 100);
+const TOKENS = Number(process.env.BENCH_TOKENS ?? 100);
+const INTERVAL_MS = 20;
+
+const rss = (pid: number) =>
+  Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1] ?? 0) * 1024;
+const percentile = (values: number[], p: number) => {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? Number.NaN;
+};
+const latencies = (text: string, receivedAt: number) =>
+  text
+    .trim()
+    .split(/\s+/)
+    .filter(Boolean)
+    .map((stamp) => receivedAt - Number(stamp));
+
+/** Samples a process's RSS until stopped; returns the peak. */
+function sampleRss(pid: number) {
+  let peak = rss(pid);
+  const timer = setInterval(() => {
+    peak = Math.max(peak, rss(pid));
+  }, 20);
+  return () => {
+    clearInterval(timer);
+    return peak;
+  };
+}
+
+async function leonidas(modelUrl: string, workDir: string) {
+  const dynamo = await startDynamoDbLocal();
+  const s3 = await startLocalS3({ directory: join(workDir, 's3'), bucket: 'bench', corsOrigins: [] });
+  await ensureTable(
+    { region: 'local', endpoint: dynamo.endpoint, credentials: { accessKeyId: 'x', secretAccessKey: 'x' } },
+    'bench',
+  );
+  const port = await freePort();
+  const server = spawnServer({
+    PORT: String(port),
+    DATA_DIR: join(workDir, 'data'),
+    DYNAMODB_ENDPOINT: dynamo.endpoint,
+    TABLE_NAME: 'bench',
+    AWS_REGION: 'us-east-1',
+    S3_BUCKET: 'bench',
+    S3_ENDPOINT: s3.endpoint,
+    AWS_ACCESS_KEY_ID: S3RVER_CREDENTIALS.accessKeyId,
+    AWS_SECRET_ACCESS_KEY: S3RVER_CREDENTIALS.secretAccessKey,
+    JWT_SECRET: randomBytes(32).toString('base64url'),
+    LLM_PROVIDER: 'openai',
+    OPENAI_BASE_URL: modelUrl,
+    OPENAI_API_KEY: 'bench',
+    CHAT_SEND_PER_MINUTE: '100000',
+    AUTH_RATE_LIMIT_PER_MINUTE: '100000',
+    LOG_LEVEL: 'warn',
+  });
+  const url = `http://127.0.0.1:${port}`;
+  try {
+    await waitForHealthy(`${url}/healthz`);
+    const { accessToken } = await createLeonidasClient({ url }).auth.register.mutate({
+      email: `bench-${Date.now()}@example.com`,
+      password: 'benchmark-password',
+    });
+    const client = createLeonidasClient({ url, token: accessToken });
+    const project = await client.project.create.mutate({ name: 'Bench' });
+    const sessions = await Promise.all(
+      Array.from({ length: SESSIONS }, () => client.session.create.mutate({ projectId: project.id })),
+    );
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    const idle = rss(server.pid ?? 0);
+    const stopSampling = sampleRss(server.pid ?? 0);
+
+    const samples: number[] = [];
+    await Promise.all(
+      sessions.map(
+        (session, i) =>
+          // Subscribed before sending, as the web app is, so every token is measured live, not replayed.
+          new Promise<void>((resolve, reject) => {
+            let runId: string | undefined;
+            const subscription = client.chat.onEvents.subscribe(
+              { sessionId: session.id },
+              {
+                onStarted: () => {
+                  client.chat.send
+                    .mutate({ sessionId: session.id, content: 'stream', clientMessageId: `m${i}` })
+                    .then((sent) => {
+                      runId = sent.runId;
+                    }, reject);
+                },
+                onData: ({ data }) => {
+                  if (data.type === 'message.delta') samples.push(...latencies(data.text, nowMs()));
+                  if (
+                    data.runId === runId &&
+                    (data.type === 'message.completed' || data.type === 'run.failed')
+                  ) {
+                    subscription.unsubscribe();
+                    if (data.type === 'run.failed') reject(new Error(data.error));
+                    else resolve();
+                  }
+                },
+                onError: reject,
+              },
+            );
+          }),
+      ),
+    );
+    const peak = stopSampling();
+    return { samples, idle, peak };
+  } finally {
+    server.kill('SIGTERM');
+    await new Promise((resolve) => server.once('exit', resolve));
+    await s3.stop();
+    await dynamo.stop();
+  }
+}
+
+async function relay(modelUrl: string) {
+  const port = await freePort();
+  const child: ChildProcess = fork(join(import.meta.dirname, 'relay-server.ts'), [modelUrl, String(port)], {
+    execArgv: ['--import', 'tsx'],
+    stdio: 'ignore',
+  });
+  try {
+    await new Promise((resolve) => child.once('message', resolve));
+    const idle = rss(child.pid ?? 0);
+    const stopSampling = sampleRss(child.pid ?? 0);
+    const samples: number[] = [];
+    await Promise.all(
+      Array.from(
+        { length: SESSIONS },
+        () =>
+          new Promise<void>((resolve, reject) => {
+            const source = new EventSource(`http://127.0.0.1:${port}/stream`);
+            source.onmessage = (event) => samples.push(...latencies(String(event.data), nowMs()));
+            source.addEventListener('done', () => {
+              source.close();
+              resolve();
+            });
+            source.onerror = () => {
+              source.close();
+              reject(new Error('relay stream failed'));
+            };
+          }),
+      ),
+    );
+    return { samples, idle, peak: stopSampling() };
+  } finally {
+    child.kill('SIGTERM');
+  }
+}
+
+async function main() {
+  const workDir = mkdtempSync(join(tmpdir(), 'leonidas-bench-chat-'));
+  const model = await startTokenModel(TOKENS, INTERVAL_MS);
+  try {
+    const base = await relay(model.baseUrl);
+    const full = await leonidas(model.baseUrl, workDir);
+    const row = (name: string, r: { samples: number[]; idle: number; peak: number }) => ({
+      server: name,
+      tokens: r.samples.length,
+      'p50 ms': percentile(r.samples, 50).toFixed(2),
+      'p99 ms': percentile(r.samples, 99).toFixed(2),
+      'RSS/stream KB': ((r.peak - r.idle) / SESSIONS / 1024).toFixed(0),
+    });
+    console.log(`\n${SESSIONS} concurrent sessions, ${TOKENS} tokens each, one every ${INTERVAL_MS} ms`);
+    console.table([row('bare Node SSE relay (baseline)', base), row('Leonidas chat.onEvents', full)]);
+    console.log(
+      `added latency p50 ratio: ${(percentile(full.samples, 50) / percentile(base.samples, 50)).toFixed(2)}, p99 ratio: ${(percentile(full.samples, 99) / percentile(base.samples, 99)).toFixed(2)}`,
+    );
+    console.log(
+      `RSS per stream ratio: ${((full.peak - full.idle) / Math.max(1, base.peak - base.idle)).toFixed(2)}`,
+    );
+  } finally {
+    await model.stop();
+    rmSync(workDir, { recursive: true, force: true });
+  }
+}
+
+main().catch((error: unknown) => {
+  console.error(error);
+  process.exitCode = 1;
+});
