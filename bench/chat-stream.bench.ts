@@ -4,23 +4,19 @@
  * tokens relayed by a bare Node SSE handler, measured in the same run.
  */
 import { type ChildProcess, fork } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { S3RVER_CREDENTIALS, startLocalS3 } from '@leonidas/api/local';
 import { createLeonidasClient } from '@leonidas/client';
-import { ensureTable, freePort, startDynamoDbLocal } from '@leonidas/db/local';
+import { freePort } from '@leonidas/db/local';
 import { EventSource } from 'eventsource';
-import { spawnServer, waitForHealthy } from './support.js';
+import { rssBytes, startBenchStack } from './support.js';
 import { nowMs, startTokenModel } from './token-model.js';
 
 const SESSIONS = Number(process.env.BENCH_SESSIONS ?? 100);
 const TOKENS = Number(process.env.BENCH_TOKENS ?? 100);
 const INTERVAL_MS = 20;
 
-const rss = (pid: number) =>
-  Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1] ?? 0) * 1024;
 const percentile = (values: number[], p: number) => {
   const sorted = [...values].sort((a, b) => a - b);
   return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? Number.NaN;
@@ -34,9 +30,9 @@ const latencies = (text: string, receivedAt: number) =>
 
 /** Samples a process's RSS until stopped; returns the peak. */
 function sampleRss(pid: number) {
-  let peak = rss(pid);
+  let peak = rssBytes(pid);
   const timer = setInterval(() => {
-    peak = Math.max(peak, rss(pid));
+    peak = Math.max(peak, rssBytes(pid));
   }, 20);
   return () => {
     clearInterval(timer);
@@ -45,34 +41,15 @@ function sampleRss(pid: number) {
 }
 
 async function leonidas(modelUrl: string, workDir: string) {
-  const dynamo = await startDynamoDbLocal();
-  const s3 = await startLocalS3({ directory: join(workDir, 's3'), bucket: 'bench', corsOrigins: [] });
-  await ensureTable(
-    { region: 'local', endpoint: dynamo.endpoint, credentials: { accessKeyId: 'x', secretAccessKey: 'x' } },
-    'bench',
-  );
-  const port = await freePort();
-  const server = spawnServer({
-    PORT: String(port),
-    DATA_DIR: join(workDir, 'data'),
-    DYNAMODB_ENDPOINT: dynamo.endpoint,
-    TABLE_NAME: 'bench',
-    AWS_REGION: 'us-east-1',
-    S3_BUCKET: 'bench',
-    S3_ENDPOINT: s3.endpoint,
-    AWS_ACCESS_KEY_ID: S3RVER_CREDENTIALS.accessKeyId,
-    AWS_SECRET_ACCESS_KEY: S3RVER_CREDENTIALS.secretAccessKey,
-    JWT_SECRET: randomBytes(32).toString('base64url'),
+  const stack = await startBenchStack(workDir, {
     LLM_PROVIDER: 'openai',
     OPENAI_BASE_URL: modelUrl,
     OPENAI_API_KEY: 'bench',
     CHAT_SEND_PER_MINUTE: '100000',
-    AUTH_RATE_LIMIT_PER_MINUTE: '100000',
-    LOG_LEVEL: 'warn',
   });
-  const url = `http://127.0.0.1:${port}`;
+  const { url } = stack;
+  const server = { pid: stack.pid };
   try {
-    await waitForHealthy(`${url}/healthz`);
     const { accessToken } = await createLeonidasClient({ url }).auth.register.mutate({
       email: `bench-${Date.now()}@example.com`,
       password: 'benchmark-password',
@@ -83,7 +60,7 @@ async function leonidas(modelUrl: string, workDir: string) {
       Array.from({ length: SESSIONS }, () => client.session.create.mutate({ projectId: project.id })),
     );
     await new Promise((resolve) => setTimeout(resolve, 500));
-    const idle = rss(server.pid ?? 0);
+    const idle = rssBytes(server.pid ?? 0);
     const stopSampling = sampleRss(server.pid ?? 0);
 
     const samples: number[] = [];
@@ -123,10 +100,7 @@ async function leonidas(modelUrl: string, workDir: string) {
     const peak = stopSampling();
     return { samples, idle, peak };
   } finally {
-    server.kill('SIGTERM');
-    await new Promise((resolve) => server.once('exit', resolve));
-    await s3.stop();
-    await dynamo.stop();
+    await stack.stop();
   }
 }
 
@@ -138,7 +112,7 @@ async function relay(modelUrl: string) {
   });
   try {
     await new Promise((resolve) => child.once('message', resolve));
-    const idle = rss(child.pid ?? 0);
+    const idle = rssBytes(child.pid ?? 0);
     const stopSampling = sampleRss(child.pid ?? 0);
     const samples: number[] = [];
     await Promise.all(

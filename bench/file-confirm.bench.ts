@@ -3,15 +3,12 @@
  * CSV scan, DuckDB profiling, DynamoDB writes) vs DuckDB reading the same local file directly, in one run.
  * Prints MB/s for each, their ratio, and the server's peak RSS growth while it confirms.
  */
-import { randomBytes } from 'node:crypto';
-import { createWriteStream, mkdtempSync, openAsBlob, readFileSync, rmSync, statSync } from 'node:fs';
+import { createWriteStream, mkdtempSync, openAsBlob, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DuckDBInstance } from '@duckdb/node-api';
-import { S3RVER_CREDENTIALS, startLocalS3 } from '@leonidas/api/local';
 import { createLeonidasClient } from '@leonidas/client';
-import { ensureTable, freePort, startDynamoDbLocal } from '@leonidas/db/local';
-import { spawnServer, waitForHealthy } from './support.js';
+import { rssBytes, startBenchStack } from './support.js';
 
 const TARGET_MB = Number(process.env.BENCH_FILE_MB ?? 200);
 
@@ -38,12 +35,6 @@ async function generateCsv(path: string, targetBytes: number): Promise<number> {
   return statSync(path).size;
 }
 
-function rssBytes(pid: number): number {
-  const status = readFileSync(`/proc/${pid}/status`, 'utf8');
-  const kb = Number(/VmRSS:\s+(\d+)/.exec(status)?.[1] ?? 0);
-  return kb * 1024;
-}
-
 async function duckDbDirect(path: string) {
   const instance = await DuckDBInstance.create(':memory:', { threads: '2' });
   const connection = await instance.connect();
@@ -61,38 +52,15 @@ async function duckDbDirect(path: string) {
 
 async function main() {
   const workDir = mkdtempSync(join(tmpdir(), 'leonidas-bench-files-'));
-  const dynamo = await startDynamoDbLocal();
-  const s3 = await startLocalS3({ directory: join(workDir, 's3'), bucket: 'bench', corsOrigins: [] });
-  let server: ReturnType<typeof spawnServer> | undefined;
+  const csvPath = join(workDir, 'data.csv');
+  const size = await generateCsv(csvPath, TARGET_MB * 1024 * 1024);
+  const mb = size / (1024 * 1024);
+  const stack = await startBenchStack(workDir, {
+    MAX_UPLOAD_BYTES: String(size + 1),
+    CONFIRM_WAIT_MS: '60000',
+  });
+  const { url, pid } = stack;
   try {
-    const csvPath = join(workDir, 'data.csv');
-    const size = await generateCsv(csvPath, TARGET_MB * 1024 * 1024);
-    const mb = size / (1024 * 1024);
-    await ensureTable(
-      { region: 'local', endpoint: dynamo.endpoint, credentials: { accessKeyId: 'x', secretAccessKey: 'x' } },
-      'bench',
-    );
-
-    const port = await freePort();
-    server = spawnServer({
-      PORT: String(port),
-      DATA_DIR: join(workDir, 'data'),
-      DYNAMODB_ENDPOINT: dynamo.endpoint,
-      TABLE_NAME: 'bench',
-      AWS_REGION: 'us-east-1',
-      S3_BUCKET: 'bench',
-      S3_ENDPOINT: s3.endpoint,
-      AWS_ACCESS_KEY_ID: S3RVER_CREDENTIALS.accessKeyId,
-      AWS_SECRET_ACCESS_KEY: S3RVER_CREDENTIALS.secretAccessKey,
-      JWT_SECRET: randomBytes(32).toString('base64url'),
-      MAX_UPLOAD_BYTES: String(size + 1),
-      CONFIRM_WAIT_MS: '60000',
-      LOG_LEVEL: 'warn',
-    });
-    const url = `http://127.0.0.1:${port}`;
-    await waitForHealthy(`${url}/healthz`);
-    const pid = server.pid ?? 0;
-
     const { accessToken } = await createLeonidasClient({ url }).auth.register.mutate({
       email: `bench-${Date.now()}@example.com`,
       password: 'benchmark-password',
@@ -157,9 +125,7 @@ async function main() {
     );
     console.log(`(upload to s3rver took ${uploadSeconds.toFixed(2)} s, not counted)`);
   } finally {
-    server?.kill('SIGTERM');
-    await s3.stop();
-    await dynamo.stop();
+    await stack.stop();
     rmSync(workDir, { recursive: true, force: true });
   }
 }

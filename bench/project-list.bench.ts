@@ -5,12 +5,13 @@
  */
 import { type ChildProcess, fork } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createLeonidasClient } from '@leonidas/client';
-import { ensureTable, freePort, LOCAL_CREDENTIALS, startDynamoDbLocal } from '@leonidas/db/local';
+import { freePort } from '@leonidas/db/local';
 import autocannon from 'autocannon';
-import { spawnServer, waitForHealthy } from './support.js';
+import { startBenchStack } from './support.js';
 
 const DURATION_SECONDS = Number(process.env.BENCH_DURATION ?? 10);
 const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 32);
@@ -32,30 +33,16 @@ async function load(title: string, url: string, token: string) {
 }
 
 async function main() {
-  const dynamo = await startDynamoDbLocal();
+  const secret = randomBytes(32).toString('base64url');
+  const workDir = mkdtempSync(join(tmpdir(), 'leonidas-bench-list-'));
+  // Request logging stays at its production default: it is part of the full stack's cost.
+  const stack = await startBenchStack(workDir, {
+    JWT_SECRET: secret,
+    LOG_LEVEL: process.env.LOG_LEVEL ?? 'info',
+  });
+  const serverUrl = stack.url;
+  const tableName = 'bench';
   try {
-    const tableName = 'bench';
-    const connection = { region: 'local', endpoint: dynamo.endpoint, credentials: LOCAL_CREDENTIALS };
-    await ensureTable(connection, tableName);
-    const secret = randomBytes(32).toString('base64url');
-
-    const serverPort = await freePort();
-    const server = spawnServer({
-      PORT: String(serverPort),
-      DYNAMODB_ENDPOINT: dynamo.endpoint,
-      TABLE_NAME: tableName,
-      AWS_REGION: 'us-east-1',
-      S3_BUCKET: 'unused',
-      AWS_ACCESS_KEY_ID: 'local',
-      AWS_SECRET_ACCESS_KEY: 'local',
-      JWT_SECRET: secret,
-      AUTH_RATE_LIMIT_PER_MINUTE: '1000',
-      DATA_DIR: join(tmpdir(), 'leonidas-bench-list'),
-    });
-    children.push(server);
-    const serverUrl = `http://127.0.0.1:${serverPort}`;
-    await waitForHealthy(`${serverUrl}/healthz`);
-
     const { accessToken } = await createLeonidasClient({ url: serverUrl }).auth.register.mutate({
       email: `bench-${Date.now()}@example.com`,
       password: 'benchmark-password',
@@ -66,7 +53,7 @@ async function main() {
     const baselinePort = await freePort();
     const baseline = fork(
       join(import.meta.dirname, 'baseline-server.ts'),
-      [dynamo.endpoint, tableName, secret, String(baselinePort)],
+      [stack.dynamoEndpoint, tableName, secret, String(baselinePort)],
       { execArgv: ['--import', 'tsx'], stdio: 'ignore' },
     );
     children.push(baseline);
@@ -97,7 +84,8 @@ async function main() {
     );
   } finally {
     stopChildren();
-    await dynamo.stop();
+    await stack.stop();
+    rmSync(workDir, { recursive: true, force: true });
   }
 }
 

@@ -1,19 +1,17 @@
 import { type ChildProcess, spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { S3RVER_CREDENTIALS, startLocalS3 } from '@leonidas/api/local';
+import { ensureTable, freePort, LOCAL_REGION, startDynamoDbLocal } from '@leonidas/db/local';
 
 /** Starts the production build of the server as its own process, as `pnpm start` does. */
 export function spawnServer(env: Record<string, string>): ChildProcess {
-  return spawn(
-    process.execPath,
-    [
-      ...(process.env.BENCH_SERVER_NODE_ARGS?.split(' ').filter(Boolean) ?? []),
-      join(import.meta.dirname, '../apps/server/dist/main.js'),
-    ],
-    {
-      env: { ...process.env, NODE_ENV: 'production', ...env },
-      stdio: 'ignore',
-    },
-  );
+  const nodeArgs = process.env.BENCH_SERVER_NODE_ARGS?.split(' ').filter(Boolean) ?? [];
+  return spawn(process.execPath, [...nodeArgs, join(import.meta.dirname, '../apps/server/dist/main.js')], {
+    env: { ...process.env, NODE_ENV: 'production', ...env },
+    stdio: 'ignore',
+  });
 }
 
 export async function waitForHealthy(url: string): Promise<void> {
@@ -26,4 +24,53 @@ export async function waitForHealthy(url: string): Promise<void> {
     await new Promise((resolve) => setTimeout(resolve, 100));
   }
   throw new Error(`${url} did not come up`);
+}
+
+export const rssBytes = (pid: number) =>
+  Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1] ?? 0) * 1024;
+
+/**
+ * DynamoDB Local and s3rver in this process, and the built server against them as its own process, configured
+ * as a cloud deployment is. `stop` ends all three.
+ */
+export async function startBenchStack(workDir: string, env: Record<string, string>) {
+  const dynamo = await startDynamoDbLocal();
+  const s3 = await startLocalS3({ directory: join(workDir, 's3'), bucket: 'bench', corsOrigins: [] });
+  await ensureTable(
+    { region: LOCAL_REGION, endpoint: dynamo.endpoint, credentials: S3RVER_CREDENTIALS },
+    'bench',
+  );
+  const port = await freePort();
+  const server = spawnServer({
+    PORT: String(port),
+    DATA_DIR: join(workDir, 'data'),
+    DYNAMODB_ENDPOINT: dynamo.endpoint,
+    TABLE_NAME: 'bench',
+    AWS_REGION: 'us-east-1',
+    S3_BUCKET: 'bench',
+    S3_ENDPOINT: s3.endpoint,
+    // s3rver takes only this key pair; DynamoDB Local takes any.
+    AWS_ACCESS_KEY_ID: S3RVER_CREDENTIALS.accessKeyId,
+    AWS_SECRET_ACCESS_KEY: S3RVER_CREDENTIALS.secretAccessKey,
+    JWT_SECRET: randomBytes(32).toString('base64url'),
+    AUTH_RATE_LIMIT_PER_MINUTE: '100000',
+    LOG_LEVEL: 'warn',
+    ...env,
+  });
+  const url = `http://127.0.0.1:${port}`;
+  const stop = async () => {
+    if (server.exitCode === null) {
+      server.kill('SIGTERM');
+      await new Promise((resolve) => server.once('exit', resolve));
+    }
+    await s3.stop();
+    await dynamo.stop();
+  };
+  try {
+    await waitForHealthy(`${url}/healthz`);
+  } catch (error) {
+    await stop();
+    throw error;
+  }
+  return { url, pid: server.pid ?? 0, dynamoEndpoint: dynamo.endpoint, stop };
 }

@@ -67,29 +67,19 @@ export async function listAllSessionIds(db: Db, projectId: string): Promise<stri
   return ids;
 }
 
-export async function renameSession(
+/** Renames the session when given a title, and marks it changed either way (e.g. after it was cleared). */
+export async function updateSession(
   db: Db,
-  input: { sessionId: string; title: string },
+  input: { sessionId: string; title?: string | undefined },
 ): Promise<SessionRecord | null> {
   try {
     const { Attributes } = await db.entities.session
       .build(UpdateItemCommand)
-      .item({ sessionId: input.sessionId, title: input.title, version: $add(1) })
-      .options({ condition: { attr: 'sessionId', exists: true }, returnValues: 'ALL_NEW' })
-      .send();
-    return Attributes ? strip(Attributes) : null;
-  } catch (error) {
-    if (isConditionFailure(error)) return null;
-    throw error;
-  }
-}
-
-/** Marks the session changed (e.g. after its conversation was cleared). */
-export async function touchSession(db: Db, sessionId: string): Promise<SessionRecord | null> {
-  try {
-    const { Attributes } = await db.entities.session
-      .build(UpdateItemCommand)
-      .item({ sessionId, version: $add(1) })
+      .item({
+        sessionId: input.sessionId,
+        ...(input.title !== undefined ? { title: input.title } : {}),
+        version: $add(1),
+      })
       .options({ condition: { attr: 'sessionId', exists: true }, returnValues: 'ALL_NEW' })
       .send();
     return Attributes ? strip(Attributes) : null;

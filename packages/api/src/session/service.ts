@@ -5,9 +5,8 @@ import {
   listAllSessionIds,
   listSessions as listSessionRecords,
   newId,
-  renameSession,
   type SessionRecord,
-  touchSession,
+  updateSession as updateSessionRecord,
 } from '@leonidas/db';
 import type { ApiDeps } from '../context.js';
 import { AppError, notFound } from '../errors.js';
@@ -75,7 +74,7 @@ export async function updateSession(
   input: Owner & { sessionId: string; title: string },
 ): Promise<Session> {
   await requireSession(deps, input);
-  const record = await renameSession(deps.db, input);
+  const record = await updateSessionRecord(deps.db, input);
   if (!record) throw notFound('Session');
   return toSession(record);
 }
@@ -88,7 +87,7 @@ export async function refreshSession(deps: ApiDeps, input: Owner & { sessionId: 
   }
   await deleteSessionItems(deps.db, { sessionId: input.sessionId, keepSession: true });
   deps.runs.forget(input.sessionId);
-  const record = await touchSession(deps.db, input.sessionId);
+  const record = await updateSessionRecord(deps.db, { sessionId: input.sessionId });
   if (!record) throw notFound('Session');
   return toSession(record);
 }

@@ -83,6 +83,8 @@ export async function startDynamoDbLocal(options: DynamoDbLocalOptions = {}): Pr
       '-port',
       String(port),
       ...storage,
+      // One database whatever access key and region a client signs with (otherwise each pair gets its own).
+      '-sharedDb',
       '-disableTelemetry',
     ],
     { stdio: ['ignore', 'pipe', 'pipe'] },

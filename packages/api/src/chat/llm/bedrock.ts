@@ -12,6 +12,7 @@ import {
   type LlmProvider,
   ProviderError,
   type ProviderEvent,
+  parseToolInput,
 } from './types.js';
 
 export interface BedrockOptions {
@@ -82,7 +83,7 @@ export class BedrockProvider implements LlmProvider {
         const block = toolBlocks.get(event.contentBlockStop.contentBlockIndex ?? 0);
         if (block) {
           toolBlocks.delete(event.contentBlockStop.contentBlockIndex ?? 0);
-          yield { type: 'tool_use', id: block.id, name: block.name, input: parseJson(block.input) };
+          yield { type: 'tool_use', id: block.id, name: block.name, input: parseToolInput(block.input) };
         }
       } else if (event.metadata?.usage) {
         yield {
@@ -113,13 +114,4 @@ function toBedrockMessage(turn: ChatTurn): BedrockMessage {
       return { toolResult: { toolUseId: part.toolUseId, content: [{ text: part.content }] } };
     }),
   };
-}
-
-function parseJson(text: string): unknown {
-  if (!text) return {};
-  try {
-    return JSON.parse(text);
-  } catch {
-    return {};
-  }
 }

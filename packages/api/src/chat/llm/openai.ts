@@ -1,6 +1,12 @@
 import OpenAI from 'openai';
 import type { ChatCompletionMessageParam, ChatCompletionTool } from 'openai/resources/chat/completions';
-import type { ChatRequest, ChatTurn, LlmProvider, ProviderEvent } from './types.js';
+import {
+  type ChatRequest,
+  type ChatTurn,
+  type LlmProvider,
+  type ProviderEvent,
+  parseToolInput,
+} from './types.js';
 
 export interface OpenAiOptions {
   baseUrl: string;
@@ -14,14 +20,13 @@ export class OpenAiProvider implements LlmProvider {
   readonly name = 'openai' as const;
   readonly model: string;
   private readonly client: OpenAI;
+  private readonly maxTokens: number;
 
   constructor(options: OpenAiOptions) {
     this.model = options.model;
-    this.client = new OpenAI({ baseURL: options.baseUrl, apiKey: options.apiKey, maxRetries: 1 });
     this.maxTokens = options.maxTokens;
+    this.client = new OpenAI({ baseURL: options.baseUrl, apiKey: options.apiKey, maxRetries: 1 });
   }
-
-  private readonly maxTokens: number;
 
   async *stream(request: ChatRequest): AsyncIterable<ProviderEvent> {
     const stream = await this.client.chat.completions.create(
@@ -69,7 +74,7 @@ export class OpenAiProvider implements LlmProvider {
       }
     }
     for (const call of [...calls.entries()].sort(([a], [b]) => a - b).map(([, value]) => value)) {
-      yield { type: 'tool_use', id: call.id, name: call.name, input: parseJson(call.args) };
+      yield { type: 'tool_use', id: call.id, name: call.name, input: parseToolInput(call.args) };
     }
   }
 }
@@ -102,13 +107,4 @@ function toOpenAiMessages(turn: ChatTurn): ChatCompletionMessageParam[] {
       : [],
   );
   return [...results, ...(text ? [{ role: 'user' as const, content: text }] : [])];
-}
-
-function parseJson(text: string): unknown {
-  if (!text) return {};
-  try {
-    return JSON.parse(text);
-  } catch {
-    return {};
-  }
 }

@@ -38,3 +38,13 @@ export interface LlmProvider {
 export class ProviderError extends Error {
   override name = 'ProviderError';
 }
+
+/** Tool input arrives as JSON text in pieces; a model that sends broken JSON gets an empty input. */
+export function parseToolInput(text: string): unknown {
+  if (!text) return {};
+  try {
+    return JSON.parse(text);
+  } catch {
+    return {};
+  }
+}
