@@ -1,3 +1,5 @@
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
 import { type ApiDeps, appRouter, createContext, retryAfterSecondsOf } from '@leonidas/api';
 import { type Db, pingTable } from '@leonidas/db';
 import { createExpressMiddleware } from '@trpc/server/adapters/express';
@@ -13,13 +15,25 @@ export interface AppOptions {
   deps: ApiDeps;
   db: Db;
   logger: Logger;
+  /** Origins the browser talks to besides this server: the object store it uploads to directly. */
+  storageOrigins: string[];
 }
 
-export function createApp({ env, deps, db, logger }: AppOptions): express.Express {
+export function createApp({ env, deps, db, logger, storageOrigins }: AppOptions): express.Express {
   const app = express();
   app.disable('x-powered-by');
   app.set('trust proxy', env.TRUST_PROXY);
-  app.use(helmet());
+  app.use(
+    helmet({
+      contentSecurityPolicy: {
+        directives: {
+          connectSrc: ["'self'", ...storageOrigins],
+          // Local installs are plain http; upgrading the browser's uploads to https would break them.
+          upgradeInsecureRequests: null,
+        },
+      },
+    }),
+  );
   app.use(
     pinoHttp({
       logger,
@@ -68,8 +82,24 @@ export function createApp({ env, deps, db, logger }: AppOptions): express.Expres
     }),
   );
 
+  serveWebApp(app, env.WEB_DIST_DIR, logger);
+
   app.use((_req, res) => {
     res.status(404).json({ error: 'Not found' });
   });
   return app;
+}
+
+/** The built single-page app: its files, and index.html for every other page path (client-side routes). */
+function serveWebApp(app: express.Express, directory: string, logger: Logger): void {
+  const index = join(directory, 'index.html');
+  if (!existsSync(index)) {
+    logger.warn({ directory }, 'web app not built: run `pnpm build` to serve it at /');
+    return;
+  }
+  app.use(express.static(directory, { index: false, maxAge: '1h' }));
+  app.use((req, res, next) => {
+    if (req.method !== 'GET' || req.path.startsWith('/trpc') || !req.accepts('html')) return next();
+    res.sendFile(index, { headers: { 'cache-control': 'no-cache' } });
+  });
 }

@@ -1,3 +1,4 @@
+import { fileURLToPath } from 'node:url';
 import { apiEnvProblems, apiEnvSchema } from '@leonidas/api';
 import { z } from 'zod';
 
@@ -37,7 +38,12 @@ export const serverEnvSchema = apiEnvSchema.extend({
   S3_ENDPOINT: z.url({ error: 'S3_ENDPOINT must be a URL' }).optional(),
   /** Where browsers reach the store, when it differs from `S3_ENDPOINT` (e.g. behind a proxy). */
   S3_PUBLIC_ENDPOINT: z.url({ error: 'S3_PUBLIC_ENDPOINT must be a URL' }).optional(),
-  /** How often unconfirmed uploads past their expiry are removed. */
+  /** The built web app to serve at `/` (apps/web/dist, next to this server's own folder). */
+  WEB_DIST_DIR: z
+    .string()
+    .min(1)
+    .default(fileURLToPath(new URL('../../web/dist', import.meta.url))),
+  /** How often housekeeping runs: expired unconfirmed uploads removed, interrupted replies marked. */
   SWEEP_INTERVAL_SECONDS: z.coerce.number().int().min(10).default(300),
 });
 

@@ -1,7 +1,13 @@
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
-import { createApiDeps, recoverInterruptedRuns, Storage, sweepExpiredUploads } from '@leonidas/api';
+import {
+  createApiDeps,
+  recoverInterruptedRuns,
+  Storage,
+  type StorageConfig,
+  sweepExpiredUploads,
+} from '@leonidas/api';
 import { createDb, createDocumentClient, type DynamoConnection } from '@leonidas/db';
 import { ensureTable } from '@leonidas/db/local';
 import type { Express } from 'express';
@@ -50,14 +56,13 @@ export async function startServer(
       logger.info({ tableName, outcome }, 'table ready');
     }
     const db = createDb(createDocumentClient(dynamo), tableName);
-    const storage = new Storage(
-      embedded?.storage ?? {
-        bucket: env.S3_BUCKET ?? '',
-        region: env.AWS_REGION ?? '',
-        endpoint: env.S3_ENDPOINT,
-        publicEndpoint: env.S3_PUBLIC_ENDPOINT,
-      },
-    );
+    const storageConfig: StorageConfig = embedded?.storage ?? {
+      bucket: env.S3_BUCKET ?? '',
+      region: env.AWS_REGION ?? '',
+      endpoint: env.S3_ENDPOINT,
+      publicEndpoint: env.S3_PUBLIC_ENDPOINT,
+    };
+    const storage = new Storage(storageConfig);
     const deps = createApiDeps({
       db,
       storage,
@@ -65,7 +70,7 @@ export async function startServer(
       logger,
       scratchDirectory: join(env.DATA_DIR, 'tmp', 'duckdb'),
     });
-    const app = createApp({ env, deps, db, logger });
+    const app = createApp({ env, deps, db, logger, storageOrigins: storageOrigins(storageConfig) });
 
     // Replies a dead server left half-written are marked interrupted: now, and now and then for other instances.
     const recover = () =>
@@ -126,4 +131,14 @@ async function closeServer(server: Server, timeoutMs: number): Promise<void> {
   const force = setTimeout(() => server.closeAllConnections(), timeoutMs);
   await closed;
   clearTimeout(force);
+}
+
+/** Where browsers send uploads: the public endpoint if set, else the endpoint, else the bucket on AWS S3. */
+function storageOrigins(config: StorageConfig): string[] {
+  const endpoint = config.publicEndpoint ?? config.endpoint;
+  if (endpoint) return [new URL(endpoint).origin];
+  return [
+    `https://${config.bucket}.s3.${config.region}.amazonaws.com`,
+    `https://${config.bucket}.s3.amazonaws.com`,
+  ];
 }

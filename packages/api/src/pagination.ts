@@ -6,6 +6,8 @@ import { AppError } from './errors.js';
 export const pageInput = {
   cursor: z.string().min(1).max(2048).optional(),
   limit: z.number().int().min(1).max(100).default(20),
+  /** Sent by TanStack Query's infinite queries (through @trpc/tanstack-react-query); pages only go one way. */
+  direction: z.enum(['forward', 'backward']).optional(),
 };
 
 export const pageOf = <ITEM extends z.ZodType>(item: ITEM) =>

@@ -1,0 +1,210 @@
+import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { type Browser, chromium, type Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+
+/**
+ * The whole product as a person uses it: the production builds of the web app and the server in embedded mode,
+ * driven in Debian's Chromium. Screenshots of the main screens land in apps/web/test-artifacts/.
+ */
+const webDir = join(import.meta.dirname, '..');
+const serverDir = join(webDir, '../server');
+const artifacts = join(webDir, 'test-artifacts');
+const dataDir = mkdtempSync(join(tmpdir(), 'leonidas-e2e-'));
+let server: ChildProcess | undefined;
+let browser: Browser | undefined;
+let baseUrl = '';
+let serverOutput = '';
+
+const freePort = () =>
+  new Promise<number>((resolve) => {
+    const probe = createServer();
+    probe.listen(0, '127.0.0.1', () => {
+      const address = probe.address();
+      probe.close(() => resolve(typeof address === 'object' && address ? address.port : 0));
+    });
+  });
+
+beforeAll(async () => {
+  execFileSync(
+    process.execPath,
+    [join(webDir, 'node_modules/vite/bin/vite.js'), 'build', '--logLevel', 'warn'],
+    { cwd: webDir, stdio: 'inherit' },
+  );
+  execFileSync(process.execPath, ['build.mjs'], { cwd: serverDir, stdio: 'inherit' });
+  mkdirSync(artifacts, { recursive: true });
+  const port = await freePort();
+  baseUrl = `http://127.0.0.1:${port}`;
+  server = spawn(process.execPath, ['dist/main.js'], {
+    cwd: serverDir,
+    env: {
+      ...process.env,
+      NODE_ENV: 'production',
+      PORT: String(port),
+      DATA_DIR: dataDir,
+      CORS_ORIGINS: baseUrl,
+      // Slow enough to reload in the middle of a reply.
+      OFFLINE_TOKEN_DELAY_MS: '60',
+      LOG_LEVEL: 'warn',
+    },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  server.stdout?.on('data', (chunk: Buffer) => {
+    serverOutput += chunk.toString();
+  });
+  server.stderr?.on('data', (chunk: Buffer) => {
+    serverOutput += chunk.toString();
+  });
+  for (let i = 0; i < 300; i++) {
+    const healthy = await fetch(`${baseUrl}/healthz`).then(
+      (r) => r.ok,
+      () => false,
+    );
+    if (healthy) break;
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+  browser = await chromium.launch({
+    executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium',
+    args: [
+      '--headless',
+      '--no-sandbox',
+      '--disable-gpu',
+      '--disable-quic',
+      '--no-first-run',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--disable-sync',
+    ],
+  });
+});
+
+afterAll(async () => {
+  await browser?.close();
+  if (server && server.exitCode === null) {
+    server.kill('SIGTERM');
+    await new Promise((resolve) => server?.once('exit', resolve));
+  }
+  rmSync(dataDir, { recursive: true, force: true });
+});
+
+const CSV =
+  'customer,months,plan,churned\nacme,12,pro,false\nglobex,3,free,true\ninitech,7,pro,false\numbrella,1,free,true\n';
+
+async function shoot(page: Page, name: string) {
+  await page.screenshot({ path: join(artifacts, `${name}.png`), fullPage: true });
+}
+
+describe('a data scientist using Leonidas in a browser', () => {
+  it('signs up, uploads a CSV, reads its profile, asks DS Bro, reloads mid-reply, renames and deletes', async () => {
+    const context = await browser!.newContext({ viewport: { width: 1280, height: 860 } });
+    const page = await context.newPage();
+    const problems: string[] = [];
+    page.on('console', (message) => message.type() === 'error' && problems.push(message.text()));
+    page.on('pageerror', (error) => problems.push(error.message));
+    page.on(
+      'response',
+      (response) => response.status() >= 400 && problems.push(`${response.status()} ${response.url()}`),
+    );
+
+    await page.goto(baseUrl);
+    await page.getByRole('heading', { name: 'Log in to Leonidas' }).waitFor();
+    await page.getByRole('link', { name: 'Create an account' }).click();
+    await page.getByLabel('Name').fill('Ada');
+    await page.getByLabel('Email').fill(`ada.${Date.now()}@example.com`);
+    await page.getByLabel('Password').fill('a long password');
+    await shoot(page, '01-signup');
+    await page.getByRole('button', { name: 'Sign up' }).click();
+    await page.getByRole('heading', { name: 'Projects' }).waitFor();
+    await page.getByText('No projects yet').waitFor();
+
+    await page.getByLabel('New project name').fill('Churn study');
+    await page.getByRole('button', { name: 'Create project' }).click();
+    await page.getByRole('link', { name: /Churn study/ }).click();
+    await page.getByRole('heading', { name: 'Churn study' }).waitFor();
+
+    await page
+      .getByLabel('Upload CSV files')
+      .setInputFiles({ name: 'customers.csv', mimeType: 'text/csv', buffer: Buffer.from(CSV) });
+    const files = page.getByRole('list', { name: 'Project files' });
+    await files.getByText('ready').waitFor({ timeout: 30_000 });
+    expect(await files.textContent()).toContain('4 rows');
+    await shoot(page, '02-project');
+
+    await files.getByRole('link', { name: 'customers.csv' }).click();
+    await page.getByRole('heading', { name: 'Profile' }).waitFor();
+    const profile = page.getByRole('table', { name: 'Column profile' });
+    await profile.getByText('months').waitFor();
+    expect(await profile.textContent()).toContain('integer');
+    expect(await page.getByRole('table', { name: 'Preview of the first rows' }).textContent()).toContain(
+      'globex',
+    );
+    await shoot(page, '03-file');
+
+    await page.getByRole('link', { name: 'Back to project' }).click();
+    await page.getByRole('button', { name: 'New chat' }).click();
+    const composer = page.getByLabel('Message DS Bro');
+    await composer.fill('describe customers.csv');
+    await composer.press('Enter');
+    const log = page.getByRole('log', { name: 'Conversation' });
+    await log.getByText('DS Bro is writing').waitFor();
+    // Reload in the middle of the reply: the stream picks up again and completes.
+    await page.reload();
+    const reply = page.getByRole('article', { name: "DS Bro's reply" }).last();
+    await reply.getByText('4 rows').waitFor({ timeout: 30_000 });
+    await reply.getByRole('table').last().getByText('umbrella').waitFor({ timeout: 30_000 });
+    await page.getByRole('note').getByText('running offline').waitFor();
+    expect(await log.getByText('DS Bro is writing').count()).toBe(0);
+    expect(await reply.textContent()).toContain('customers.csv has 4 rows and 4 columns');
+    // The question is there too after the reload (from history).
+    await log.getByText('describe customers.csv').waitFor();
+    await reply.getByRole('button', { name: 'Used describe_file' }).click();
+    await shoot(page, '04-chat');
+
+    await page.getByRole('button', { name: 'Rename chat' }).click();
+    await page.getByLabel('Chat title').fill('Churn by plan');
+    await page.getByRole('button', { name: 'Save' }).click();
+    await page.getByRole('heading', { name: 'Churn by plan' }).waitFor();
+    await page.getByRole('button', { name: 'Delete chat' }).click();
+    await page.getByRole('dialog').getByRole('button', { name: 'Delete chat' }).click();
+    await page.getByRole('heading', { name: 'Churn study' }).waitFor();
+    expect(await page.getByRole('list', { name: 'Chats' }).textContent()).not.toContain('Churn by plan');
+
+    await page.getByRole('button', { name: 'Rename project' }).click();
+    await page.getByLabel('Project name').fill('Churn study 2026');
+    await page.getByRole('button', { name: 'Save' }).click();
+    await page.getByRole('heading', { name: 'Churn study 2026' }).waitFor();
+
+    expect(problems).toEqual([]);
+
+    // At phone width the same screens still work.
+    await page.setViewportSize({ width: 390, height: 844 });
+    await shoot(page, '05-project-phone');
+    await page.getByRole('button', { name: 'Delete project' }).click();
+    await page.getByRole('dialog').getByRole('button', { name: 'Delete project' }).click();
+    await page.getByText('No projects yet').waitFor();
+    await context.close();
+  });
+
+  it('shows a clear error for a wrong password', async () => {
+    const page = await browser!.newPage();
+    await page.goto(`${baseUrl}/login`);
+    await page.getByLabel('Email').fill('nobody@example.com');
+    await page.getByLabel('Password').fill('wrong password');
+    await page.getByRole('button', { name: 'Log in' }).click();
+    await page.getByRole('alert').getByText('Email or password is incorrect.').waitFor();
+    await shoot(page, '06-wrong-password');
+    await page.close();
+  });
+
+  it('serves the app for deep links and keeps the API answering JSON', async () => {
+    const deep = await fetch(`${baseUrl}/projects/x/sessions/y`, { headers: { accept: 'text/html' } });
+    expect(deep.status).toBe(200);
+    expect(await deep.text()).toContain('<div id="root">');
+    const api = await fetch(`${baseUrl}/trpc/auth.me`);
+    expect(api.status).toBe(401);
+    expect(serverOutput).not.toMatch(/"level":50/);
+  });
+});

@@ -1,0 +1,14 @@
+import type { AppRouter } from '@leonidas/api';
+import { createLeonidasClient } from '@leonidas/client';
+import { QueryClient } from '@tanstack/react-query';
+import { createTRPCContext } from '@trpc/tanstack-react-query';
+import { getAccessToken } from './auth.js';
+
+export const { TRPCProvider, useTRPC } = createTRPCContext<AppRouter>();
+
+export const queryClient = new QueryClient({
+  defaultOptions: { queries: { staleTime: 5_000, retry: 1, refetchOnWindowFocus: false } },
+});
+
+/** The same SDK other services use: batched HTTP, SSE subscriptions with the Authorization header. */
+export const trpcClient = createLeonidasClient({ url: window.location.origin, getToken: getAccessToken });

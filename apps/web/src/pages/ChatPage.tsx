@@ -1,0 +1,320 @@
+import type { Message } from '@leonidas/api';
+import * as Collapsible from '@radix-ui/react-collapsible';
+import { useInfiniteQuery, useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
+import { Link, useNavigate } from '@tanstack/react-router';
+import { useSubscription } from '@trpc/tanstack-react-query';
+import { type KeyboardEvent, useEffect, useLayoutEffect, useReducer, useRef, useState } from 'react';
+import ReactMarkdown from 'react-markdown';
+import remarkGfm from 'remark-gfm';
+import { Button, ConfirmDialog, ErrorNote, errorMessage, Loading, RenameForm } from '../components/ui.js';
+import { type ChatMessage, chatReducer, emptyChat, orderedMessages } from '../lib/chat-state.js';
+import { useTRPC } from '../lib/trpc.js';
+
+export function ChatPage({ projectId, sessionId }: { projectId: string; sessionId: string }) {
+  const trpc = useTRPC();
+  const queryClient = useQueryClient();
+  const navigate = useNavigate();
+  const session = useQuery(trpc.session.byId.queryOptions({ sessionId }));
+  const history = useInfiniteQuery(
+    trpc.chat.history.infiniteQueryOptions(
+      { sessionId, limit: 30 },
+      { getNextPageParam: (page) => page.nextCursor ?? undefined },
+    ),
+  );
+  const [state, dispatch] = useReducer(chatReducer, emptyChat);
+  const [renaming, setRenaming] = useState(false);
+  const update = useMutation(trpc.session.update.mutationOptions());
+  const refresh = useMutation(trpc.session.refresh.mutationOptions());
+  const remove = useMutation(trpc.session.delete.mutationOptions());
+  const cancel = useMutation(trpc.chat.cancel.mutationOptions());
+
+  useEffect(() => {
+    if (history.data)
+      dispatch({ type: 'messages', messages: history.data.pages.flatMap((page) => page.items) });
+  }, [history.data]);
+
+  const stream = useSubscription(
+    trpc.chat.onEvents.subscriptionOptions(
+      { sessionId },
+      { onData: (tracked) => dispatch({ type: 'event', event: tracked.data }) },
+    ),
+  );
+
+  useEffect(() => {
+    if (state.unknownUserMessage) void history.refetch();
+  }, [state.unknownUserMessage, history]);
+
+  const messages = orderedMessages(state);
+  const replying = state.activeRunId !== null || messages.some((message) => message.status === 'streaming');
+  const offline = messages.some((message) => message.model?.startsWith('offline/'));
+
+  return (
+    <main className="mx-auto flex h-[calc(100dvh-3.5rem)] w-full max-w-4xl flex-col px-4 py-4">
+      <nav aria-label="Breadcrumb" className="text-sm text-slate-500">
+        <Link to="/projects/$projectId" params={{ projectId }} className="underline">
+          Back to project
+        </Link>
+      </nav>
+      <header className="mt-1 flex flex-wrap items-center justify-between gap-2">
+        {renaming && session.data ? (
+          <RenameForm
+            label="Chat title"
+            value={session.data.title}
+            onSave={async (title) => {
+              await update.mutateAsync({ sessionId, title });
+              await queryClient.invalidateQueries({ queryKey: trpc.session.pathKey() });
+            }}
+            onDone={() => setRenaming(false)}
+          />
+        ) : (
+          <h1 className="text-xl font-semibold">{session.data?.title ?? 'Chat'}</h1>
+        )}
+        <div className="flex flex-wrap gap-2">
+          <Button variant="secondary" onClick={() => setRenaming(true)}>
+            Rename chat
+          </Button>
+          <ConfirmDialog
+            trigger={
+              <Button variant="secondary" disabled={replying}>
+                Start over
+              </Button>
+            }
+            title="Start this chat over?"
+            description="Every message in this chat is cleared. Files are kept."
+            confirmLabel="Start over"
+            onConfirm={async () => {
+              await refresh.mutateAsync({ sessionId });
+              window.location.reload();
+            }}
+          />
+          <ConfirmDialog
+            trigger={<Button variant="danger">Delete chat</Button>}
+            title="Delete this chat?"
+            description="The chat and its messages are deleted for good."
+            confirmLabel="Delete chat"
+            onConfirm={async () => {
+              await remove.mutateAsync({ sessionId });
+              // Leave first: refetching the deleted chat would only find it gone.
+              await navigate({ to: '/projects/$projectId', params: { projectId } });
+              queryClient.removeQueries({ queryKey: trpc.session.byId.queryKey({ sessionId }) });
+              await queryClient.invalidateQueries({ queryKey: trpc.session.list.pathKey() });
+            }}
+          />
+        </div>
+      </header>
+      {session.error ? <ErrorNote>{session.error.message}</ErrorNote> : null}
+      {offline ? (
+        <p
+          role="note"
+          className="mt-2 rounded-md border border-amber-200 bg-amber-50 px-3 py-2 text-sm text-amber-800"
+        >
+          DS Bro is running offline: no language model is configured, so it can list and describe your files
+          but not chat freely.
+        </p>
+      ) : null}
+      {stream.status === 'error' ? (
+        <ErrorNote>Live updates stopped: {stream.error?.message}. Reload to reconnect.</ErrorNote>
+      ) : null}
+      <MessageList
+        messages={messages}
+        loading={history.isPending}
+        error={history.error?.message}
+        hasOlder={history.hasNextPage}
+        loadingOlder={history.isFetchingNextPage}
+        loadOlder={() => void history.fetchNextPage()}
+      />
+      <Composer
+        sessionId={sessionId}
+        replying={replying}
+        onSent={(message) => dispatch({ type: 'messages', messages: [message] })}
+        onStop={() => cancel.mutate({ sessionId })}
+      />
+    </main>
+  );
+}
+
+function MessageList(props: {
+  messages: ChatMessage[];
+  loading: boolean;
+  error: string | undefined;
+  hasOlder: boolean;
+  loadingOlder: boolean;
+  loadOlder: () => void;
+}) {
+  const scroller = useRef<HTMLDivElement>(null);
+  const sentinel = useRef<HTMLDivElement>(null);
+  const stickToBottom = useRef(true);
+  const { hasOlder, loadingOlder, loadOlder } = props;
+
+  // Scrolling to the top loads older messages.
+  useEffect(() => {
+    const target = sentinel.current;
+    if (!target || !hasOlder) return;
+    const observer = new IntersectionObserver((entries) => {
+      if (entries.some((entry) => entry.isIntersecting) && !loadingOlder) loadOlder();
+    });
+    observer.observe(target);
+    return () => observer.disconnect();
+  }, [hasOlder, loadingOlder, loadOlder]);
+
+  const last = props.messages.at(-1);
+  // biome-ignore lint/correctness/useExhaustiveDependencies: re-runs on purpose whenever the conversation grows.
+  useLayoutEffect(() => {
+    const element = scroller.current;
+    if (element && stickToBottom.current) element.scrollTop = element.scrollHeight;
+  }, [last?.content, last?.id, props.messages.length]);
+
+  return (
+    <div
+      ref={scroller}
+      role="log"
+      aria-label="Conversation"
+      aria-live="polite"
+      onScroll={(event) => {
+        const element = event.currentTarget;
+        stickToBottom.current = element.scrollHeight - element.scrollTop - element.clientHeight < 80;
+      }}
+      className="mt-3 flex-1 overflow-y-auto rounded-lg border border-slate-200 bg-white p-3"
+    >
+      <div ref={sentinel} />
+      {props.hasOlder ? (
+        <div className="mb-2 text-center">
+          <Button variant="ghost" onClick={props.loadOlder} disabled={props.loadingOlder}>
+            {props.loadingOlder ? 'Loading older messages…' : 'Load older messages'}
+          </Button>
+        </div>
+      ) : null}
+      {props.loading ? <Loading label="Loading messages" /> : null}
+      {props.error ? <ErrorNote>{props.error}</ErrorNote> : null}
+      {!props.loading && props.messages.length === 0 ? (
+        <p className="p-6 text-center text-sm text-slate-500">
+          Ask DS Bro about your data, e.g. “what files do I have?” or “describe sales.csv”.
+        </p>
+      ) : null}
+      <ol className="flex flex-col gap-3">
+        {props.messages.map((message) => (
+          <li
+            key={message.id}
+            className={message.role === 'user' ? 'self-end max-w-[85%]' : 'self-start max-w-full'}
+          >
+            <MessageBubble message={message} />
+          </li>
+        ))}
+      </ol>
+    </div>
+  );
+}
+
+function MessageBubble({ message }: { message: ChatMessage }) {
+  if (message.role === 'user') {
+    return (
+      <div className="whitespace-pre-wrap rounded-lg bg-indigo-600 px-3 py-2 text-sm text-white">
+        {message.content}
+      </div>
+    );
+  }
+  return (
+    <article aria-label="DS Bro's reply" className="rounded-lg bg-slate-50 px-3 py-2 text-sm">
+      {message.toolSteps.map((step) => (
+        <Collapsible.Root key={step.callId} className="mb-1">
+          <Collapsible.Trigger className="text-xs text-slate-500 underline">
+            {step.output === undefined ? `Running ${step.name}…` : `Used ${step.name}`}
+          </Collapsible.Trigger>
+          <Collapsible.Content>
+            <pre className="mt-1 max-h-60 overflow-auto rounded bg-slate-900 p-2 text-xs text-slate-100">
+              {JSON.stringify({ input: step.input, output: step.output }, null, 2)}
+            </pre>
+          </Collapsible.Content>
+        </Collapsible.Root>
+      ))}
+      <div className="markdown">
+        {/* Markdown only: raw HTML in a reply is dropped, never rendered. */}
+        <ReactMarkdown remarkPlugins={[remarkGfm]} skipHtml>
+          {message.content}
+        </ReactMarkdown>
+      </div>
+      {message.status === 'streaming' ? (
+        <span role="status" className="text-xs text-slate-400">
+          DS Bro is writing…
+        </span>
+      ) : null}
+      {message.status === 'cancelled' ? <span className="text-xs text-slate-500">Stopped.</span> : null}
+      {message.status === 'error' ? (
+        <p className="text-xs text-red-700">{message.error ?? 'The reply was interrupted.'}</p>
+      ) : null}
+    </article>
+  );
+}
+
+function Composer({
+  sessionId,
+  replying,
+  onSent,
+  onStop,
+}: {
+  sessionId: string;
+  replying: boolean;
+  onSent: (message: Message) => void;
+  onStop: () => void;
+}) {
+  const trpc = useTRPC();
+  const draftKey = `leonidas.draft.${sessionId}`;
+  const [draft, setDraft] = useState(() => localStorage.getItem(draftKey) ?? '');
+  const send = useMutation(trpc.chat.send.mutationOptions());
+  useEffect(() => {
+    if (draft) localStorage.setItem(draftKey, draft);
+    else localStorage.removeItem(draftKey);
+  }, [draft, draftKey]);
+
+  const submit = async () => {
+    const content = draft;
+    if (!content.trim() || replying || send.isPending) return;
+    const result = await send
+      .mutateAsync({ sessionId, content, clientMessageId: crypto.randomUUID() })
+      .catch(() => null);
+    if (result) {
+      setDraft('');
+      onSent(result.userMessage);
+    }
+  };
+  const onKeyDown = (event: KeyboardEvent<HTMLTextAreaElement>) => {
+    if (event.key === 'Enter' && !event.shiftKey && !event.nativeEvent.isComposing) {
+      event.preventDefault();
+      void submit();
+    }
+  };
+
+  return (
+    <form
+      className="mt-3 flex flex-col gap-2"
+      onSubmit={(event) => {
+        event.preventDefault();
+        void submit();
+      }}
+    >
+      {send.error ? <ErrorNote>{errorMessage(send.error)}</ErrorNote> : null}
+      <label className="sr-only" htmlFor="composer">
+        Message DS Bro
+      </label>
+      <textarea
+        id="composer"
+        value={draft}
+        onChange={(event) => setDraft(event.target.value)}
+        onKeyDown={onKeyDown}
+        rows={3}
+        placeholder="Ask DS Bro about your data (Enter to send, Shift+Enter for a new line)"
+        className="w-full resize-y rounded-md border border-slate-300 px-3 py-2 text-sm focus:border-indigo-500 focus:outline-none focus:ring-1 focus:ring-indigo-500"
+      />
+      <div className="flex justify-end gap-2">
+        {replying ? (
+          <Button variant="secondary" onClick={onStop}>
+            Stop
+          </Button>
+        ) : null}
+        <Button type="submit" disabled={replying || send.isPending || !draft.trim()}>
+          Send
+        </Button>
+      </div>
+    </form>
+  );
+}
