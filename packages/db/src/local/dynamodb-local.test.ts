@@ -37,7 +37,7 @@ describe('DynamoDB Local launcher', () => {
     // Stopped means nothing answers on that port any more.
     const stopped = { region: LOCAL_REGION, endpoint: second.endpoint, credentials: LOCAL_CREDENTIALS };
     await expect(ensureTable(stopped, 'leonidas')).rejects.toThrow();
-  });
+  }, 120_000); // two JVM starts, which take far longer on a loaded machine
 
   it('says plainly that Java is missing', async () => {
     const path = process.env.PATH;
