@@ -3,6 +3,7 @@ import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { createLeonidasClient } from '@leonidas/client';
 import { type Browser, chromium, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
@@ -185,6 +186,102 @@ describe('a data scientist using Leonidas in a browser', () => {
     await page.getByRole('button', { name: 'Delete project' }).click();
     await page.getByRole('dialog').getByRole('button', { name: 'Delete project' }).click();
     await page.getByText('No projects yet').waitFor();
+    await context.close();
+  });
+
+  it('keeps a draft, sends on Enter only, stops a reply, explains a failed file, refreshes tokens silently, pages back', async () => {
+    const context = await browser!.newContext({ viewport: { width: 1280, height: 860 } });
+    const page = await context.newPage();
+    await page.goto(`${baseUrl}/signup`);
+    await page.getByLabel('Email').fill(`grace.${Date.now()}@example.com`);
+    await page.getByLabel('Password').fill('a long password');
+    await page.getByRole('button', { name: 'Sign up' }).click();
+    await page.getByLabel('New project name').fill('Details');
+    await page.getByRole('button', { name: 'Create project' }).click();
+    await page.getByRole('link', { name: /Details/ }).click();
+
+    // A binary file with a .csv name fails with a reason a person understands.
+    await page.getByLabel('Upload CSV files').setInputFiles({
+      name: 'photo.csv',
+      mimeType: 'text/csv',
+      buffer: Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x00, 0x00, 0x00, 0x0d]),
+    });
+    const files = page.getByRole('list', { name: 'Project files' });
+    await files.getByText('failed').waitFor({ timeout: 30_000 });
+    await files.getByText(/does not look like a text file/).waitFor();
+
+    await page.getByRole('button', { name: 'New chat' }).click();
+    const composer = page.getByLabel('Message DS Bro');
+    await composer.fill('first line');
+    await composer.press('Shift+Enter');
+    await composer.pressSequentially('second line');
+    expect(await composer.inputValue()).toBe('first line\nsecond line');
+    await page.reload();
+    expect(await page.getByLabel('Message DS Bro').inputValue()).toBe('first line\nsecond line');
+
+    // Stop: the offline analyst streams word by word, slowly enough to be stopped.
+    await page.getByLabel('Message DS Bro').fill('hello');
+    await page.getByLabel('Message DS Bro').press('Enter');
+    await page.getByRole('button', { name: 'Stop' }).click();
+    const log = page.getByRole('log', { name: 'Conversation' });
+    await log.getByText('Stopped.').waitFor({ timeout: 15_000 });
+    expect(await page.getByLabel('Message DS Bro').inputValue()).toBe('');
+
+    // An access token about to expire is renewed before the next call; the user notices nothing.
+    const before = await page.evaluate(() => {
+      const auth = JSON.parse(localStorage.getItem('leonidas.auth') ?? '{}');
+      localStorage.setItem('leonidas.auth', JSON.stringify({ ...auth, expiresAt: Date.now() }));
+      return auth.refreshToken as string;
+    });
+    await page.reload();
+    await page.getByRole('heading', { name: 'New chat' }).waitFor();
+    await log.getByText('hello').waitFor();
+    const after = await page.evaluate(
+      () => JSON.parse(localStorage.getItem('leonidas.auth') ?? '{}').refreshToken as string,
+    );
+    expect(after).not.toBe(before);
+
+    // A long chat (34 messages, more than one page of 30): older messages appear when scrolling up.
+    const token = await page.evaluate(
+      () => JSON.parse(localStorage.getItem('leonidas.auth') ?? '{}').accessToken as string,
+    );
+    const sessionId = page.url().split('/').at(-1) ?? '';
+    const client = createLeonidasClient({ url: baseUrl, token });
+    for (let i = 0; i < 16; i++) {
+      await new Promise<void>((resolve, reject) => {
+        let runId = '';
+        const subscription = client.chat.onEvents.subscribe(
+          { sessionId },
+          {
+            onStarted: () => {
+              client.chat.send
+                .mutate({
+                  sessionId,
+                  content: `question ${i}: what files do I have?`,
+                  clientMessageId: `q${i}`,
+                })
+                .then((sent) => {
+                  runId = sent.runId;
+                }, reject);
+            },
+            onData: ({ data }) => {
+              if (data.type === 'message.completed' && data.runId === runId) {
+                subscription.unsubscribe();
+                resolve();
+              }
+            },
+            onError: reject,
+          },
+        );
+      });
+    }
+    await page.reload();
+    await log.getByText('question 15: what files do I have?').waitFor();
+    expect(await log.getByText('question 0:').count()).toBe(0);
+    await log.evaluate((element) => {
+      element.scrollTop = 0;
+    });
+    await log.getByText('question 0: what files do I have?').waitFor({ timeout: 15_000 });
     await context.close();
   });
 
