@@ -5,34 +5,46 @@ import {
   httpSubscriptionLink,
   splitLink,
   TRPCClientError,
+  type TRPCLink,
 } from '@trpc/client';
+import type { inferRouterOutputs } from '@trpc/server';
+import { observable } from '@trpc/server/observable';
 import { EventSource } from 'eventsource';
 import superjson from 'superjson';
 
 type MaybePromise<T> = T | Promise<T>;
+export type AuthTokens = inferRouterOutputs<AppRouter>['auth']['refresh'];
 
 export type LeonidasClientOptions = {
   /** The server's base URL, e.g. `http://localhost:3000` (the API lives under `/trpc`). */
   url: string;
 } & (
-  | { token: string; getToken?: never }
-  | { getToken: () => MaybePromise<string | null | undefined>; token?: never }
-  | { token?: never; getToken?: never }
+  | { token: string; getToken?: never; refreshToken?: never; onTokens?: never }
+  | {
+      getToken: () => MaybePromise<string | null | undefined>;
+      token?: never;
+      /** Lets the client renew an expired access token once and retry the call that failed. */
+      refreshToken?: string | (() => MaybePromise<string | null | undefined>);
+      /** Told about every renewal (the refresh token rotates each time): store them for next time. */
+      onTokens?: (tokens: AuthTokens) => void;
+    }
+  | { token?: never; getToken?: never; refreshToken?: never; onTokens?: never }
 );
 
 /** The server accepts at most this many calls per batch (`MAX_BATCH_SIZE`, default 20). */
 const MAX_BATCH_ITEMS = 20;
 
 export function createLeonidasClient(options: LeonidasClientOptions) {
-  const getToken = options.getToken ?? (() => options.token);
   const url = `${options.url.replace(/\/+$/, '')}/trpc`;
+  const tokens = new TokenKeeper(url, options);
   // Tokens travel in the Authorization header only, never in URLs, subscriptions included.
   const authorization = async (): Promise<Record<string, string>> => {
-    const token = await getToken();
+    const token = await tokens.accessToken();
     return token ? { authorization: `Bearer ${token}` } : {};
   };
   return createTRPCClient<AppRouter>({
     links: [
+      retryAfterRefresh(tokens),
       splitLink({
         condition: (op) => op.type === 'subscription',
         // The `eventsource` package can send headers, which the browser's own EventSource cannot.
@@ -58,6 +70,79 @@ export function createLeonidasClient(options: LeonidasClientOptions) {
   });
 }
 
+/** The current access token, and one shared renewal at a time when it is refused. */
+class TokenKeeper {
+  private renewed: AuthTokens | undefined;
+  private renewing: Promise<boolean> | undefined;
+  private readonly plain;
+
+  constructor(
+    url: string,
+    private readonly options: LeonidasClientOptions,
+  ) {
+    // Renewal uses its own client: it must not go through the links that wait for it.
+    this.plain = createTRPCClient<AppRouter>({ links: [httpBatchLink({ url, transformer: superjson })] });
+  }
+
+  get canRenew(): boolean {
+    return this.options.refreshToken !== undefined;
+  }
+
+  async accessToken(): Promise<string | null | undefined> {
+    if (this.renewed) return this.renewed.accessToken;
+    return this.options.token ?? (await this.options.getToken?.());
+  }
+
+  /** True when a new access token is in hand. */
+  renew(): Promise<boolean> {
+    this.renewing ??= this.refresh().finally(() => {
+      this.renewing = undefined;
+    });
+    return this.renewing;
+  }
+
+  private async refresh(): Promise<boolean> {
+    const source = this.options.refreshToken;
+    const refreshToken =
+      this.renewed?.refreshToken ?? (typeof source === 'function' ? await source() : source);
+    if (!refreshToken) return false;
+    try {
+      this.renewed = await this.plain.auth.refresh.mutate({ refreshToken });
+    } catch {
+      return false;
+    }
+    this.options.onTokens?.(this.renewed);
+    return true;
+  }
+}
+
+/** On UNAUTHORIZED, renews the access token once and repeats the call (auth calls themselves excepted). */
+function retryAfterRefresh(tokens: TokenKeeper): TRPCLink<AppRouter> {
+  return () =>
+    ({ op, next }) =>
+      observable((observer) => {
+        let subscription: { unsubscribe(): void } | undefined;
+        let retried = false;
+        const attempt = () => {
+          subscription = next(op).subscribe({
+            next: (value) => observer.next(value),
+            complete: () => observer.complete(),
+            error: (error) => {
+              const refusable = !retried && tokens.canRenew && !op.path.startsWith('auth.');
+              if (!refusable || errorCode(error) !== 'UNAUTHORIZED') return observer.error(error);
+              retried = true;
+              tokens.renew().then(
+                (renewed) => (renewed ? attempt() : observer.error(error)),
+                () => observer.error(error),
+              );
+            },
+          });
+        };
+        attempt();
+        return () => subscription?.unsubscribe();
+      });
+}
+
 export type LeonidasClient = ReturnType<typeof createLeonidasClient>;
 export type LeonidasClientError = TRPCClientError<AppRouter>;
 
@@ -66,4 +151,15 @@ export function isLeonidasError(error: unknown): error is LeonidasClientError {
   return error instanceof TRPCClientError;
 }
 
-export type { AppRouter, RouterInputs, RouterOutputs } from '@leonidas/api';
+/** The API's error code (`NOT_FOUND`, `CONFLICT`, `BAD_REQUEST`, ...), or undefined for other errors. */
+export function errorCode(error: unknown): string | undefined {
+  return isLeonidasError(error) ? error.data?.code : undefined;
+}
+
+/** Per-field messages of a BAD_REQUEST, e.g. `{ password: ['Password must be at least 8 characters'] }`. */
+export function fieldErrors(error: unknown): Record<string, string[] | undefined> {
+  return (isLeonidasError(error) ? error.data?.zodError?.fieldErrors : undefined) ?? {};
+}
+
+export type { AppRouter, ChatEvent, Message, RouterInputs, RouterOutputs } from '@leonidas/api';
+export { type AskInput, ask, type UploadInput, uploadFile } from './helpers.js';

@@ -1,0 +1,145 @@
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Readable } from 'node:stream';
+import {
+  type AuthTokens,
+  ask,
+  type ChatEvent,
+  createLeonidasClient,
+  errorCode,
+  fieldErrors,
+  type RouterInputs,
+  type RouterOutputs,
+  uploadFile,
+} from '@leonidas/client';
+import { afterAll, beforeAll, describe, expect, expectTypeOf, it } from 'vitest';
+import type { RunningServer } from '../src/server.js';
+import { startTestServer, uniqueEmail } from './helpers.js';
+
+let server: RunningServer;
+const scratch = mkdtempSync(join(tmpdir(), 'leonidas-sdk-'));
+beforeAll(async () => {
+  server = await startTestServer({ OFFLINE_TOKEN_DELAY_MS: '0' });
+});
+afterAll(async () => {
+  await server?.close();
+  rmSync(scratch, { recursive: true, force: true });
+});
+
+async function account() {
+  return createLeonidasClient({ url: server.url }).auth.register.mutate({
+    email: uniqueEmail('sdk'),
+    password: 'pa55word!',
+  });
+}
+
+describe('@leonidas/client', () => {
+  it('renews a refused access token once with the refresh token, retries, and reports the new tokens', async () => {
+    const { refreshToken } = await account();
+    const seen: AuthTokens[] = [];
+    const client = createLeonidasClient({
+      url: server.url,
+      getToken: () => 'expired-or-forged',
+      refreshToken: () => refreshToken,
+      onTokens: (tokens) => seen.push(tokens),
+    });
+    await expect(client.project.list.query()).resolves.toEqual({ items: [], nextCursor: null });
+    expect(seen).toHaveLength(1);
+    expect(seen[0]?.refreshToken).not.toBe(refreshToken);
+    // The rotated token is used from now on; the old one is spent.
+    await expect(client.project.create.mutate({ name: 'After renewal' })).resolves.toHaveProperty('id');
+    expect(seen).toHaveLength(1);
+  });
+
+  it('surfaces UNAUTHORIZED when there is nothing to renew with, and field errors as data', async () => {
+    const client = createLeonidasClient({ url: server.url, token: 'nonsense' });
+    const unauthorized = await client.project.list.query().catch((error: unknown) => error);
+    expect(errorCode(unauthorized)).toBe('UNAUTHORIZED');
+    const invalid = await createLeonidasClient({ url: server.url })
+      .auth.register.mutate({ email: 'x', password: 'short' })
+      .catch((error: unknown) => error);
+    expect(errorCode(invalid)).toBe('BAD_REQUEST');
+    expect(fieldErrors(invalid).password).toEqual(['Password must be at least 8 characters']);
+    const badRefresh = createLeonidasClient({
+      url: server.url,
+      getToken: () => 'x',
+      refreshToken: 'not-a-refresh-token',
+    });
+    expect(errorCode(await badRefresh.auth.me.query().catch((error: unknown) => error))).toBe('UNAUTHORIZED');
+  });
+
+  it('uploads from bytes, a path and a stream, then asks DS Bro and streams the reply', async () => {
+    const { accessToken } = await account();
+    const client = createLeonidasClient({ url: server.url, token: accessToken });
+    const project = await client.project.create.mutate({ name: 'Helpers' });
+    const csv = 'team,score\nred,3\nblue,5\n';
+    const path = join(scratch, 'scores.csv');
+    writeFileSync(path, csv);
+
+    const fromBytes = await uploadFile(client, {
+      projectId: project.id,
+      filename: 'bytes.csv',
+      data: Buffer.from(csv),
+    });
+    const fromPath = await uploadFile(client, { projectId: project.id, filename: 'scores.csv', data: path });
+    const fromStream = await uploadFile(client, {
+      projectId: project.id,
+      filename: 'stream.csv',
+      data: Readable.from([Buffer.from(csv)]),
+    });
+    for (const file of [fromBytes, fromPath, fromStream]) {
+      expect(file).toMatchObject({ status: 'COMPLETED', size: csv.length, metadata: { rowCount: 2 } });
+    }
+    const failed = await uploadFile(client, {
+      projectId: project.id,
+      filename: 'empty.csv',
+      data: Buffer.from('a,b\n'),
+    });
+    expect(failed).toMatchObject({
+      status: 'FAILED',
+      failureReason: 'The file has a header row but no data rows.',
+    });
+
+    const session = await client.session.create.mutate({ projectId: project.id });
+    const events: ChatEvent[] = [];
+    for await (const event of ask(client, { sessionId: session.id, content: 'describe scores.csv' }))
+      events.push(event);
+    expect(events[0]?.type).toBe('run.started');
+    const last = events.at(-1);
+    expect(last?.type).toBe('message.completed');
+    if (last?.type === 'message.completed')
+      expect(last.message.content).toContain('**scores.csv** has **2 rows**');
+    // A second question skips the replay of the first run.
+    const second: ChatEvent[] = [];
+    for await (const event of ask(client, { sessionId: session.id, content: 'what files do I have?' }))
+      second.push(event);
+    expect(new Set(second.map((event) => event.runId)).size).toBe(1);
+    expect(second[0]?.runId).not.toBe(events[0]?.runId);
+  });
+
+  it('infers procedure inputs, outputs and event types', () => {
+    expectTypeOf<RouterOutputs['project']['byId']>().not.toBeAny();
+    expectTypeOf<RouterOutputs['project']['byId']>().toEqualTypeOf<{
+      id: string;
+      name: string;
+      description: string;
+      createdAt: Date;
+      updatedAt: Date;
+    }>();
+    expectTypeOf<RouterInputs['chat']['send']>().toEqualTypeOf<{
+      sessionId: string;
+      content: string;
+      clientMessageId: string;
+    }>();
+    expectTypeOf<RouterOutputs['file']['byId']['status']>().toEqualTypeOf<
+      'UPLOADING' | 'PROCESSING' | 'COMPLETED' | 'FAILED'
+    >();
+    expectTypeOf<Extract<ChatEvent, { type: 'message.delta' }>['text']>().toEqualTypeOf<string>();
+    const client = createLeonidasClient({ url: 'http://localhost' });
+    expectTypeOf(client.project.list.query).returns.resolves.toEqualTypeOf<
+      RouterOutputs['project']['list']
+    >();
+    expectTypeOf(client.auth.me.query).returns.resolves.not.toBeAny();
+  });
+});
