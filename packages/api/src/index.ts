@@ -22,7 +22,7 @@ export type { Logger } from './logger.js';
 export type { Project } from './project/schema.js';
 export { type AppRouter, appRouter } from './root.js';
 export type { Session } from './session/schema.js';
-export { Storage, type StorageConfig } from './storage/s3.js';
+export { Storage, type StorageConfig, UPLOAD_STATE_TAG } from './storage/s3.js';
 export { createCallerFactory } from './trpc.js';
 
 export type RouterInputs = inferRouterInputs<AppRouter>;

@@ -66,6 +66,8 @@ async function processClaimed(deps: ApiDeps, file: FileRecord, objectSize: numbe
     );
   }
 
+  // Kept, whatever the outcome below: only never-confirmed uploads are left to the lifecycle rule.
+  await deps.storage.markConfirmed(file.objectKey);
   const workDir = await mkdtemp(join(tmpdir(), 'leonidas-file-'));
   try {
     const path = join(workDir, 'upload.csv');

@@ -69,6 +69,8 @@ describe('the upload lifecycle', () => {
     };
     expect(policy.conditions).toContainEqual(['content-length-range', 1, Buffer.byteLength(csv)]);
     expect(policy.conditions).toContainEqual(['eq', '$Content-Type', 'text/csv']);
+    expect(policy.conditions).toContainEqual(['eq', '$tagging', upload.fields.tagging]);
+    expect(upload.fields.tagging).toContain('<Key>leonidas-state</Key><Value>pending</Value>');
     await expectTrpcError(alice.as.file.preview({ fileId: file.id }), 'CONFLICT');
 
     expect(await postToPresignedUrl(upload, csv)).toBe(204);
@@ -97,6 +99,8 @@ describe('the upload lifecycle', () => {
     // Confirming again changes nothing.
     expect(await alice.as.file.confirm({ fileId: file.id })).toEqual(confirmed);
     expect(await alice.as.file.byId({ fileId: file.id })).toEqual(confirmed);
+    const tags = await api.deps.storage.tagsOf(`projects/${project.id}/files/${file.id}`);
+    expect(tags).toEqual({ 'leonidas-state': 'confirmed' });
 
     expect(await alice.as.file.preview({ fileId: file.id, limit: 2 })).toEqual({
       columns: ['region', 'units', 'price', 'day'],

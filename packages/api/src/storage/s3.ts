@@ -5,11 +5,13 @@ import {
   DeleteObjectCommand,
   DeleteObjectsCommand,
   GetObjectCommand,
+  GetObjectTaggingCommand,
   HeadObjectCommand,
   ListObjectsV2Command,
   NoSuchKey,
   NotFound,
   PutObjectCommand,
+  PutObjectTaggingCommand,
   S3Client,
 } from '@aws-sdk/client-s3';
 import { createPresignedPost } from '@aws-sdk/s3-presigned-post';
@@ -24,6 +26,14 @@ export interface StorageConfig {
   publicEndpoint?: string | undefined;
   credentials?: { accessKeyId: string; secretAccessKey: string } | undefined;
 }
+
+/**
+ * Uploads arrive tagged pending and are re-tagged once confirmed, so a bucket lifecycle rule can expire objects
+ * that were never confirmed (a backstop to the server's own sweep; see infra/terraform).
+ */
+export const UPLOAD_STATE_TAG = 'leonidas-state';
+const tagging = (state: 'pending' | 'confirmed') =>
+  `<Tagging><TagSet><Tag><Key>${UPLOAD_STATE_TAG}</Key><Value>${state}</Value></Tag></TagSet></Tagging>`;
 
 export class ObjectTooLargeError extends Error {
   constructor(readonly limit: number) {
@@ -57,8 +67,9 @@ export class Storage {
       Conditions: [
         ['content-length-range', 1, input.maxBytes],
         ['eq', '$Content-Type', input.contentType],
+        ['eq', '$tagging', tagging('pending')],
       ],
-      Fields: { 'Content-Type': input.contentType },
+      Fields: { 'Content-Type': input.contentType, tagging: tagging('pending') },
       Expires: input.expiresInSeconds,
     });
     return { url, fields };
@@ -109,6 +120,24 @@ export class Storage {
     });
     await pipeline(object.Body, limit, createWriteStream(path));
     return bytes;
+  }
+
+  /** Marks an upload as confirmed, so the lifecycle rule for abandoned uploads leaves it alone. */
+  async markConfirmed(key: string): Promise<void> {
+    await this.client.send(
+      new PutObjectTaggingCommand({
+        Bucket: this.bucket,
+        Key: key,
+        Tagging: { TagSet: [{ Key: UPLOAD_STATE_TAG, Value: 'confirmed' }] },
+      }),
+    );
+  }
+
+  async tagsOf(key: string): Promise<Record<string, string>> {
+    const { TagSet = [] } = await this.client.send(
+      new GetObjectTaggingCommand({ Bucket: this.bucket, Key: key }),
+    );
+    return Object.fromEntries(TagSet.map((tag) => [tag.Key ?? '', tag.Value ?? '']));
   }
 
   async putJson(key: string, value: unknown): Promise<void> {

@@ -1,0 +1,27 @@
+# The Leonidas server (with the web app) for a container platform such as ECS Fargate.
+# Build: docker build -t leonidas .   Run: see README ("Deploy it"); cloud settings come from the environment.
+
+FROM node:20-bookworm-slim AS build
+WORKDIR /src
+RUN npm install -g pnpm@12.4.2
+COPY . .
+RUN pnpm install --frozen-lockfile \
+ && pnpm --filter @leonidas/server --filter @leonidas/web run build \
+ # The server with only its production dependencies (native ones included), as one folder.
+ && pnpm --filter @leonidas/server deploy --prod /out/apps/server \
+ && cp -r apps/web/dist /out/apps/web-dist
+
+FROM node:20-bookworm-slim
+ENV NODE_ENV=production \
+    HOST=0.0.0.0 \
+    PORT=3000 \
+    DATA_DIR=/tmp/leonidas \
+    WEB_DIST_DIR=/app/apps/web/dist \
+    AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED=true
+WORKDIR /app
+COPY --from=build --chown=node:node /out/apps/server apps/server
+COPY --from=build --chown=node:node /out/apps/web-dist apps/web/dist
+USER node
+EXPOSE 3000
+HEALTHCHECK --interval=30s --timeout=5s CMD node -e "fetch('http://127.0.0.1:3000/healthz').then(r => process.exit(r.ok ? 0 : 1), () => process.exit(1))"
+CMD ["node", "--enable-source-maps", "apps/server/dist/main.js"]
