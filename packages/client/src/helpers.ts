@@ -44,14 +44,15 @@ export async function uploadFile(client: LeonidasClient, input: UploadInput): Pr
 
 async function toBlob(data: UploadInput['data']): Promise<Blob> {
   if (data instanceof Blob) return data;
-  if (data instanceof Uint8Array) return new Blob([data]);
+  // A copy typed as plain ArrayBuffer-backed bytes, which is what Blob accepts under the DOM typings.
+  if (data instanceof Uint8Array) return new Blob([new Uint8Array(data)]);
   if (typeof data === 'string') {
     // Node only: the file is read lazily from disk, not into memory.
     const { openAsBlob } = await import(/* @vite-ignore */ 'node:fs');
     return openAsBlob(data);
   }
-  const chunks: Uint8Array[] = [];
-  for await (const chunk of data) chunks.push(chunk);
+  const chunks: Uint8Array<ArrayBuffer>[] = [];
+  for await (const chunk of data) chunks.push(new Uint8Array(chunk));
   return new Blob(chunks);
 }
 
