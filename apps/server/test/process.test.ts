@@ -1,61 +1,22 @@
-import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createLeonidasClient } from '@leonidas/client';
 import { freePort } from '@leonidas/db/local';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { buildServer, startServerProcess, stopAllServers, waitForHealthy } from './built-server.js';
 import { uniqueEmail } from './helpers.js';
 
 /** The production build, started as `pnpm start` starts it: embedded mode, a data folder, a real process. */
-const serverDir = join(import.meta.dirname, '..');
 const dataDir = mkdtempSync(join(tmpdir(), 'leonidas-server-'));
-const running = new Set<ChildProcess>();
 
-beforeAll(() => {
-  execFileSync(process.execPath, ['build.mjs'], { cwd: serverDir, stdio: 'inherit' });
-});
-afterAll(() => {
-  // SIGTERM lets a leftover server stop its DynamoDB Local too.
-  for (const child of running) child.kill('SIGTERM');
+beforeAll(buildServer);
+afterAll(async () => {
+  await stopAllServers();
   rmSync(dataDir, { recursive: true, force: true });
 });
 
-async function startProcess(env: Record<string, string>) {
-  const child = spawn(process.execPath, ['dist/main.js'], {
-    cwd: serverDir,
-    env: { ...process.env, NODE_ENV: 'production', LOG_LEVEL: 'info', ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  running.add(child);
-  let output = '';
-  child.stdout?.on('data', (chunk: Buffer) => {
-    output += chunk.toString();
-  });
-  child.stderr?.on('data', (chunk: Buffer) => {
-    output += chunk.toString();
-  });
-  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
-  exited.then(() => running.delete(child));
-  return { child, exited, output: () => output };
-}
-
-async function waitForHealthy(url: string, exited: Promise<number | null>, output: () => string) {
-  const deadline = Date.now() + 60_000;
-  let done = false;
-  exited.then(() => {
-    done = true;
-  });
-  while (Date.now() < deadline && !done) {
-    try {
-      if ((await fetch(`${url}/healthz`)).ok) return;
-    } catch {
-      // not listening yet
-    }
-    await new Promise((resolve) => setTimeout(resolve, 200));
-  }
-  throw new Error(`server did not become healthy:\n${output()}`);
-}
+const startProcess = (env: Record<string, string>) => startServerProcess({ LOG_LEVEL: 'info', ...env });
 
 describe('the built server in embedded mode', () => {
   it('keeps accounts and projects across a graceful restart', async () => {
@@ -65,7 +26,7 @@ describe('the built server in embedded mode', () => {
     const email = uniqueEmail('restart');
 
     const first = await startProcess(env);
-    await waitForHealthy(url, first.exited, first.output);
+    await waitForHealthy(url, first);
     const anonymous = createLeonidasClient({ url });
     const { accessToken } = await anonymous.auth.register.mutate({ email, password: 'pa55word!' });
     const client = createLeonidasClient({ url, token: accessToken });
@@ -118,7 +79,7 @@ describe('the built server in embedded mode', () => {
     expect(first.output()).not.toContain(accessToken);
 
     const second = await startProcess(env);
-    await waitForHealthy(url, second.exited, second.output);
+    await waitForHealthy(url, second);
     // The same secret signs tokens after the restart: the old access token still works.
     expect((await createLeonidasClient({ url, token: accessToken }).project.list.query()).items).toEqual([
       project,

@@ -1,9 +1,15 @@
-import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createLeonidasClient } from '@leonidas/client';
+import { freePort } from '@leonidas/db/local';
+import {
+  buildServer,
+  type ServerProcess,
+  startServerProcess,
+  waitForHealthy,
+} from '@leonidas/server/testing';
 import { type Browser, chromium, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
@@ -12,61 +18,34 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
  * driven in Debian's Chromium. Screenshots of the main screens land in apps/web/test-artifacts/.
  */
 const webDir = join(import.meta.dirname, '..');
-const serverDir = join(webDir, '../server');
 const artifacts = join(webDir, 'test-artifacts');
 const dataDir = mkdtempSync(join(tmpdir(), 'leonidas-e2e-'));
-let server: ChildProcess | undefined;
+let server: ServerProcess | undefined;
 let browser: Browser | undefined;
 let baseUrl = '';
-let serverOutput = '';
-
-const freePort = () =>
-  new Promise<number>((resolve) => {
-    const probe = createServer();
-    probe.listen(0, '127.0.0.1', () => {
-      const address = probe.address();
-      probe.close(() => resolve(typeof address === 'object' && address ? address.port : 0));
-    });
-  });
 
 beforeAll(async () => {
   execFileSync(
     process.execPath,
     [join(webDir, 'node_modules/vite/bin/vite.js'), 'build', '--logLevel', 'warn'],
-    { cwd: webDir, stdio: 'inherit' },
+    {
+      cwd: webDir,
+      stdio: 'inherit',
+    },
   );
-  execFileSync(process.execPath, ['build.mjs'], { cwd: serverDir, stdio: 'inherit' });
+  buildServer();
   mkdirSync(artifacts, { recursive: true });
   const port = await freePort();
   baseUrl = `http://127.0.0.1:${port}`;
-  server = spawn(process.execPath, ['dist/main.js'], {
-    cwd: serverDir,
-    env: {
-      ...process.env,
-      NODE_ENV: 'production',
-      PORT: String(port),
-      DATA_DIR: dataDir,
-      CORS_ORIGINS: baseUrl,
-      // Slow enough to reload in the middle of a reply.
-      OFFLINE_TOKEN_DELAY_MS: '60',
-      LOG_LEVEL: 'warn',
-    },
-    stdio: ['ignore', 'pipe', 'pipe'],
+  server = startServerProcess({
+    PORT: String(port),
+    DATA_DIR: dataDir,
+    CORS_ORIGINS: baseUrl,
+    // Slow enough to reload in the middle of a reply.
+    OFFLINE_TOKEN_DELAY_MS: '60',
+    LOG_LEVEL: 'warn',
   });
-  server.stdout?.on('data', (chunk: Buffer) => {
-    serverOutput += chunk.toString();
-  });
-  server.stderr?.on('data', (chunk: Buffer) => {
-    serverOutput += chunk.toString();
-  });
-  for (let i = 0; i < 300; i++) {
-    const healthy = await fetch(`${baseUrl}/healthz`).then(
-      (r) => r.ok,
-      () => false,
-    );
-    if (healthy) break;
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
+  await waitForHealthy(baseUrl, server);
   browser = await chromium.launch({
     executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium',
     args: [
@@ -84,10 +63,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await browser?.close();
-  if (server && server.exitCode === null) {
-    server.kill('SIGTERM');
-    await new Promise((resolve) => server?.once('exit', resolve));
-  }
+  await server?.stop();
   rmSync(dataDir, { recursive: true, force: true });
 });
 
@@ -302,6 +278,6 @@ describe('a data scientist using Leonidas in a browser', () => {
     expect(await deep.text()).toContain('<div id="root">');
     const api = await fetch(`${baseUrl}/trpc/auth.me`);
     expect(api.status).toBe(401);
-    expect(serverOutput).not.toMatch(/"level":50/);
+    expect(server?.output()).not.toMatch(/"level":50/);
   });
 });

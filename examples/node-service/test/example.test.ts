@@ -1,55 +1,36 @@
-import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { freePort } from '@leonidas/db/local';
+import {
+  buildServer,
+  type ServerProcess,
+  startServerProcess,
+  waitForHealthy,
+} from '@leonidas/server/testing';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 
 /** The example runs as its own process against the built server in embedded mode, as a user would run both. */
-const serverDir = join(import.meta.dirname, '../../../apps/server');
 const dataDir = mkdtempSync(join(tmpdir(), 'leonidas-example-'));
-let server: ChildProcess | undefined;
+let server: ServerProcess | undefined;
 let url = '';
 
 beforeAll(async () => {
-  execFileSync(process.execPath, ['build.mjs'], { cwd: serverDir, stdio: 'inherit' });
-  const port = await new Promise<number>((resolve) => {
-    const probe = createServer().listen(0, '127.0.0.1', () => {
-      const address = probe.address();
-      probe.close(() => resolve(typeof address === 'object' && address ? address.port : 0));
-    });
-  });
+  buildServer();
+  const port = await freePort();
   url = `http://127.0.0.1:${port}`;
-  server = spawn(process.execPath, ['dist/main.js'], {
-    cwd: serverDir,
-    env: {
-      ...process.env,
-      NODE_ENV: 'production',
-      PORT: String(port),
-      DATA_DIR: dataDir,
-      LOG_LEVEL: 'warn',
-      OFFLINE_TOKEN_DELAY_MS: '1',
-    },
-    stdio: 'ignore',
+  server = startServerProcess({
+    PORT: String(port),
+    DATA_DIR: dataDir,
+    LOG_LEVEL: 'warn',
+    OFFLINE_TOKEN_DELAY_MS: '1',
   });
-  for (let i = 0; i < 300; i++) {
-    if (
-      await fetch(`${url}/healthz`).then(
-        (r) => r.ok,
-        () => false,
-      )
-    )
-      return;
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
-  throw new Error('the server did not start');
+  await waitForHealthy(url, server);
 });
 
 afterAll(async () => {
-  if (server && server.exitCode === null) {
-    server.kill('SIGTERM');
-    await new Promise((resolve) => server?.once('exit', resolve));
-  }
+  await server?.stop();
   rmSync(dataDir, { recursive: true, force: true });
 });
 
