@@ -6,7 +6,7 @@ import { join } from 'node:path';
  * process tests, the web app's browser tests and the example service's test (`@leonidas/server/testing`).
  */
 const serverDir = join(import.meta.dirname, '..');
-const running = new Set<ChildProcess>();
+const running = new Set<ServerProcess>();
 
 export function buildServer(): void {
   execFileSync(process.execPath, ['build.mjs'], { cwd: serverDir, stdio: 'inherit' });
@@ -32,7 +32,6 @@ export function startServerProcess(env: Record<string, string>): ServerProcess {
     },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
-  running.add(child);
   let output = '';
   const collect = (chunk: Buffer) => {
     output += chunk.toString();
@@ -40,8 +39,7 @@ export function startServerProcess(env: Record<string, string>): ServerProcess {
   child.stdout?.on('data', collect);
   child.stderr?.on('data', collect);
   const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
-  void exited.then(() => running.delete(child));
-  return {
+  const server: ServerProcess = {
     child,
     exited,
     output: () => output,
@@ -50,6 +48,9 @@ export function startServerProcess(env: Record<string, string>): ServerProcess {
       return exited;
     },
   };
+  running.add(server);
+  void exited.then(() => running.delete(server));
+  return server;
 }
 
 export async function waitForHealthy(url: string, server: ServerProcess, timeoutMs = 90_000): Promise<void> {
@@ -73,13 +74,5 @@ export async function waitForHealthy(url: string, server: ServerProcess, timeout
 
 /** Stops whatever a test left running (SIGTERM, so embedded stand-ins stop too). */
 export async function stopAllServers(): Promise<void> {
-  await Promise.all([...running].map((child) => startedStop(child)));
-}
-
-function startedStop(child: ChildProcess): Promise<void> {
-  return new Promise((resolve) => {
-    if (child.exitCode !== null || child.signalCode !== null) return resolve();
-    child.once('exit', () => resolve());
-    child.kill('SIGTERM');
-  });
+  await Promise.all([...running].map((server) => server.stop()));
 }

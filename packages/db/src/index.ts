@@ -9,5 +9,5 @@ export type { KeyPage, StartKey } from './pagination.js';
 export * from './projects.js';
 export * from './refresh-tokens.js';
 export * from './sessions.js';
-export { type GlobalIndexName, keyAttributesOf, tableDefinition } from './table.js';
+export { type GlobalIndexName, tableDefinition } from './table.js';
 export * from './users.js';

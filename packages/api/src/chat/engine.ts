@@ -93,11 +93,10 @@ export async function executeRun(deps: ApiDeps, input: RunInput): Promise<void> 
       }
       turns.push({ role: 'user', content: results });
     }
-    if (deadline.aborted) ending = { status: 'error', error: 'The reply took too long and was stopped.' };
-    else if (log.abort.signal.aborted) ending = endingForAbort(log.abort.signal.reason);
+    ending = stoppedEnding(deadline, log.abort.signal) ?? ending;
   } catch (error) {
-    if (deadline.aborted) ending = { status: 'error', error: 'The reply took too long and was stopped.' };
-    else if (log.abort.signal.aborted) ending = endingForAbort(log.abort.signal.reason);
+    const stopped = stoppedEnding(deadline, log.abort.signal);
+    if (stopped) ending = stopped;
     else {
       deps.logger.error({ err: error, sessionId, provider: deps.llm.name }, 'chat run failed');
       ending = {
@@ -137,9 +136,13 @@ export async function executeRun(deps: ApiDeps, input: RunInput): Promise<void> 
   deps.runs.finish(log);
 }
 
-function endingForAbort(reason: unknown): Ending {
-  if (reason === 'cancelled') return { status: 'cancelled' };
-  if (reason === 'shutdown')
+/** How the run ends when it was stopped from outside (time limit, cancel, shutdown, deletion), if it was. */
+function stoppedEnding(deadline: AbortSignal, abort: AbortSignal): Ending | undefined {
+  if (deadline.aborted) return { status: 'error', error: 'The reply took too long and was stopped.' };
+  if (!abort.aborted) return undefined;
+  if (abort.reason === 'cancelled') return { status: 'cancelled' };
+  if (abort.reason === 'shutdown') {
     return { status: 'error', error: 'The reply was interrupted because the server restarted.' };
+  }
   return { status: 'error', error: 'The reply was interrupted.' };
 }
