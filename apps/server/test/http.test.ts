@@ -167,6 +167,40 @@ describe('rate limit over HTTP', () => {
   });
 });
 
+describe('sign-in lockout over HTTP, behind a proxy', () => {
+  it('refuses the address that failed 12 times, never the owner at another address', async () => {
+    const proxied = await startTestServer({ TRUST_PROXY: '1', AUTH_RATE_LIMIT_PER_MINUTE: '1000' });
+    try {
+      // As the proxy in front would say, for each client address.
+      const login = (address: string, body: { email: string; password: string }) =>
+        fetch(`${proxied.url}/trpc/auth.login`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json', 'x-forwarded-for': address },
+          body: JSON.stringify({ json: body }),
+        });
+      const email = uniqueEmail('target');
+      const password = 'the owner knows this';
+      await createLeonidasClient({ url: proxied.url }).auth.register.mutate({ email, password });
+
+      for (let i = 0; i < 12; i++) {
+        const failed = await login('198.51.100.66', { email, password: 'a wrong guess' });
+        expect(failed.status).toBe(i < 10 ? 401 : 429);
+      }
+
+      const owner = await login('192.0.2.10', { email, password });
+      expect(owner.status).toBe(200);
+      expect(await owner.text()).toContain('accessToken');
+
+      const attacker = await login('198.51.100.66', { email, password });
+      expect(attacker.status).toBe(429);
+      expect(Number(attacker.headers.get('retry-after'))).toBeGreaterThan(30);
+      expect(await attacker.text()).toContain('TOO_MANY_REQUESTS');
+    } finally {
+      await proxied.close();
+    }
+  });
+});
+
 describe('when DynamoDB is unreachable', () => {
   it('reports 503 on /healthz and a short 500 without internals', async () => {
     const broken = await startTestServer({ DYNAMODB_ENDPOINT: 'http://127.0.0.1:9', CREATE_TABLE: 'false' });

@@ -8,6 +8,7 @@ import { BackgroundTasks } from './background.js';
 import { RunHub } from './chat/hub.js';
 import { createProvider } from './chat/llm/index.js';
 import type { LlmProvider } from './chat/llm/types.js';
+import { clientAddress } from './client-address.js';
 import { type Clock, systemClock } from './clock.js';
 import type { ApiEnv } from './env.js';
 import { type Logger, silentLogger } from './logger.js';
@@ -101,7 +102,8 @@ export interface Context {
   deps: ApiDeps;
   /** The bearer token from the Authorization header, not yet verified. */
   accessToken: string | null;
-  clientIp: string;
+  /** Who is calling, for rate limits and sign-in lockouts (see `clientAddress`). */
+  clientAddress: string;
 }
 
 export function createContext(
@@ -109,5 +111,5 @@ export function createContext(
   request: { authorization?: string | undefined; clientIp?: string | undefined },
 ): Context {
   const match = /^Bearer ([^\s]+)$/i.exec(request.authorization?.trim() ?? '');
-  return { deps, accessToken: match?.[1] ?? null, clientIp: request.clientIp ?? 'unknown' };
+  return { deps, accessToken: match?.[1] ?? null, clientAddress: clientAddress(request.clientIp) };
 }

@@ -69,7 +69,7 @@ export const protectedProcedure = publicProcedure.use(({ ctx, next }) => {
 
 /** Public auth calls, limited per client address against credential stuffing. */
 export const authProcedure = publicProcedure.use(({ ctx, next }) => {
-  const decision = ctx.deps.authLimiter.hit(ctx.clientIp);
+  const decision = ctx.deps.authLimiter.hit(ctx.clientAddress);
   if (!decision.allowed)
     throw tooManyRequests('Too many sign-in attempts from your address.', decision.retryAfterMs);
   return next();

@@ -36,18 +36,22 @@ export function createEntities(table: LeonidasTable) {
     computeKey: ({ email }) => ({ pk: `EMAIL#${email}`, sk: 'EMAIL' }),
   });
 
-  /** Failed-login bookkeeping per normalised email, whether or not an account exists (no enumeration). */
+  /**
+   * Failed-login bookkeeping per normalised email and client address, whether or not an account exists (no
+   * enumeration). Per address, so failures from one place never lock the owner out from another.
+   */
   const loginGuard = new Entity({
     name: 'LOGIN_GUARD',
     table,
     timestamps: false,
     schema: item({
       email: string().key(),
+      address: string().key(),
       failures: number(),
       lockedUntil: number().optional(),
       ttl: number(),
     }),
-    computeKey: ({ email }) => ({ pk: `LOGIN#${email}`, sk: 'LOGIN' }),
+    computeKey: ({ email, address }) => ({ pk: `LOGIN#${email}`, sk: `ADDRESS#${address}` }),
   });
 
   /** One login on one device: every refresh token it is ever rotated into belongs to the family. */

@@ -63,16 +63,21 @@ export async function getUserByEmail(db: Db, email: string): Promise<UserRecord 
   return claim ? getUserById(db, claim.userId) : null;
 }
 
-export interface LoginGuardRecord {
+export interface LoginGuardKey {
   email: string;
+  /** The client address (or the network it belongs to) the attempts came from. */
+  address: string;
+}
+
+export interface LoginGuardRecord extends LoginGuardKey {
   failures: number;
   lockedUntil?: number | undefined;
 }
 
-export async function getLoginGuard(db: Db, email: string): Promise<LoginGuardRecord | null> {
+export async function getLoginGuard(db: Db, key: LoginGuardKey): Promise<LoginGuardRecord | null> {
   const { Item } = await db.entities.loginGuard
     .build(GetItemCommand)
-    .key({ email })
+    .key(key)
     .options({ consistent: true })
     .send();
   return Item ?? null;
@@ -83,12 +88,13 @@ export async function getLoginGuard(db: Db, email: string): Promise<LoginGuardRe
  */
 export async function recordLoginFailure(
   db: Db,
-  input: { email: string; keepUntilEpochSeconds: number },
+  input: LoginGuardKey & { keepUntilEpochSeconds: number },
 ): Promise<number> {
   const { Attributes } = await db.entities.loginGuard
     .build(UpdateItemCommand)
     .item({
       email: input.email,
+      address: input.address,
       failures: $add(1),
       ttl: input.keepUntilEpochSeconds,
     })
@@ -97,11 +103,11 @@ export async function recordLoginFailure(
   return Attributes?.failures ?? 1;
 }
 
-export async function lockLogin(db: Db, input: { email: string; lockedUntil: number }): Promise<void> {
+export async function lockLogin(db: Db, input: LoginGuardKey & { lockedUntil: number }): Promise<void> {
   try {
     await db.entities.loginGuard
       .build(UpdateItemCommand)
-      .item({ email: input.email, lockedUntil: input.lockedUntil })
+      .item({ email: input.email, address: input.address, lockedUntil: input.lockedUntil })
       .options({ condition: { attr: 'email', exists: true } })
       .send();
   } catch (error) {
@@ -109,6 +115,6 @@ export async function lockLogin(db: Db, input: { email: string; lockedUntil: num
   }
 }
 
-export async function clearLoginGuard(db: Db, email: string): Promise<void> {
-  await db.entities.loginGuard.build(DeleteItemCommand).key({ email }).send();
+export async function clearLoginGuard(db: Db, key: LoginGuardKey): Promise<void> {
+  await db.entities.loginGuard.build(DeleteItemCommand).key(key).send();
 }

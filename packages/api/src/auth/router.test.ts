@@ -89,25 +89,71 @@ describe('login failures', () => {
     expect(ratio).toBeLessThan(2);
   });
 
-  it('locks an account after 10 failures, even for the right password, and lets it in after the delay', async () => {
+  it('refuses an address after 10 failures there, even with the right password, and lets it in after the delay', async () => {
     const { email, password } = await signUp(api, 'locked');
+    const attacker = '198.51.100.7';
     for (let i = 0; i < LOGIN_LOCK_THRESHOLD; i++) {
-      await expectTrpcError(api.caller().auth.login({ email, password: 'nope nope' }), 'UNAUTHORIZED');
+      await expectTrpcError(
+        api.caller(undefined, attacker).auth.login({ email, password: 'nope nope' }),
+        'UNAUTHORIZED',
+      );
     }
-    const locked = await expectTrpcError(api.caller().auth.login({ email, password }), 'TOO_MANY_REQUESTS');
+    const locked = await expectTrpcError(
+      api.caller(undefined, attacker).auth.login({ email, password }),
+      'TOO_MANY_REQUESTS',
+    );
     expect(locked.message).toMatch(/Try again in 1 minute/);
 
     api.clock.advance(61_000);
     // One more failure after the first lock doubles the delay.
-    await expectTrpcError(api.caller().auth.login({ email, password: 'nope nope' }), 'UNAUTHORIZED');
-    const relocked = await expectTrpcError(api.caller().auth.login({ email, password }), 'TOO_MANY_REQUESTS');
+    await expectTrpcError(
+      api.caller(undefined, attacker).auth.login({ email, password: 'nope nope' }),
+      'UNAUTHORIZED',
+    );
+    const relocked = await expectTrpcError(
+      api.caller(undefined, attacker).auth.login({ email, password }),
+      'TOO_MANY_REQUESTS',
+    );
     expect(relocked.message).toMatch(/Try again in 2 minutes/);
 
     api.clock.advance(121_000);
-    await expect(api.caller().auth.login({ email, password })).resolves.toHaveProperty('accessToken');
+    await expect(api.caller(undefined, attacker).auth.login({ email, password })).resolves.toHaveProperty(
+      'accessToken',
+    );
     // A success resets the count: one new failure does not lock again.
-    await expectTrpcError(api.caller().auth.login({ email, password: 'nope nope' }), 'UNAUTHORIZED');
-    await expect(api.caller().auth.login({ email, password })).resolves.toHaveProperty('accessToken');
+    await expectTrpcError(
+      api.caller(undefined, attacker).auth.login({ email, password: 'nope nope' }),
+      'UNAUTHORIZED',
+    );
+    await expect(api.caller(undefined, attacker).auth.login({ email, password })).resolves.toHaveProperty(
+      'accessToken',
+    );
+  });
+
+  it('never locks the owner out from another address, and existing sign-ins keep refreshing', async () => {
+    const owner = await signUp(api, 'owner');
+    const { email, password } = owner;
+    // Twelve failures from an attacker's IPv6 /64, alternating between two of its addresses: the tenth locks it.
+    for (let i = 0; i < LOGIN_LOCK_THRESHOLD + 2; i++) {
+      const address = i % 2 === 0 ? '2001:db8:5:6::1' : '2001:db8:5:6::ffff';
+      const attempt = api.caller(undefined, address).auth.login({ email, password: 'wrong guess' });
+      await expectTrpcError(attempt, i < LOGIN_LOCK_THRESHOLD ? 'UNAUTHORIZED' : 'TOO_MANY_REQUESTS');
+    }
+    await expectTrpcError(
+      api.caller(undefined, '2001:db8:5:6::42').auth.login({ email, password }),
+      'TOO_MANY_REQUESTS',
+    );
+
+    await expect(
+      api.caller(undefined, '203.0.113.9').auth.login({ email, password }),
+    ).resolves.toHaveProperty('accessToken');
+    await expect(
+      api.caller(undefined, '2001:db8:5:7::1').auth.login({ email, password }),
+    ).resolves.toHaveProperty('accessToken');
+    const renewed = await api
+      .caller(undefined, '2001:db8:5:6::1')
+      .auth.refresh({ refreshToken: owner.refreshToken });
+    expect(renewed.user.email).toBe(email);
   });
 
   it('locks an unknown email the same way, so lockouts do not reveal accounts', async () => {

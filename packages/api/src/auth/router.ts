@@ -11,7 +11,7 @@ export const authRouter = router({
   login: authProcedure
     .input(loginInput)
     .output(authResultOutput)
-    .mutation(({ ctx, input }) => auth.login(ctx.deps, input)),
+    .mutation(({ ctx, input }) => auth.login(ctx.deps, { ...input, clientAddress: ctx.clientAddress })),
   refresh: authProcedure
     .input(refreshTokenInput)
     .output(authResultOutput)

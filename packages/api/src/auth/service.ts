@@ -20,7 +20,10 @@ import { hashPassword, verifyAgainstDecoy, verifyPassword } from './passwords.js
 import type { AuthResult, User } from './schema.js';
 import { hashRefreshToken } from './tokens.js';
 
-/** After this many consecutive failures an email is locked for 1 min, doubling per further failure, up to 1 h. */
+/**
+ * After this many consecutive failures from one address, that address is refused for the account for 1 min,
+ * doubling per further failure, up to 1 h. Other addresses, the owner's among them, are not affected.
+ */
 export const LOGIN_LOCK_THRESHOLD = 10;
 const FIRST_LOCK_MS = 60_000;
 const MAX_LOCK_MS = 60 * 60_000;
@@ -52,11 +55,18 @@ export async function register(
  * Unknown email and wrong password take the same path (argon2 work, failure count, error), so neither the
  * answer nor its timing tells whether an account exists.
  */
-export async function login(deps: ApiDeps, input: { email: string; password: string }): Promise<AuthResult> {
+export async function login(
+  deps: ApiDeps,
+  input: { email: string; password: string; clientAddress: string },
+): Promise<AuthResult> {
   const now = deps.clock.now();
-  const guard = await getLoginGuard(deps.db, input.email);
+  const guardKey = { email: input.email, address: input.clientAddress };
+  const guard = await getLoginGuard(deps.db, guardKey);
   if (guard?.lockedUntil !== undefined && guard.lockedUntil > now) {
-    throw tooManyRequests('Too many failed sign-ins for this account.', guard.lockedUntil - now);
+    throw tooManyRequests(
+      'Too many failed sign-ins for this account from your address.',
+      guard.lockedUntil - now,
+    );
   }
 
   const user = await getUserByEmail(deps.db, input.email);
@@ -66,17 +76,17 @@ export async function login(deps: ApiDeps, input: { email: string; password: str
 
   if (!user || !valid) {
     const failures = await recordLoginFailure(deps.db, {
-      email: input.email,
+      ...guardKey,
       keepUntilEpochSeconds: Math.ceil((now + LOGIN_GUARD_KEEP_MS) / 1000),
     });
     if (failures >= LOGIN_LOCK_THRESHOLD) {
       const lockMs = Math.min(FIRST_LOCK_MS * 2 ** (failures - LOGIN_LOCK_THRESHOLD), MAX_LOCK_MS);
-      await lockLogin(deps.db, { email: input.email, lockedUntil: now + lockMs });
+      await lockLogin(deps.db, { ...guardKey, lockedUntil: now + lockMs });
     }
     throw new AppError('UNAUTHORIZED', INVALID_CREDENTIALS);
   }
 
-  if (guard) await clearLoginGuard(deps.db, input.email);
+  if (guard) await clearLoginGuard(deps.db, guardKey);
   return issueSession(deps, user);
 }
 
