@@ -106,6 +106,7 @@ export async function startServer(
         for (const run of deps.runs.activeRuns()) run.abort.abort('shutdown');
         await deps.background.drain(5_000);
         deps.runs.close();
+        deps.signIns.close();
         await serverClosed;
         await deps.analytics.close();
         storage.destroy();

@@ -1,11 +1,22 @@
 import { startOpenAiServer, type WireScript } from '@leonidas/api/testing';
-import { createLeonidasClient, isLeonidasError, type LeonidasClient } from '@leonidas/client';
+import {
+  type AuthTokens,
+  ask,
+  createLeonidasClient,
+  errorCode,
+  isLeonidasError,
+  type LeonidasClient,
+} from '@leonidas/client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RunningServer } from '../src/server.js';
 import { startTestServer, uniqueEmail } from './helpers.js';
 
 const SLOW_WORDS = Array.from({ length: 25 }, (_, i) => `w${i} `);
+/** Streams for about 36 s: longer than a 30-second access token lives. */
+const PATIENT_WORDS = Array.from({ length: 36 }, (_, i) => `p${i} `);
 const script: WireScript = (request) => {
+  if (request.lastUserText === 'take your time')
+    return PATIENT_WORDS.map((text) => ({ text, delayMs: 1000 }));
   if (request.lastUserText.startsWith('slow')) return SLOW_WORDS.map((text) => ({ text, delayMs: 40 }));
   if (request.lastUserText === 'break')
     return [{ text: 'Half ' }, { text: 'an answer', delayMs: 20 }, { fail: 'boom' }];
@@ -198,5 +209,94 @@ describe('chat over HTTP and SSE with @leonidas/client', () => {
       () => true,
     ).catch((e: unknown) => e);
     expect(isLeonidasError(anonymous) && anonymous.data?.code).toBe('UNAUTHORIZED');
+  });
+});
+
+describe('a live stream outlives no sign-in', () => {
+  let shortLived: RunningServer;
+  beforeAll(async () => {
+    shortLived = await startTestServer({
+      ACCESS_TOKEN_TTL_SECONDS: '30',
+      LLM_PROVIDER: 'openai',
+      OPENAI_BASE_URL: model.baseUrl,
+      OPENAI_API_KEY: 'local',
+      OPENAI_MODEL: 'stand-in',
+    });
+  });
+  afterAll(() => shortLived?.close());
+
+  async function signedIn() {
+    const tokens = await createLeonidasClient({ url: shortLived.url }).auth.register.mutate({
+      email: uniqueEmail('short'),
+      password: 'pa55word!',
+    });
+    const fixed = createLeonidasClient({ url: shortLived.url, token: tokens.accessToken });
+    const project = await fixed.project.create.mutate({ name: 'Short-lived tokens' });
+    const session = () => fixed.session.create.mutate({ projectId: project.id });
+    return { tokens, fixed, session };
+  }
+
+  /** Subscribes and resolves with the error that ends the stream, and when it came. */
+  function ending(client: LeonidasClient, sessionId: string): Promise<{ error: unknown; at: number }> {
+    return new Promise((resolve) => {
+      client.chat.onEvents.subscribe(
+        { sessionId },
+        {
+          onError: (error) => resolve({ error, at: Date.now() }),
+          onComplete: () => resolve({ error: null, at: Date.now() }),
+        },
+      );
+    });
+  }
+
+  it('ends a stream at its token expiry, and the SDK carries an answer across it with no gap or repeat', async () => {
+    const { tokens, fixed, session } = await signedIn();
+    const expiresAt = tokens.accessTokenExpiresAt.getTime();
+
+    // A client holding only that token: its stream ends with UNAUTHORIZED when the token expires.
+    const idle = ending(fixed, (await session()).id);
+
+    // A client that can renew: `ask` streams a 36-second answer across the expiry.
+    let current: AuthTokens = tokens;
+    const renewals: AuthTokens[] = [];
+    const renewing = createLeonidasClient({
+      url: shortLived.url,
+      getToken: () => current.accessToken,
+      refreshToken: () => current.refreshToken,
+      onTokens: (renewed) => {
+        current = renewed;
+        renewals.push(renewed);
+      },
+    });
+    const asked = (await session()).id;
+    let text = '';
+    let finished: { content: string } | undefined;
+    for await (const event of ask(renewing, { sessionId: asked, content: 'take your time' })) {
+      if (event.type === 'message.delta') text += event.text;
+      if (event.type === 'message.completed') finished = event.message;
+      expect(event.type).not.toBe('run.failed');
+    }
+
+    const idleEnd = await idle;
+    expect(errorCode(idleEnd.error)).toBe('UNAUTHORIZED');
+    expect(idleEnd.at).toBeGreaterThanOrEqual(expiresAt - 100);
+    expect(idleEnd.at).toBeLessThan(expiresAt + 3000);
+
+    expect(renewals.length).toBeGreaterThanOrEqual(1);
+    expect(text).toBe(PATIENT_WORDS.join(''));
+    expect(finished?.content).toBe(text);
+    const stored = await renewing.chat.history.query({ sessionId: asked });
+    expect(stored.items.map((message) => message.content)).toEqual(['take your time', text]);
+  }, 90_000);
+
+  it('ends a stream when its sign-in logs out', async () => {
+    const { tokens, fixed, session } = await signedIn();
+    const stream = ending(fixed, (await session()).id);
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    const loggedOutAt = Date.now();
+    await fixed.auth.logout.mutate({ refreshToken: tokens.refreshToken });
+    const end = await stream;
+    expect(errorCode(end.error)).toBe('UNAUTHORIZED');
+    expect(end.at - loggedOutAt).toBeLessThan(2000);
   });
 });

@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Db } from '@leonidas/db';
 import { Analytics } from './analysis/duckdb.js';
+import { SignInWatcher } from './auth/sign-ins.js';
 import { TokenService } from './auth/tokens.js';
 import { BackgroundTasks } from './background.js';
 import { RunHub } from './chat/hub.js';
@@ -32,6 +33,7 @@ export interface ApiDeps {
   clock: Clock;
   logger: Logger;
   tokens: TokenService;
+  signIns: SignInWatcher;
   cursors: CursorCodec;
   authLimiter: RateLimiter;
   chatLimiter: RateLimiter;
@@ -51,6 +53,8 @@ export interface ApiDepsOptions {
   scratchDirectory?: string;
   /** Defaults to the provider `LLM_PROVIDER` names. */
   llm?: LlmProvider;
+  /** How often live streams' logins are checked for a revocation made by another instance. */
+  signInCheckIntervalMs?: number;
 }
 
 export function createApiDeps({
@@ -61,6 +65,7 @@ export function createApiDeps({
   logger = silentLogger,
   scratchDirectory = join(tmpdir(), 'leonidas-duckdb'),
   llm = createProvider(env),
+  signInCheckIntervalMs = 10_000,
 }: ApiDepsOptions): ApiDeps {
   const secret = Buffer.from(env.JWT_SECRET);
   return {
@@ -82,6 +87,7 @@ export function createApiDeps({
       refreshTokenTtlDays: env.REFRESH_TOKEN_TTL_DAYS,
       clock,
     }),
+    signIns: new SignInWatcher({ db, clock, logger, checkIntervalMs: signInCheckIntervalMs }),
     // Its own key, derived from the configured secret, so a cursor can never pass as a token or vice versa.
     cursors: new CursorCodec(createHmac('sha256', secret).update('leonidas cursors').digest()),
     authLimiter: new RateLimiter({ limit: env.AUTH_RATE_LIMIT_PER_MINUTE, windowMs: 60_000, clock }),

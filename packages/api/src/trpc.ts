@@ -46,25 +46,40 @@ function publicMessage(error: TRPCError, zodError: z.core.$ZodFlattenedError<unk
   return error.message;
 }
 
-/** Domain code throws `AppError`; this turns it into the matching tRPC error, keeping the message. */
+const toTrpcError = (cause: AppError) => new TRPCError({ code: cause.code, message: cause.message, cause });
+
+/**
+ * Domain code throws `AppError`; this turns it into the matching tRPC error, keeping the message, also when a
+ * subscription's stream throws it part-way (tRPC would otherwise report it as an internal error).
+ */
 const appErrors = t.middleware(async ({ next }) => {
   const result = await next();
-  if (!result.ok && result.error.cause instanceof AppError) {
-    const cause = result.error.cause;
-    throw new TRPCError({ code: cause.code, message: cause.message, cause });
-  }
+  if (!result.ok && result.error.cause instanceof AppError) throw toTrpcError(result.error.cause);
+  if (result.ok && isAsyncIterable(result.data)) return { ...result, data: mapStreamErrors(result.data) };
   return result;
 });
+
+function isAsyncIterable(value: unknown): value is AsyncIterable<unknown> {
+  return typeof value === 'object' && value !== null && Symbol.asyncIterator in value;
+}
+
+async function* mapStreamErrors<T>(stream: AsyncIterable<T>): AsyncGenerator<T> {
+  try {
+    yield* stream;
+  } catch (error) {
+    throw error instanceof AppError ? toTrpcError(error) : error;
+  }
+}
 
 export const router = t.router;
 export const createCallerFactory = t.createCallerFactory;
 export const publicProcedure = t.procedure.use(appErrors);
 
-/** Verifies the bearer token and narrows the context to the signed-in user. */
+/** Verifies the bearer token and narrows the context to the signed-in user and their sign-in. */
 export const protectedProcedure = publicProcedure.use(({ ctx, next }) => {
-  const userId = ctx.accessToken ? ctx.deps.tokens.verifyAccessToken(ctx.accessToken) : null;
-  if (!userId) throw new TRPCError({ code: 'UNAUTHORIZED', message: 'Sign in to continue.' });
-  return next({ ctx: { ...ctx, user: { id: userId } } });
+  const signIn = ctx.accessToken ? ctx.deps.tokens.verifyAccessToken(ctx.accessToken) : null;
+  if (!signIn) throw new TRPCError({ code: 'UNAUTHORIZED', message: 'Sign in to continue.' });
+  return next({ ctx: { ...ctx, user: { id: signIn.userId }, signIn } });
 });
 
 /** Public auth calls, limited per client address against credential stuffing. */

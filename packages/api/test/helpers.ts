@@ -37,7 +37,7 @@ export interface TestApi {
 /** The API with its own DynamoDB table on the shared DynamoDB Local and its own s3rver. */
 export async function createTestApi(
   env: Record<string, string> = {},
-  options: { llm?: LlmProvider } = {},
+  options: { llm?: LlmProvider; signInCheckIntervalMs?: number } = {},
 ): Promise<TestApi> {
   const db = await createTestDb();
   const directory = mkdtempSync(join(tmpdir(), 'leonidas-api-test-'));
@@ -57,7 +57,7 @@ export async function createTestApi(
     clock,
     env: { ...parseApiEnv(env), JWT_SECRET: secret },
     scratchDirectory: join(directory, 'duckdb'),
-    ...(options.llm ? { llm: options.llm } : {}),
+    ...options,
   });
   return {
     deps,
@@ -65,6 +65,7 @@ export async function createTestApi(
     secret,
     close: async () => {
       deps.runs.close();
+      deps.signIns.close();
       await deps.background.drain(30_000);
       await deps.analytics.close();
       storage.destroy();

@@ -69,6 +69,8 @@ export interface AskInput {
  * missed.
  */
 export async function* ask(client: LeonidasClient, input: AskInput): AsyncGenerator<ChatEvent> {
+  // One id for the whole call, so however the subscription is resumed the message is sent once.
+  const clientMessageId = input.clientMessageId ?? crypto.randomUUID();
   const queue: ChatEvent[] = [];
   let failure: unknown;
   let wake: (() => void) | undefined;
@@ -85,7 +87,7 @@ export async function* ask(client: LeonidasClient, input: AskInput): AsyncGenera
           .mutate({
             sessionId: input.sessionId,
             content: input.content,
-            clientMessageId: input.clientMessageId ?? crypto.randomUUID(),
+            clientMessageId,
           })
           .then(
             (sent) => {

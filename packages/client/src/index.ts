@@ -3,12 +3,13 @@ import {
   createTRPCClient,
   httpBatchLink,
   httpSubscriptionLink,
+  type Operation,
   splitLink,
   TRPCClientError,
   type TRPCLink,
 } from '@trpc/client';
 import type { inferRouterOutputs } from '@trpc/server';
-import { observable } from '@trpc/server/observable';
+import { observable, type Unsubscribable } from '@trpc/server/observable';
 import { EventSource } from 'eventsource';
 import superjson from 'superjson';
 
@@ -37,14 +38,16 @@ const MAX_BATCH_ITEMS = 20;
 export function createLeonidasClient(options: LeonidasClientOptions) {
   const url = `${options.url.replace(/\/+$/, '')}/trpc`;
   const tokens = new TokenKeeper(url, options);
-  // Tokens travel in the Authorization header only, never in URLs, subscriptions included.
-  const authorization = async (): Promise<Record<string, string>> => {
+  // Tokens travel in the Authorization header only, never in URLs, subscriptions included. Each operation
+  // remembers the token it went out with, so a refusal can tell whether a newer one exists.
+  const authorization = async (ops: readonly Operation[]): Promise<Record<string, string>> => {
     const token = await tokens.accessToken();
+    for (const op of ops) tokens.sent.set(op, token);
     return token ? { authorization: `Bearer ${token}` } : {};
   };
   return createTRPCClient<AppRouter>({
     links: [
-      retryAfterRefresh(tokens),
+      renewOnUnauthorized(tokens),
       splitLink({
         condition: (op) => op.type === 'subscription',
         // The `eventsource` package can send headers, which the browser's own EventSource cannot.
@@ -52,8 +55,8 @@ export function createLeonidasClient(options: LeonidasClientOptions) {
           url,
           transformer: superjson,
           EventSource,
-          eventSourceOptions: async () => {
-            const headers = await authorization();
+          eventSourceOptions: async ({ op }) => {
+            const headers = await authorization([op]);
             return {
               fetch: (input, init) => fetch(input, { ...init, headers: { ...init.headers, ...headers } }),
             };
@@ -63,7 +66,7 @@ export function createLeonidasClient(options: LeonidasClientOptions) {
           url,
           transformer: superjson,
           maxItems: MAX_BATCH_ITEMS,
-          headers: authorization,
+          headers: ({ opList }) => authorization(opList),
         }),
       }),
     ],
@@ -72,6 +75,8 @@ export function createLeonidasClient(options: LeonidasClientOptions) {
 
 /** The current access token, and one shared renewal at a time when it is refused. */
 class TokenKeeper {
+  /** The access token each operation was sent with. */
+  readonly sent = new WeakMap<Operation, string | null | undefined>();
   private renewed: AuthTokens | undefined;
   private renewing: Promise<boolean> | undefined;
   private readonly plain;
@@ -84,8 +89,11 @@ class TokenKeeper {
     this.plain = createTRPCClient<AppRouter>({ links: [httpBatchLink({ url, transformer: superjson })] });
   }
 
-  get canRenew(): boolean {
-    return this.options.refreshToken !== undefined;
+  /** Whether an access token other than `refused` is now in hand (renewing with the refresh token if any). */
+  async newerThan(refused: string | null | undefined): Promise<boolean> {
+    if (this.options.refreshToken !== undefined && !(await this.renew())) return false;
+    const token = await this.accessToken();
+    return Boolean(token) && token !== refused;
   }
 
   async accessToken(): Promise<string | null | undefined> {
@@ -94,7 +102,7 @@ class TokenKeeper {
   }
 
   /** True when a new access token is in hand. */
-  renew(): Promise<boolean> {
+  private renew(): Promise<boolean> {
     this.renewing ??= this.refresh().finally(() => {
       this.renewing = undefined;
     });
@@ -116,30 +124,61 @@ class TokenKeeper {
   }
 }
 
-/** On UNAUTHORIZED, renews the access token once and repeats the call (auth calls themselves excepted). */
-function retryAfterRefresh(tokens: TokenKeeper): TRPCLink<AppRouter> {
+/**
+ * On UNAUTHORIZED, gets a newer access token (renewed with the refresh token when there is one, else asked for
+ * again) and repeats the operation, auth calls excepted. A query or mutation is repeated once. A subscription is
+ * resumed every time the server ends it because its token expired, as long as a newer token is in hand: it picks
+ * up after the last event it delivered, and its consumer sees one unbroken stream (one `started`, no gap, no
+ * duplicate).
+ */
+function renewOnUnauthorized(tokens: TokenKeeper): TRPCLink<AppRouter> {
   return () =>
     ({ op, next }) =>
       observable((observer) => {
-        let subscription: { unsubscribe(): void } | undefined;
+        let subscription: Unsubscribable | undefined;
+        let disposed = false;
         let retried = false;
+        let started = false;
+        let lastEventId: string | undefined;
         const attempt = () => {
-          subscription = next(op).subscribe({
-            next: (value) => observer.next(value),
+          const attemptOp: Operation =
+            lastEventId === undefined ? op : { ...op, input: { ...(op.input as object), lastEventId } };
+          subscription = next(attemptOp).subscribe({
+            next: (envelope) => {
+              const { result } = envelope;
+              if (result.type === 'started') {
+                if (started) return;
+                started = true;
+              }
+              if ((result.type === undefined || result.type === 'data') && 'id' in result && result.id) {
+                lastEventId = result.id;
+              }
+              observer.next(envelope);
+            },
             complete: () => observer.complete(),
             error: (error) => {
-              const refusable = !retried && tokens.canRenew && !op.path.startsWith('auth.');
-              if (!refusable || errorCode(error) !== 'UNAUTHORIZED') return observer.error(error);
+              const renewable =
+                errorCode(error) === 'UNAUTHORIZED' &&
+                !op.path.startsWith('auth.') &&
+                (op.type === 'subscription' || !retried);
+              if (!renewable) return observer.error(error);
               retried = true;
-              tokens.renew().then(
-                (renewed) => (renewed ? attempt() : observer.error(error)),
+              tokens.newerThan(tokens.sent.get(attemptOp)).then(
+                (newer) => {
+                  if (disposed) return;
+                  if (newer) attempt();
+                  else observer.error(error);
+                },
                 () => observer.error(error),
               );
             },
           });
         };
         attempt();
-        return () => subscription?.unsubscribe();
+        return () => {
+          disposed = true;
+          subscription?.unsubscribe();
+        };
       });
 }
 

@@ -9,6 +9,8 @@ export type SignedIn = {
   user: AuthResult['user'];
   accessToken: string;
   refreshToken: string;
+  /** When the access token was received (absent in sign-ins stored by older versions) and expires, epoch ms. */
+  receivedAt?: number;
   expiresAt: number;
 };
 
@@ -38,6 +40,7 @@ export function signIn(result: AuthResult): void {
     user: result.user,
     accessToken: result.accessToken,
     refreshToken: result.refreshToken,
+    receivedAt: Date.now(),
     expiresAt: new Date(result.accessTokenExpiresAt).getTime(),
   });
 }
@@ -65,13 +68,15 @@ const refresher = createTRPCClient<AppRouter>({
 let refreshing: Promise<string | null> | null = null;
 
 /**
- * The access token to send, renewed shortly before it expires (one refresh at a time, shared by every caller),
- * so a user never meets an expiry. A refresh that fails signs the user out.
+ * The access token to send, renewed shortly before it expires (a minute before, or in the last quarter of a
+ * shorter life; one refresh at a time, shared by every caller), so a user never meets an expiry. A refresh that
+ * fails signs the user out.
  */
 export async function getAccessToken(): Promise<string | null> {
   const auth = current;
   if (!auth) return null;
-  if (auth.expiresAt - Date.now() > 60_000) return auth.accessToken;
+  const margin = auth.receivedAt ? Math.min(60_000, (auth.expiresAt - auth.receivedAt) / 4) : 60_000;
+  if (auth.expiresAt - Date.now() > margin) return auth.accessToken;
   refreshing ??= refresher.auth.refresh
     .mutate({ refreshToken: auth.refreshToken })
     .then((result) => {

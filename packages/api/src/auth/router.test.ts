@@ -166,7 +166,7 @@ describe('login failures', () => {
 });
 
 describe('access tokens', () => {
-  const claims = (sub: string) => ({ sub, typ: 'access' });
+  const claims = (sub: string) => ({ sub, typ: 'access', sid: 'a-login' });
   const sign = (payload: object, options: jwt.SignOptions, key: string = api.secret) =>
     jwt.sign(payload, key, { algorithm: 'HS256', issuer: 'leonidas', audience: 'leonidas-api', ...options });
 
@@ -199,7 +199,12 @@ describe('access tokens', () => {
       }),
       'wrong audience': sign(claims(user.id), { expiresIn: 600, audience: 'someone-else' }),
       'wrong issuer': sign(claims(user.id), { expiresIn: 600, issuer: 'someone-else' }),
-      'not an access token': sign({ sub: user.id, typ: 'refresh' }, { expiresIn: 600 }),
+      'not an access token': sign({ sub: user.id, typ: 'refresh', sid: 'a-login' }, { expiresIn: 600 }),
+      'no expiry': sign(claims(user.id), {}),
+      'no issue time': sign({ ...claims(user.id), exp: now + 600 }, { noTimestamp: true }),
+      'lives longer than 15 minutes': sign(claims(user.id), { expiresIn: 16 * 60 }),
+      'issued in the future': sign({ ...claims(user.id), iat: now + 3600, exp: now + 3900 }, {}),
+      'no login': sign({ sub: user.id, typ: 'access' }, { expiresIn: 600 }),
       'refresh token': refreshToken,
       garbage: 'not-a-token',
     };

@@ -103,7 +103,7 @@ export async function refresh(deps: ApiDeps, input: { refreshToken: string }): P
 
   const nowIso = new Date(deps.clock.now()).toISOString();
   if (current.rotatedAt) {
-    await revokeRefreshFamily(deps.db, { familyId: current.familyId, revokedAt: nowIso });
+    await revokeLogin(deps, current.familyId);
     throw new AppError('UNAUTHORIZED', SESSION_ENDED);
   }
 
@@ -118,22 +118,27 @@ export async function refresh(deps: ApiDeps, input: { refreshToken: string }): P
     rotatedAt: nowIso,
   });
   if (!rotated) {
-    await revokeRefreshFamily(deps.db, { familyId: current.familyId, revokedAt: nowIso });
+    await revokeLogin(deps, current.familyId);
     throw new AppError('UNAUTHORIZED', SESSION_ENDED);
   }
-  return { user: toUser(user), refreshToken: next.token, ...deps.tokens.issueAccessToken(user.userId) };
+  return {
+    user: toUser(user),
+    refreshToken: next.token,
+    ...deps.tokens.issueAccessToken({ userId: user.userId, loginId: current.familyId }),
+  };
 }
 
 /** Ends the login the token belongs to. Unknown or already revoked tokens are fine: the outcome is the same. */
 export async function logout(deps: ApiDeps, input: { refreshToken: string }): Promise<{ ok: true }> {
   const current = await getRefreshToken(deps.db, hashRefreshToken(input.refreshToken));
-  if (current) {
-    await revokeRefreshFamily(deps.db, {
-      familyId: current.familyId,
-      revokedAt: new Date(deps.clock.now()).toISOString(),
-    });
-  }
+  if (current) await revokeLogin(deps, current.familyId);
   return { ok: true };
+}
+
+/** Every token of the login stops working, and live streams opened with its access tokens end. */
+async function revokeLogin(deps: ApiDeps, familyId: string): Promise<void> {
+  await revokeRefreshFamily(deps.db, { familyId, revokedAt: new Date(deps.clock.now()).toISOString() });
+  deps.signIns.revoked(familyId);
 }
 
 export async function me(deps: ApiDeps, userId: string): Promise<User> {
@@ -144,8 +149,9 @@ export async function me(deps: ApiDeps, userId: string): Promise<User> {
 
 async function issueSession(deps: ApiDeps, user: UserRecord): Promise<AuthResult> {
   const refreshToken = deps.tokens.newRefreshToken();
+  const loginId = newId();
   await startRefreshFamily(deps.db, {
-    familyId: newId(),
+    familyId: loginId,
     userId: user.userId,
     tokenHash: refreshToken.hash,
     expiresAt: refreshToken.expiresAt,
@@ -153,6 +159,6 @@ async function issueSession(deps: ApiDeps, user: UserRecord): Promise<AuthResult
   return {
     user: toUser(user),
     refreshToken: refreshToken.token,
-    ...deps.tokens.issueAccessToken(user.userId),
+    ...deps.tokens.issueAccessToken({ userId: user.userId, loginId }),
   };
 }

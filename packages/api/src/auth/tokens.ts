@@ -11,20 +11,34 @@ export interface TokenServiceOptions {
   clock: Clock;
 }
 
+/** Who an access token speaks for, and until when. */
+export interface SignIn {
+  userId: string;
+  /** The login (refresh-token family) the token was issued to: revoking it ends what the token holds open. */
+  loginId: string;
+  /** Epoch ms. */
+  expiresAt: number;
+}
+
 const ACCESS_TOKEN_TYPE = 'access';
+/** Tolerated difference between clocks of instances for a token's issue time. */
+const CLOCK_SKEW_SECONDS = 60;
 
 export class TokenService {
   constructor(private readonly options: TokenServiceOptions) {}
 
-  issueAccessToken(userId: string): { accessToken: string; accessTokenExpiresAt: Date } {
+  issueAccessToken(signIn: { userId: string; loginId: string }): {
+    accessToken: string;
+    accessTokenExpiresAt: Date;
+  } {
     const issuedAt = Math.floor(this.options.clock.now() / 1000);
     const expiresAt = issuedAt + this.options.accessTokenTtlSeconds;
     const accessToken = jwt.sign(
-      { typ: ACCESS_TOKEN_TYPE, iat: issuedAt, exp: expiresAt },
+      { typ: ACCESS_TOKEN_TYPE, sid: signIn.loginId, iat: issuedAt, exp: expiresAt },
       this.options.signingKey,
       {
         algorithm: 'HS256',
-        subject: userId,
+        subject: signIn.userId,
         issuer: this.options.issuer,
         audience: this.options.audience,
       },
@@ -32,17 +46,27 @@ export class TokenService {
     return { accessToken, accessTokenExpiresAt: new Date(expiresAt * 1000) };
   }
 
-  /** The user id of a valid access token, or null for anything else (expired, forged, wrong kind...). */
-  verifyAccessToken(token: string): string | null {
+  /**
+   * The sign-in of a valid access token, or null for anything else: forged, expired, another kind of token, or
+   * one without an expiry or living longer than this server issues (a leaked signing key must not mint
+   * everlasting tokens, and a token from a longer-lived configuration dies on the current schedule).
+   */
+  verifyAccessToken(token: string): SignIn | null {
+    const now = Math.floor(this.options.clock.now() / 1000);
     try {
       const payload = jwt.verify(token, this.options.signingKey, {
         algorithms: ['HS256'],
         issuer: this.options.issuer,
         audience: this.options.audience,
-        clockTimestamp: Math.floor(this.options.clock.now() / 1000),
+        clockTimestamp: now,
       });
       if (typeof payload === 'string' || payload.typ !== ACCESS_TOKEN_TYPE) return null;
-      return typeof payload.sub === 'string' && payload.sub.length > 0 ? payload.sub : null;
+      const { sub, sid, iat, exp } = payload;
+      if (typeof sub !== 'string' || sub.length === 0 || typeof sid !== 'string' || sid.length === 0)
+        return null;
+      if (typeof iat !== 'number' || typeof exp !== 'number') return null;
+      if (iat > now + CLOCK_SKEW_SECONDS || exp - iat > this.options.accessTokenTtlSeconds) return null;
+      return { userId: sub, loginId: sid, expiresAt: exp * 1000 };
     } catch {
       return null;
     }

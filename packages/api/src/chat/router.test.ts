@@ -1,4 +1,12 @@
-import { finishRun, getMessage, listMessagesNewestFirst, newId, startRun } from '@leonidas/db';
+import {
+  finishRun,
+  getMessage,
+  getRefreshToken,
+  listMessagesNewestFirst,
+  newId,
+  revokeRefreshFamily,
+  startRun,
+} from '@leonidas/db';
 import { afterAll, beforeAll, describe, expect, it, onTestFinished } from 'vitest';
 import {
   collectEvents,
@@ -10,6 +18,7 @@ import {
   type TestApi,
   words,
 } from '../../test/helpers.js';
+import { hashRefreshToken } from '../auth/tokens.js';
 import { recoverInterruptedRuns } from './service.js';
 
 let api: TestApi;
@@ -299,5 +308,74 @@ describe('access and input', () => {
       'TOO_MANY_REQUESTS',
     );
     expect(error.message).toMatch(/Try again in/);
+  });
+});
+
+describe('a live stream and the sign-in it was opened with', () => {
+  let watched: TestApi;
+  beforeAll(async () => {
+    watched = await createTestApi(
+      { OFFLINE_TOKEN_DELAY_MS: '0', ACCESS_TOKEN_TTL_SECONDS: '30' },
+      { signInCheckIntervalMs: 200 },
+    );
+  });
+  afterAll(() => watched.close());
+
+  /** Reads the stream until it ends; the error it ends with, and when. */
+  async function streamEnding(stream: AsyncIterable<unknown>) {
+    const started = Date.now();
+    try {
+      for await (const _event of stream) {
+        // Idle: the session has no runs.
+      }
+    } catch (error) {
+      return { error, at: Date.now(), afterMs: Date.now() - started };
+    }
+    throw new Error('the stream ended without an error');
+  }
+
+  it('ends with UNAUTHORIZED as its access token expires', async () => {
+    // Signed up 28 s "ago": the 30-second token has 2 s left.
+    watched.clock.advance(-28_000);
+    const { as, session, accessTokenExpiresAt } = await sessionFor(watched);
+    watched.clock.advance(28_000);
+    const ending = await streamEnding(await as.chat.onEvents({ sessionId: session.id }));
+    expect(ending.error).toMatchObject({ code: 'UNAUTHORIZED', message: expect.stringMatching(/expired/) });
+    expect(ending.at).toBeGreaterThanOrEqual(accessTokenExpiresAt.getTime() - 50);
+    expect(ending.at).toBeLessThan(accessTokenExpiresAt.getTime() + 1500);
+  });
+
+  it('ends at once when its login signs out, and cannot be opened again with that login', async () => {
+    const { as, session, refreshToken } = await sessionFor(watched);
+    const stream = await as.chat.onEvents({ sessionId: session.id });
+    const ending = streamEnding(stream);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    await watched.caller().auth.logout({ refreshToken });
+    const ended = await ending;
+    expect(ended.error).toMatchObject({ code: 'UNAUTHORIZED', message: expect.stringMatching(/signed out/) });
+    expect(ended.afterMs).toBeLessThan(1000);
+    await expectTrpcError(as.chat.onEvents({ sessionId: session.id }), 'UNAUTHORIZED');
+  });
+
+  it('ends when another instance revokes the login (a replayed refresh token)', async () => {
+    const { as, session, refreshToken, user } = await sessionFor(watched);
+    const other = await signUp(watched);
+    const stream = await as.chat.onEvents({ sessionId: session.id });
+    const ending = streamEnding(stream);
+    // What another server does when it sees a refresh token replayed: the family is revoked in the table.
+    const record = await getRefreshToken(watched.deps.db, hashRefreshToken(refreshToken));
+    expect(record?.userId).toBe(user.id);
+    await revokeRefreshFamily(watched.deps.db, {
+      familyId: record?.familyId ?? '',
+      revokedAt: new Date().toISOString(),
+    });
+    const ended = await ending;
+    expect(ended.error).toMatchObject({ code: 'UNAUTHORIZED' });
+    expect(ended.afterMs).toBeLessThan(2000);
+    // Other people's streams are not touched.
+    const theirs = await other.as.session.create({
+      projectId: (await other.as.project.create({ name: 'p' })).id,
+    });
+    await expect(other.as.chat.onEvents({ sessionId: theirs.id })).resolves.toBeDefined();
   });
 });

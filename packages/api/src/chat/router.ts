@@ -18,7 +18,7 @@ export const chatRouter = router({
   onEvents: protectedProcedure
     .input(onEventsInput)
     .subscription(({ ctx, input, signal }) =>
-      chat.subscribe(ctx.deps, { userId: ctx.user.id, ...input }, signal),
+      chat.subscribe(ctx.deps, { userId: ctx.user.id, signIn: ctx.signIn, ...input }, signal),
     ),
   cancel: protectedProcedure
     .input(cancelInput)

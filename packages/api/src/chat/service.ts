@@ -9,6 +9,7 @@ import {
   startRun,
 } from '@leonidas/db';
 import { tracked } from '@trpc/server';
+import type { SignIn } from '../auth/tokens.js';
 import type { ApiDeps } from '../context.js';
 import { AppError, notFound, tooManyRequests } from '../errors.js';
 import { requireSession } from '../session/service.js';
@@ -78,16 +79,37 @@ export async function send(
 
 /**
  * The session's events: the latest run from just after `lastEventId` (or from its start), then live, then any
- * later runs, until the client goes away. Access is checked before the stream opens, so a stranger gets
- * NOT_FOUND as an error of the call rather than a broken stream.
+ * later runs, until the client goes away or its sign-in ends. Access is checked before the stream opens, so a
+ * stranger gets NOT_FOUND as an error of the call rather than a broken stream. A stream ends with UNAUTHORIZED
+ * when its access token expires or its login is revoked; clients resume from `lastEventId` with a fresh token.
  */
 export async function subscribe(
   deps: ApiDeps,
-  input: Owner & { sessionId: string; lastEventId?: string | undefined },
+  input: Owner & { signIn: SignIn; sessionId: string; lastEventId?: string | undefined },
   signal: AbortSignal | undefined,
 ) {
   await requireSession(deps, input);
-  return events(deps, input, signal);
+  if (!(await deps.signIns.isActive(input.signIn.loginId))) throw new AppError('UNAUTHORIZED', SIGNED_OUT);
+  return watchedEvents(deps, input, signal);
+}
+
+const SIGNED_OUT = 'You are signed out. Sign in again to follow this chat.';
+
+async function* watchedEvents(
+  deps: ApiDeps,
+  input: { signIn: SignIn; sessionId: string; lastEventId?: string | undefined },
+  signal: AbortSignal | undefined,
+) {
+  const signInEnded = deps.signIns.watch(input.signIn, signal);
+  yield* events(deps, input, signal ? AbortSignal.any([signal, signInEnded]) : signInEnded);
+  if (signInEnded.aborted && !signal?.aborted) {
+    throw new AppError(
+      'UNAUTHORIZED',
+      signInEnded.reason === 'revoked'
+        ? SIGNED_OUT
+        : 'Your access token expired. Reconnect with a fresh one.',
+    );
+  }
 }
 
 async function* events(
