@@ -9,6 +9,7 @@ import helmet from 'helmet';
 import type { Logger } from 'pino';
 import { pinoHttp } from 'pino-http';
 import type { ServerEnv } from './env.js';
+import { requestBounds } from './request-bounds.js';
 
 export interface AppOptions {
   env: ServerEnv;
@@ -65,6 +66,7 @@ export function createApp({ env, deps, db, logger, storageOrigins }: AppOptions)
 
   app.use(
     '/trpc',
+    requestBounds(env.MAX_BODY_BYTES),
     createExpressMiddleware({
       router: appRouter,
       createContext: ({ req }) =>

@@ -114,9 +114,58 @@ describe('over HTTP with @leonidas/client', () => {
     expect(batch.status).toBe(400);
 
     const huge = await post('auth.login', {
-      json: { email: uniqueEmail(), password: 'x'.repeat(2_000_000) },
+      json: { email: uniqueEmail(), password: 'x'.repeat(300_000) },
     });
     expect(huge.status).toBe(413);
+    expect(await huge.json()).toMatchObject({ error: { json: { data: { code: 'PAYLOAD_TOO_LARGE' } } } });
+    // The largest message a user can send still fits, even when every character must be escaped.
+    const client = createLeonidasClient({ url: server.url });
+    const longest = await caught(
+      client.auth.login.mutate({ email: uniqueEmail(), password: '\u0001'.repeat(32_000) }),
+    );
+    expect(longest.data?.code).toBe('BAD_REQUEST');
+  });
+
+  it('refuses deeply nested input cheaply, before parsing it, while the server stays responsive', async () => {
+    const nested = (depth: number) => `{"json":${'['.repeat(depth)}${']'.repeat(depth)}}`;
+    const started = Date.now();
+    const attacks = Array.from({ length: 4 }, () =>
+      fetch(`${server.url}/trpc/auth.login`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: nested(120_000),
+      }).then(async (response) => ({ status: response.status, body: await response.json(), at: Date.now() })),
+    );
+    const health = fetch(`${server.url}/healthz`).then((response) => ({ ok: response.ok, at: Date.now() }));
+    const refused = await Promise.all(attacks);
+    for (const attack of refused) {
+      expect(attack.status).toBe(400);
+      expect(attack.body).toMatchObject({
+        error: {
+          json: {
+            message: expect.stringMatching(/nested more than 32 levels/),
+            data: { code: 'BAD_REQUEST' },
+          },
+        },
+      });
+      expect(attack.at - started).toBeLessThan(100);
+    }
+    const healthy = await health;
+    expect(healthy.ok).toBe(true);
+    expect(healthy.at - started).toBeLessThan(100);
+
+    // A batch gets one error per call, in tRPC's own shape, which the SDK reads as usual.
+    const batch = await fetch(`${server.url}/trpc/auth.login,auth.logout?batch=1`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: `{"0":${nested(40)},"1":{"json":{"refreshToken":"x"}}}`,
+    });
+    expect(batch.status).toBe(400);
+    expect(((await batch.json()) as unknown[]).length).toBe(2);
+    const query = await fetch(`${server.url}/trpc/auth.me?input=${encodeURIComponent(nested(100))}`);
+    expect(query.status).toBe(400);
+    // Ordinary nesting passes: these are parsed and answered by the procedure.
+    expect((await post('auth.logout', { json: { refreshToken: 'x' } })).status).toBe(200);
   });
 
   it('allows browsers only from configured origins', async () => {

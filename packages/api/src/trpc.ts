@@ -14,8 +14,9 @@ const t = initTRPC.context<Context>().create({
     client: { reconnectAfterInactivityMs: 30_000 },
   },
   errorFormatter({ shape, error }) {
+    // Field errors describe the caller's input only: a failed output check is our bug, and its details stay here.
     const zodError =
-      error.cause instanceof ZodError
+      error.code === 'BAD_REQUEST' && error.cause instanceof ZodError
         ? z.flattenError(error.cause)
         : error.cause instanceof AppError && error.cause.fieldErrors
           ? { formErrors: [], fieldErrors: error.cause.fieldErrors }

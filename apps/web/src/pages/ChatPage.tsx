@@ -4,8 +4,7 @@ import { useInfiniteQuery, useMutation, useQuery, useQueryClient } from '@tansta
 import { Link, useNavigate } from '@tanstack/react-router';
 import { useSubscription } from '@trpc/tanstack-react-query';
 import { type KeyboardEvent, useEffect, useLayoutEffect, useReducer, useRef, useState } from 'react';
-import ReactMarkdown from 'react-markdown';
-import remarkGfm from 'remark-gfm';
+import { Markdown } from '../components/Markdown.js';
 import { Button, ConfirmDialog, ErrorNote, errorMessage, Loading, RenameForm } from '../components/ui.js';
 import { type ChatMessage, chatReducer, emptyChat, orderedMessages } from '../lib/chat-state.js';
 import { useTRPC } from '../lib/trpc.js';
@@ -227,12 +226,7 @@ function MessageBubble({ message }: { message: ChatMessage }) {
           </Collapsible.Content>
         </Collapsible.Root>
       ))}
-      <div className="markdown">
-        {/* Markdown only: raw HTML in a reply is dropped, never rendered. */}
-        <ReactMarkdown remarkPlugins={[remarkGfm]} skipHtml>
-          {message.content}
-        </ReactMarkdown>
-      </div>
+      <Markdown>{message.content}</Markdown>
       {message.status === 'streaming' ? (
         <span role="status" className="text-xs text-slate-400">
           DS Bro is writing…

@@ -3,7 +3,7 @@ import type { ApiDeps } from '../context.js';
 import type { RunLog } from './hub.js';
 import type { ChatTurn, ContentPart } from './llm/types.js';
 import { toMessage } from './messages.js';
-import { conversation, systemPrompt } from './prompt.js';
+import { conversation, filesContext, SYSTEM_PROMPT } from './prompt.js';
 import type { ToolCall, Usage } from './schema.js';
 import { projectFiles, runTool, TOOL_SPECS } from './tools.js';
 
@@ -55,13 +55,20 @@ export async function executeRun(deps: ApiDeps, input: RunInput): Promise<void> 
   let ending: Ending = { status: 'complete' };
   try {
     const files = await projectFiles(deps, { projectId: input.projectId });
-    const system = systemPrompt(files);
-    const turns: ChatTurn[] = conversation(input.history, deps.chat.historyTokenBudget);
+    const turns: ChatTurn[] = [
+      ...conversation(input.history, deps.chat.historyTokenBudget),
+      ...filesContext(files),
+    ];
 
     for (let round = 0; round < MAX_TOOL_ROUNDS; round++) {
       const uses: Extract<ContentPart, { type: 'tool_use' }>[] = [];
       let roundText = '';
-      for await (const event of deps.llm.stream({ system, messages: turns, tools: TOOL_SPECS, signal })) {
+      for await (const event of deps.llm.stream({
+        system: SYSTEM_PROMPT,
+        messages: turns,
+        tools: TOOL_SPECS,
+        signal,
+      })) {
         if (signal.aborted) break;
         if (event.type === 'text') {
           content += event.text;

@@ -3,10 +3,13 @@ import type { AddressInfo } from 'node:net';
 import { EventStreamCodec } from '@smithy/eventstream-codec';
 import { fromUtf8, toUtf8 } from '@smithy/util-utf8';
 import { readBody } from './openai-server.js';
-import { sleep, type WireScript } from './script.js';
+import { isContextCall, sleep, type WireScript } from './script.js';
 
 interface ConverseBody {
-  messages: { role: string; content: { text?: string; toolResult?: { content: { text: string }[] } }[] }[];
+  messages: {
+    role: string;
+    content: { text?: string; toolResult?: { toolUseId: string; content: { text: string }[] } }[];
+  }[];
   toolConfig?: { tools: { toolSpec: { name: string } }[] };
 }
 
@@ -39,12 +42,15 @@ export async function startBedrockServer(
     }
     const body = JSON.parse(await readBody(req)) as ConverseBody;
     requests.push({ modelId: decodeURIComponent(match[1]), body });
-    const last = body.messages.at(-1);
-    const toolResult = last?.content.find((part) => part.toolResult)?.toolResult;
+    const toolResult = body.messages
+      .at(-1)
+      ?.content.find((part) => part.toolResult && !isContextCall(part.toolResult.toolUseId))?.toolResult;
+    const userText = body.messages
+      .filter((message) => message.role === 'user')
+      .flatMap((message) => message.content.flatMap((part) => (part.text === undefined ? [] : [part.text])))
+      .at(-1);
     const steps = script({
-      lastUserText: toolResult
-        ? (toolResult.content[0]?.text ?? '')
-        : (last?.content.find((part) => part.text)?.text ?? ''),
+      lastUserText: (toolResult ? toolResult.content[0]?.text : userText) ?? '',
       hasToolResult: toolResult !== undefined,
       toolNames: (body.toolConfig?.tools ?? []).map((tool) => tool.toolSpec.name),
       body,

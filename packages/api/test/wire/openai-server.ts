@@ -1,6 +1,6 @@
 import { createServer, type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { sleep, type WireScript } from './script.js';
+import { isContextCall, sleep, type WireScript } from './script.js';
 
 interface OpenAiBody {
   model: string;
@@ -24,9 +24,11 @@ export async function startOpenAiServer(
     const body = JSON.parse(await readBody(req)) as OpenAiBody;
     requests.push(body);
     const last = body.messages.at(-1);
+    const answersToolCall = last?.role === 'tool' && !isContextCall(last.tool_call_id);
+    const userText = body.messages.findLast((message) => message.role === 'user')?.content;
     const steps = script({
-      lastUserText: last?.content ?? '',
-      hasToolResult: last?.role === 'tool',
+      lastUserText: (answersToolCall ? last?.content : userText) ?? '',
+      hasToolResult: answersToolCall,
       toolNames: (body.tools ?? []).map((tool) => tool.function.name),
       body,
     });

@@ -6,14 +6,18 @@ export type WireStep =
   | { fail: string };
 
 export interface WireRequest {
-  /** The last user-side text or tool result the client sent. */
+  /** The result of the model's own latest tool call, or else the latest text the user wrote. */
   lastUserText: string;
+  /** Whether the request answers a tool call the model made (the server's own context does not count). */
   hasToolResult: boolean;
   toolNames: string[];
   body: unknown;
 }
 
 export type WireScript = (request: WireRequest) => WireStep[];
+
+/** The server adds context (the project's files) as tool results under ids with this prefix. */
+export const isContextCall = (id: string | undefined) => id?.startsWith('context_') ?? false;
 
 export const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 

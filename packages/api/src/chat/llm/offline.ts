@@ -34,21 +34,23 @@ export class OfflineProvider implements LlmProvider {
   constructor(private readonly options: { tokenDelayMs: number }) {}
 
   async *stream(request: ChatRequest): AsyncIterable<ProviderEvent> {
-    const last = request.messages.at(-1);
-    const toolResult = last?.content.find((part) => part.type === 'tool_result');
-    if (toolResult) {
-      const call = findToolUse(request.messages, toolResult.toolUseId);
-      yield* this.say(answerFromTool(call?.name ?? '', parse(toolResult.content)), request.signal);
+    // Only results of its own calls are answered; the context the server adds (the file listing) is not a
+    // question, so the latest thing the user wrote is.
+    const ownResult = request.messages
+      .at(-1)
+      ?.content.find((part) => part.type === 'tool_result' && part.toolUseId.startsWith(OWN_CALL_PREFIX));
+    if (ownResult?.type === 'tool_result') {
+      const call = findToolUse(request.messages, ownResult.toolUseId);
+      yield* this.say(answerFromTool(call?.name ?? '', parse(ownResult.content)), request.signal);
       return;
     }
-    const text = last?.content.flatMap((part) => (part.type === 'text' ? [part.text] : [])).join(' ') ?? '';
-    const intent = recognise(text);
+    const intent = recognise(latestUserText(request.messages));
     if (intent.kind === 'list') {
-      yield { type: 'tool_use', id: 'offline-list', name: 'list_files', input: {} };
+      yield { type: 'tool_use', id: `${OWN_CALL_PREFIX}list`, name: 'list_files', input: {} };
     } else if (intent.kind === 'describe') {
       yield {
         type: 'tool_use',
-        id: 'offline-describe',
+        id: `${OWN_CALL_PREFIX}describe`,
         name: 'describe_file',
         input: { filename: intent.filename, rows: intent.rows },
       };
@@ -91,6 +93,17 @@ export function recognise(text: string): Intent {
   if (/^(hi|hey|hello|yo|help|what can you do|who are you)\b/.test(lower) || lower === '?')
     return { kind: 'help' };
   return { kind: 'unknown' };
+}
+
+const OWN_CALL_PREFIX = 'offline-';
+
+function latestUserText(messages: ChatTurn[]): string {
+  for (const turn of [...messages].reverse()) {
+    if (turn.role !== 'user') continue;
+    const texts = turn.content.flatMap((part) => (part.type === 'text' ? [part.text] : []));
+    if (texts.length > 0) return texts.join(' ');
+  }
+  return '';
 }
 
 function findToolUse(messages: ChatTurn[], id: string) {
