@@ -1,12 +1,19 @@
-import { mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, renameSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { ListTablesCommand } from '@aws-sdk/client-dynamodb';
 import { afterAll, describe, expect, it } from 'vitest';
 import { createDocumentClient } from '../client.js';
 import { createDb } from '../db.js';
 import { createProject, getProject } from '../projects.js';
 import { ensureTable } from './create-table.js';
-import { JavaMissingError, LOCAL_CREDENTIALS, LOCAL_REGION, startDynamoDbLocal } from './dynamodb-local.js';
+import {
+  generateLocalCredentials,
+  JavaMissingError,
+  LOCAL_CREDENTIALS,
+  LOCAL_REGION,
+  startDynamoDbLocal,
+} from './dynamodb-local.js';
 
 describe('DynamoDB Local launcher', () => {
   const dataDir = mkdtempSync(join(tmpdir(), 'leonidas-ddb-'));
@@ -38,6 +45,55 @@ describe('DynamoDB Local launcher', () => {
     const stopped = { region: LOCAL_REGION, endpoint: second.endpoint, credentials: LOCAL_CREDENTIALS };
     await expect(ensureTable(stopped, 'leonidas')).rejects.toThrow();
   }, 120_000); // two JVM starts, which take far longer on a loaded machine
+
+  it('keeps its data private: other credentials see an empty database, no web page may call it', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'leonidas-ddb-private-'));
+    const owner = generateLocalCredentials();
+    const local = await startDynamoDbLocal({ dbPath: dir, credentials: owner });
+    try {
+      expect(await ensureTable(local.connection, 'leonidas')).toBe('created');
+      const tablesAs = async (credentials: { accessKeyId: string; secretAccessKey: string }) => {
+        const client = createDocumentClient({ ...local.connection, credentials });
+        try {
+          return (await client.send(new ListTablesCommand({}))).TableNames;
+        } finally {
+          client.destroy();
+        }
+      };
+      expect(await tablesAs(owner)).toEqual(['leonidas']);
+      // Any other key, even with the owner's secret: DynamoDB Local checks no signature, the key id is the lock.
+      expect(await tablesAs({ accessKeyId: 'intruder', secretAccessKey: owner.secretAccessKey })).toEqual([]);
+      expect(await tablesAs(LOCAL_CREDENTIALS)).toEqual([]);
+
+      // A web page's preflight gets no allowance, whatever its origin.
+      for (const origin of ['https://evil.example', 'http://localhost:3000', 'null']) {
+        const preflight = await fetch(local.endpoint, {
+          method: 'OPTIONS',
+          headers: {
+            origin,
+            'access-control-request-method': 'POST',
+            'access-control-request-headers': 'authorization,content-type,x-amz-target',
+          },
+        });
+        expect(preflight.headers.get('access-control-allow-origin'), origin).toBeNull();
+      }
+    } finally {
+      await local.stop();
+    }
+
+    // An install from before, written with -sharedDb, keeps its data under its new private key.
+    const [ownFile] = readdirSync(dir).filter((name) => name.startsWith(owner.accessKeyId));
+    renameSync(join(dir, ownFile ?? ''), join(dir, 'shared-local-instance.db'));
+    const upgraded = generateLocalCredentials();
+    const restarted = await startDynamoDbLocal({ dbPath: dir, credentials: upgraded });
+    try {
+      expect(await ensureTable(restarted.connection, 'leonidas')).toBe('existed');
+      expect(existsSync(join(dir, 'shared-local-instance.db'))).toBe(false);
+    } finally {
+      await restarted.stop();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }, 120_000);
 
   it('says plainly that Java is missing', async () => {
     const path = process.env.PATH;

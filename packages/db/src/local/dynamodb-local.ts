@@ -1,5 +1,6 @@
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
-import { mkdirSync, readdirSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import { existsSync, mkdirSync, readdirSync, renameSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { createServer } from 'node:net';
 import { dirname, join } from 'node:path';
@@ -9,20 +10,47 @@ import { createDocumentClient } from '../client.js';
 export interface DynamoDbLocal {
   endpoint: string;
   port: number;
+  /** The connection that sees the data: this endpoint, region and access key. */
+  connection: { region: string; endpoint: string; credentials: LocalCredentials };
   stop(): Promise<void>;
+}
+
+export interface LocalCredentials {
+  accessKeyId: string;
+  secretAccessKey: string;
 }
 
 export interface DynamoDbLocalOptions {
   /** A folder for the data files; omit to keep everything in memory (tests). */
   dbPath?: string | undefined;
-  /** Defaults to a free port on loopback. */
+  /** Defaults to a free port. */
   port?: number | undefined;
+  /**
+   * Whose database to use. DynamoDB Local keeps one database per access key id and region and checks no
+   * signature, so a secret access key id is what keeps the data private: a client signing with any other key
+   * finds an empty database. Defaults to a fixed pair (tests).
+   */
+  credentials?: LocalCredentials | undefined;
   readyTimeoutMs?: number;
 }
 
-/** DynamoDB Local accepts any credentials; these only make the SDK sign requests. */
-export const LOCAL_CREDENTIALS = { accessKeyId: 'local', secretAccessKey: 'local' } as const;
+/** The credentials and region tests use; embedded mode generates its own secret access key id. */
+export const LOCAL_CREDENTIALS: LocalCredentials = { accessKeyId: 'local', secretAccessKey: 'local' };
 export const LOCAL_REGION = 'local';
+
+/**
+ * No browser page can have this origin (`.invalid` never resolves), so DynamoDB Local's CORS answers allow no
+ * web page to call it (its default allows every page).
+ */
+const NO_BROWSER_ORIGIN = 'https://dynamodb-local.invalid';
+
+/** A secret access key id that is also safe as a file name (DynamoDB Local names its database file after it). */
+export function generateLocalCredentials(): LocalCredentials {
+  return {
+    accessKeyId: `L${randomBytes(24).toString('hex').toUpperCase()}`,
+    secretAccessKey: randomBytes(30).toString('base64url'),
+  };
+}
 
 export class JavaMissingError extends Error {
   constructor() {
@@ -67,12 +95,20 @@ function assertJava(): void {
   if (probe.error) throw new JavaMissingError();
 }
 
+/**
+ * Starts DynamoDB Local on the system Java. It has no option to listen on loopback only, so privacy rests on
+ * the secret access key id (see `credentials`) and on refusing every browser origin.
+ */
 export async function startDynamoDbLocal(options: DynamoDbLocalOptions = {}): Promise<DynamoDbLocal> {
   assertJava();
   const { jar, libraryPath } = findDynamoDbLocalJar();
   const port = options.port ?? (await freePort());
+  const credentials = options.credentials ?? LOCAL_CREDENTIALS;
   const storage = options.dbPath ? ['-dbPath', options.dbPath] : ['-inMemory'];
-  if (options.dbPath) mkdirSync(options.dbPath, { recursive: true });
+  if (options.dbPath) {
+    mkdirSync(options.dbPath, { recursive: true, mode: 0o700 });
+    adoptSharedDatabase(options.dbPath, credentials);
+  }
 
   const child = spawn(
     'java',
@@ -83,8 +119,8 @@ export async function startDynamoDbLocal(options: DynamoDbLocalOptions = {}): Pr
       '-port',
       String(port),
       ...storage,
-      // One database whatever access key and region a client signs with (otherwise each pair gets its own).
-      '-sharedDb',
+      '-cors',
+      NO_BROWSER_ORIGIN,
       '-disableTelemetry',
     ],
     { stdio: ['ignore', 'pipe', 'pipe'] },
@@ -100,8 +136,9 @@ export async function startDynamoDbLocal(options: DynamoDbLocalOptions = {}): Pr
   process.once('exit', killOnExit);
 
   const endpoint = `http://127.0.0.1:${port}`;
+  const connection = { region: LOCAL_REGION, endpoint, credentials };
   try {
-    await waitUntilReady(child, endpoint, options.readyTimeoutMs ?? 30_000, () => output);
+    await waitUntilReady(child, connection, options.readyTimeoutMs ?? 30_000, () => output);
   } catch (error) {
     child.kill('SIGKILL');
     process.off('exit', killOnExit);
@@ -111,6 +148,7 @@ export async function startDynamoDbLocal(options: DynamoDbLocalOptions = {}): Pr
   return {
     endpoint,
     port,
+    connection,
     stop: async () => {
       process.off('exit', killOnExit);
       await stopChild(child);
@@ -118,13 +156,23 @@ export async function startDynamoDbLocal(options: DynamoDbLocalOptions = {}): Pr
   };
 }
 
+/**
+ * Data written while DynamoDB Local ran with `-sharedDb` (before it was made private) lives in a file of that
+ * name; it becomes the database of `credentials`, so an existing install keeps its accounts.
+ */
+function adoptSharedDatabase(dbPath: string, credentials: LocalCredentials): void {
+  const shared = join(dbPath, 'shared-local-instance.db');
+  const own = join(dbPath, `${credentials.accessKeyId}_${LOCAL_REGION}.db`);
+  if (existsSync(shared) && !existsSync(own)) renameSync(shared, own);
+}
+
 async function waitUntilReady(
   child: ChildProcess,
-  endpoint: string,
+  connection: DynamoDbLocal['connection'],
   timeoutMs: number,
   output: () => string,
 ): Promise<void> {
-  const client = createDocumentClient({ region: LOCAL_REGION, endpoint, credentials: LOCAL_CREDENTIALS });
+  const client = createDocumentClient(connection);
   const deadline = Date.now() + timeoutMs;
   try {
     while (Date.now() < deadline) {

@@ -3,8 +3,10 @@ export {
   type DynamoDbLocal,
   type DynamoDbLocalOptions,
   freePort,
+  generateLocalCredentials,
   JavaMissingError,
   LOCAL_CREDENTIALS,
   LOCAL_REGION,
+  type LocalCredentials,
   startDynamoDbLocal,
 } from './dynamodb-local.js';
