@@ -1,0 +1,2 @@
+export { generateCredentials } from './credentials.js';
+export { type ObjectStore, type ObjectStoreOptions, startObjectStore } from './server.js';
