@@ -3,13 +3,12 @@
  * (verify the HS256 access token, one consistent Query of the user's projects, JSON out), nothing else.
  */
 import { QueryCommand } from '@aws-sdk/lib-dynamodb';
-import { createDocumentClient } from '@leonidas/db';
-import { LOCAL_CREDENTIALS } from '@leonidas/db/local';
+import { createDocumentClient, type DynamoConnection } from '@leonidas/db';
 import express from 'express';
 import jwt from 'jsonwebtoken';
 
-const [endpoint, tableName, secret, port] = process.argv.slice(2) as [string, string, string, string];
-const documentClient = createDocumentClient({ region: 'local', endpoint, credentials: LOCAL_CREDENTIALS });
+const [connection, tableName, secret, port] = process.argv.slice(2) as [string, string, string, string];
+const documentClient = createDocumentClient(JSON.parse(connection) as DynamoConnection);
 const app = express();
 
 app.get('/projects', async (req, res) => {

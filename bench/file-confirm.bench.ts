@@ -123,7 +123,7 @@ async function main() {
     console.log(
       `server RSS: ${(rssBefore / 2 ** 20).toFixed(0)} MB before, peak ${(rssPeak / 2 ** 20).toFixed(0)} MB, growth ${((rssPeak - rssBefore) / 2 ** 20).toFixed(0)} MB`,
     );
-    console.log(`(upload to s3rver took ${uploadSeconds.toFixed(2)} s, not counted)`);
+    console.log(`(upload to the object store took ${uploadSeconds.toFixed(2)} s, not counted)`);
   } finally {
     await stack.stop();
     rmSync(workDir, { recursive: true, force: true });

@@ -53,7 +53,7 @@ async function main() {
     const baselinePort = await freePort();
     const baseline = fork(
       join(import.meta.dirname, 'baseline-server.ts'),
-      [stack.dynamoEndpoint, tableName, secret, String(baselinePort)],
+      [JSON.stringify(stack.connection), tableName, secret, String(baselinePort)],
       { execArgv: ['--import', 'tsx'], stdio: 'ignore' },
     );
     children.push(baseline);

@@ -2,8 +2,8 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { S3RVER_CREDENTIALS, startLocalS3 } from '@leonidas/api/local';
-import { ensureTable, freePort, LOCAL_REGION, startDynamoDbLocal } from '@leonidas/db/local';
+import { ensureTable, freePort, startDynamoDbLocal } from '@leonidas/db/local';
+import { generateCredentials, startObjectStore } from '@leonidas/object-store';
 
 /** Starts the production build of the server as its own process, as `pnpm start` does. */
 export function spawnServer(env: Record<string, string>): ChildProcess {
@@ -30,28 +30,34 @@ export const rssBytes = (pid: number) =>
   Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1] ?? 0) * 1024;
 
 /**
- * DynamoDB Local and s3rver in this process, and the built server against them as its own process, configured
- * as a cloud deployment is. `stop` ends all three.
+ * DynamoDB Local and the object store, and the built server against them as its own process, configured as a
+ * cloud deployment is: one key pair and region for both services, as a task role would give. `connection` is
+ * how a baseline reaches the same table. `stop` ends all three.
  */
 export async function startBenchStack(workDir: string, env: Record<string, string>) {
-  const dynamo = await startDynamoDbLocal();
-  const s3 = await startLocalS3({ directory: join(workDir, 's3'), bucket: 'bench', corsOrigins: [] });
-  await ensureTable(
-    { region: LOCAL_REGION, endpoint: dynamo.endpoint, credentials: S3RVER_CREDENTIALS },
-    'bench',
-  );
+  const region = 'us-east-1';
+  const credentials = generateCredentials();
+  const dynamo = await startDynamoDbLocal({ credentials });
+  const connection = { ...dynamo.connection, region };
+  const store = await startObjectStore({
+    directory: join(workDir, 's3'),
+    bucket: 'bench',
+    credentials,
+    region,
+    corsOrigins: [],
+  });
+  await ensureTable(connection, 'bench');
   const port = await freePort();
   const server = spawnServer({
     PORT: String(port),
     DATA_DIR: join(workDir, 'data'),
     DYNAMODB_ENDPOINT: dynamo.endpoint,
     TABLE_NAME: 'bench',
-    AWS_REGION: 'us-east-1',
+    AWS_REGION: region,
     S3_BUCKET: 'bench',
-    S3_ENDPOINT: s3.endpoint,
-    // s3rver takes only this key pair; DynamoDB Local takes any.
-    AWS_ACCESS_KEY_ID: S3RVER_CREDENTIALS.accessKeyId,
-    AWS_SECRET_ACCESS_KEY: S3RVER_CREDENTIALS.secretAccessKey,
+    S3_ENDPOINT: store.endpoint,
+    AWS_ACCESS_KEY_ID: credentials.accessKeyId,
+    AWS_SECRET_ACCESS_KEY: credentials.secretAccessKey,
     JWT_SECRET: randomBytes(32).toString('base64url'),
     AUTH_RATE_LIMIT_PER_MINUTE: '100000',
     LOG_LEVEL: 'warn',
@@ -63,7 +69,7 @@ export async function startBenchStack(workDir: string, env: Record<string, strin
       server.kill('SIGTERM');
       await new Promise((resolve) => server.once('exit', resolve));
     }
-    await s3.stop();
+    await store.stop();
     await dynamo.stop();
   };
   try {
@@ -72,5 +78,5 @@ export async function startBenchStack(workDir: string, env: Record<string, strin
     await stop();
     throw error;
   }
-  return { url, pid: server.pid ?? 0, dynamoEndpoint: dynamo.endpoint, stop };
+  return { url, pid: server.pid ?? 0, connection, stop };
 }

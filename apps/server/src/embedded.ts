@@ -1,29 +1,64 @@
 import { randomBytes } from 'node:crypto';
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { StorageConfig } from '@leonidas/api';
-import { S3RVER_CREDENTIALS, startLocalS3 } from '@leonidas/api/local';
 import type { DynamoConnection } from '@leonidas/db';
-import { LOCAL_CREDENTIALS, LOCAL_REGION, startDynamoDbLocal } from '@leonidas/db/local';
+import { generateLocalCredentials, type LocalCredentials, startDynamoDbLocal } from '@leonidas/db/local';
+import { generateCredentials, startObjectStore } from '@leonidas/object-store';
 
 export const EMBEDDED_TABLE_NAME = 'leonidas';
 export const EMBEDDED_BUCKET = 'leonidas';
+const EMBEDDED_STORE_REGION = 'us-east-1';
 
 /**
- * The secret that signs access tokens in embedded mode: generated once and kept in the data folder, so
- * sign-ins survive a restart without anyone configuring a secret.
+ * The data folder is readable by its owner only: it holds password hashes, signing secrets and users' files.
+ * A folder from an older install (created world-readable) is tightened once, everything in it included.
  */
-export function loadOrCreateSecret(dataDir: string): string {
-  const file = join(dataDir, 'jwt-secret');
+export function preparePrivateDataDir(dataDir: string): void {
+  mkdirSync(dataDir, { recursive: true, mode: 0o700 });
+  if ((statSync(dataDir).mode & 0o077) === 0) return;
+  const tighten = (path: string) => {
+    const stat = statSync(path);
+    if (stat.isDirectory()) {
+      chmodSync(path, 0o700);
+      for (const entry of readdirSync(path)) tighten(join(path, entry));
+    } else {
+      chmodSync(path, stat.mode & 0o700);
+    }
+  };
+  tighten(dataDir);
+}
+
+/**
+ * The secrets of an embedded install, generated once and kept in the data folder (owner-only), so sign-ins and
+ * stored data survive a restart without anyone configuring them: the key that signs access tokens, and the
+ * keys only this server uses for its DynamoDB Local and object store.
+ */
+export interface EmbeddedSecrets {
+  jwtSecret: string;
+  dynamodb: LocalCredentials;
+  objectStore: { accessKeyId: string; secretAccessKey: string };
+}
+
+export function loadOrCreateSecrets(dataDir: string): EmbeddedSecrets {
+  preparePrivateDataDir(dataDir);
+  const jwtSecret = keep(join(dataDir, 'jwt-secret'), () => randomBytes(48).toString('base64url')).trim();
+  const credentials = JSON.parse(
+    keep(join(dataDir, 'credentials.json'), () =>
+      JSON.stringify({ dynamodb: generateLocalCredentials(), objectStore: generateCredentials() }),
+    ),
+  ) as Omit<EmbeddedSecrets, 'jwtSecret'>;
+  return { jwtSecret, ...credentials };
+}
+
+/** The file's content, written first (owner-only; if two starts race, one write wins and both read it). */
+function keep(file: string, create: () => string): string {
   try {
-    return readFileSync(file, 'utf8').trim();
+    writeFileSync(file, `${create()}\n`, { mode: 0o600, flag: 'wx' });
   } catch (error) {
-    if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
+    if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
   }
-  mkdirSync(dataDir, { recursive: true });
-  const secret = randomBytes(48).toString('base64url');
-  writeFileSync(file, `${secret}\n`, { mode: 0o600, flag: 'wx' });
-  return secret;
+  return readFileSync(file, 'utf8');
 }
 
 export interface EmbeddedStack {
@@ -32,21 +67,38 @@ export interface EmbeddedStack {
   stop(): Promise<void>;
 }
 
-/** DynamoDB Local and s3rver, both on loopback with their data under `dataDir`. */
-export async function startEmbeddedStack(dataDir: string, corsOrigins: string[]): Promise<EmbeddedStack> {
-  const dynamo = await startDynamoDbLocal({ dbPath: join(dataDir, 'dynamodb') });
+/**
+ * DynamoDB Local and the object store with their data under `dataDir`, reachable only with this install's
+ * secret keys: the store listens on loopback and checks every signature and upload policy; DynamoDB Local
+ * (which cannot be bound to loopback) shows its data only to this install's secret access key id.
+ */
+export async function startEmbeddedStack(
+  dataDir: string,
+  secrets: EmbeddedSecrets,
+  corsOrigins: string[],
+): Promise<EmbeddedStack> {
+  const dynamo = await startDynamoDbLocal({
+    dbPath: join(dataDir, 'dynamodb'),
+    credentials: secrets.dynamodb,
+  });
   try {
-    const s3 = await startLocalS3({ directory: join(dataDir, 's3'), bucket: EMBEDDED_BUCKET, corsOrigins });
+    const store = await startObjectStore({
+      directory: join(dataDir, 's3'),
+      bucket: EMBEDDED_BUCKET,
+      credentials: secrets.objectStore,
+      region: EMBEDDED_STORE_REGION,
+      corsOrigins,
+    });
     return {
-      dynamo: { region: LOCAL_REGION, endpoint: dynamo.endpoint, credentials: LOCAL_CREDENTIALS },
+      dynamo: dynamo.connection,
       storage: {
         bucket: EMBEDDED_BUCKET,
-        region: 'us-east-1',
-        endpoint: s3.endpoint,
-        credentials: S3RVER_CREDENTIALS,
+        region: EMBEDDED_STORE_REGION,
+        endpoint: store.endpoint,
+        credentials: secrets.objectStore,
       },
       stop: async () => {
-        await s3.stop();
+        await store.stop();
         await dynamo.stop();
       },
     };

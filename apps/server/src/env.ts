@@ -37,7 +37,7 @@ export const serverEnvSchema = apiEnvSchema.extend({
   AWS_REGION: z.string().min(1).optional(),
   /** Whether to create the table when it is missing (default: yes unless talking to AWS itself). */
   CREATE_TABLE: flag.optional(),
-  /** Set to use an S3 bucket instead of the embedded s3rver; `S3_ENDPOINT` for any S3-compatible store. */
+  /** Set to use an S3 bucket instead of the embedded object store; `S3_ENDPOINT` for any S3-compatible store. */
   S3_BUCKET: z.string().min(3).max(63).optional(),
   S3_ENDPOINT: z.url({ error: 'S3_ENDPOINT must be a URL' }).optional(),
   /** Where browsers reach the store, when it differs from `S3_ENDPOINT` (e.g. behind a proxy). */

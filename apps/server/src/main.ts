@@ -2,6 +2,8 @@ import { loadServerEnv } from './env.js';
 import { startServer } from './server.js';
 
 async function main(): Promise<void> {
+  // Everything this server and the processes it starts (DynamoDB Local) write is for its owner's eyes only.
+  process.umask(0o077);
   const env = loadServerEnv();
   const server = await startServer(env);
   let stopping = false;

@@ -16,7 +16,7 @@ import { createApp } from './app.js';
 import {
   EMBEDDED_TABLE_NAME,
   type EmbeddedStack,
-  loadOrCreateSecret,
+  loadOrCreateSecrets,
   startEmbeddedStack,
 } from './embedded.js';
 import { isEmbedded, type ServerEnv } from './env.js';
@@ -40,10 +40,14 @@ export async function startServer(
   env: ServerEnv,
   logger: Logger = createLogger(env),
 ): Promise<RunningServer> {
-  const embedded: EmbeddedStack | undefined = isEmbedded(env)
-    ? await startEmbeddedStack(env.DATA_DIR, env.CORS_ORIGINS)
+  const secrets = isEmbedded(env) ? loadOrCreateSecrets(env.DATA_DIR) : undefined;
+  // Outside embedded mode the configuration must name it (checked by loadServerEnv).
+  const jwtSecret = env.JWT_SECRET ?? secrets?.jwtSecret;
+  if (!jwtSecret) throw new Error('JWT_SECRET is required outside embedded mode');
+  const embedded: EmbeddedStack | undefined = secrets
+    ? await startEmbeddedStack(env.DATA_DIR, secrets, env.CORS_ORIGINS)
     : undefined;
-  if (embedded) logger.info({ dataDir: env.DATA_DIR }, 'embedded DynamoDB Local and s3rver started');
+  if (embedded) logger.info({ dataDir: env.DATA_DIR }, 'embedded DynamoDB Local and object store started');
   const dynamo: DynamoConnection = embedded?.dynamo ?? {
     region: env.AWS_REGION ?? '',
     endpoint: env.DYNAMODB_ENDPOINT,
@@ -66,7 +70,7 @@ export async function startServer(
     const deps = createApiDeps({
       db,
       storage,
-      env: { ...env, JWT_SECRET: env.JWT_SECRET ?? loadOrCreateSecret(env.DATA_DIR) },
+      env: { ...env, JWT_SECRET: jwtSecret },
       logger,
       scratchDirectory: join(env.DATA_DIR, 'tmp', 'duckdb'),
     });

@@ -17,7 +17,7 @@ export interface ServerProcess {
   /** Resolves with the exit code. */
   exited: Promise<number | null>;
   output(): string;
-  /** SIGTERM, then waits for the graceful exit (which also stops its DynamoDB Local and s3rver). */
+  /** SIGTERM, then waits for the graceful exit (which also stops its DynamoDB Local and object store). */
   stop(): Promise<number | null>;
 }
 

@@ -1,7 +1,17 @@
-import { mkdtempSync, rmSync } from 'node:fs';
+import {
+  chmodSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  readlinkSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createLeonidasClient } from '@leonidas/client';
+import { createLeonidasClient, uploadFile } from '@leonidas/client';
 import { freePort } from '@leonidas/db/local';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildServer, startServerProcess, stopAllServers, waitForHealthy } from './built-server.js';
@@ -18,6 +28,53 @@ afterAll(async () => {
 
 const startProcess = (env: Record<string, string>) => startServerProcess({ LOG_LEVEL: 'info', ...env });
 
+/** Every process started under `pid`, itself included. */
+function processTree(pid: number): number[] {
+  const children = readdirSync(`/proc/${pid}/task`).flatMap((task) =>
+    readFileSync(`/proc/${pid}/task/${task}/children`, 'utf8').split(' ').filter(Boolean).map(Number),
+  );
+  return [pid, ...children.flatMap(processTree)];
+}
+
+/** The TCP sockets the processes listen on, read from /proc: address (hex as the kernel writes it) and port. */
+function listeningSockets(pids: number[]): { address: string; port: number; pid: number }[] {
+  const inodes = new Map<string, number>();
+  for (const pid of pids) {
+    for (const fd of readdirSync(`/proc/${pid}/fd`)) {
+      const target = (() => {
+        try {
+          return readlinkSync(`/proc/${pid}/fd/${fd}`);
+        } catch {
+          return '';
+        }
+      })();
+      const inode = /^socket:\[(\d+)\]$/.exec(target)?.[1];
+      if (inode) inodes.set(inode, pid);
+    }
+  }
+  return ['/proc/net/tcp', '/proc/net/tcp6'].flatMap((table) =>
+    readFileSync(table, 'utf8')
+      .trim()
+      .split('\n')
+      .slice(1)
+      .map((line) => line.trim().split(/\s+/))
+      .filter((fields) => fields[3] === '0A' && inodes.has(fields[9] ?? ''))
+      .map((fields) => {
+        const [address = '', port = '0'] = (fields[1] ?? '').split(':');
+        return { address, port: Number.parseInt(port, 16), pid: inodes.get(fields[9] ?? '') ?? 0 };
+      }),
+  );
+}
+const IPV4_LOOPBACK = '0100007F';
+
+/** Every file and folder under `root` with its permission bits. */
+function modesUnder(root: string): { path: string; mode: number; directory: boolean }[] {
+  return readdirSync(root, { recursive: true, encoding: 'utf8' }).map((relative) => {
+    const stat = statSync(join(root, relative));
+    return { path: relative, mode: stat.mode & 0o777, directory: stat.isDirectory() };
+  });
+}
+
 describe('the built server in embedded mode', () => {
   it('keeps accounts and projects across a graceful restart', async () => {
     const port = await freePort();
@@ -32,7 +89,7 @@ describe('the built server in embedded mode', () => {
     const client = createLeonidasClient({ url, token: accessToken });
     const project = await client.project.create.mutate({ name: 'Survives restarts' });
 
-    // A CSV through the embedded s3rver, the way a browser sends it.
+    // A CSV through the embedded object store, the way a browser sends it.
     const csv = 'city,visits\nParis,3\nZürich,5\n';
     const { file, upload } = await client.file.createUpload.mutate({
       projectId: project.id,
@@ -100,6 +157,97 @@ describe('the built server in embedded mode', () => {
 
     second.child.kill('SIGINT');
     expect(await second.exited).toBe(0);
+  });
+
+  it('keeps its data private: loopback store, secret DynamoDB key, no browser origin, owner-only files', async () => {
+    // An install from before: a world-readable data folder with a file in it.
+    const privateDir = mkdtempSync(join(tmpdir(), 'leonidas-private-'));
+    chmodSync(privateDir, 0o755);
+    mkdirSync(join(privateDir, 'old'), { mode: 0o755 });
+    writeFileSync(join(privateDir, 'old', 'notes.txt'), 'from an older version', { mode: 0o644 });
+    const port = await freePort();
+    const url = `http://127.0.0.1:${port}`;
+    const server = await startProcess({ PORT: String(port), DATA_DIR: privateDir });
+    try {
+      await waitForHealthy(url, server);
+      const anonymous = createLeonidasClient({ url });
+      const { accessToken } = await anonymous.auth.register.mutate({
+        email: uniqueEmail('private'),
+        password: 'pa55word!',
+      });
+      const client = createLeonidasClient({ url, token: accessToken });
+      const project = await client.project.create.mutate({ name: 'Private' });
+      const file = await uploadFile(client, {
+        projectId: project.id,
+        filename: 'a.csv',
+        data: new TextEncoder().encode('a,b\n1,2\n'),
+      });
+      expect(file.status).toBe('COMPLETED');
+      const store = new URL((await client.file.downloadUrl.query({ fileId: file.id })).url);
+
+      // What listens, read from the kernel: the API and the object store on loopback only.
+      const sockets = listeningSockets(processTree(server.child.pid ?? 0));
+      const api = sockets.find((socket) => socket.port === port);
+      const objectStore = sockets.find((socket) => socket.port === Number(store.port));
+      expect(api?.address).toBe(IPV4_LOOPBACK);
+      expect(objectStore?.address).toBe(IPV4_LOOPBACK);
+      // DynamoDB Local cannot be bound to loopback; a client without this install's secret key sees nothing.
+      const dynamo = sockets.filter((socket) => socket !== api && socket !== objectStore);
+      expect(dynamo.length).toBeGreaterThan(0);
+      for (const { port: dynamoPort } of dynamo) {
+        const endpoint = `http://127.0.0.1:${dynamoPort}`;
+        // DynamoDB Local reads the key id from the Authorization header and checks no signature.
+        const listTables = async (keyId: string) => {
+          const response = await fetch(endpoint, {
+            method: 'POST',
+            headers: {
+              'content-type': 'application/x-amz-json-1.0',
+              'x-amz-target': 'DynamoDB_20120810.ListTables',
+              authorization: `AWS4-HMAC-SHA256 Credential=${keyId}/20260101/local/dynamodb/aws4_request, SignedHeaders=host, Signature=00`,
+            },
+            body: '{}',
+          });
+          return response.json();
+        };
+        expect(await listTables('SOMEONEELSE')).toEqual({ TableNames: [] });
+        // The control: the install's own secret key id, kept in the data folder, does see the table.
+        const secrets = JSON.parse(readFileSync(join(privateDir, 'credentials.json'), 'utf8'));
+        expect(await listTables(secrets.dynamodb.accessKeyId)).toEqual({ TableNames: ['leonidas'] });
+        const preflight = await fetch(endpoint, {
+          method: 'OPTIONS',
+          headers: {
+            origin: url,
+            'access-control-request-method': 'POST',
+            'access-control-request-headers': 'x-amz-target',
+          },
+        });
+        expect(preflight.headers.get('access-control-allow-origin')).toBeNull();
+      }
+
+      // The store answers nothing without a signature: not the file, not a listing, no writes.
+      const objectUrl = `${store.origin}${store.pathname}`;
+      const bucketUrl = `${store.origin}/${store.pathname.split('/')[1]}`;
+      const unsigned = [
+        await fetch(objectUrl),
+        await fetch(`${bucketUrl}?list-type=2`),
+        await fetch(objectUrl, { method: 'PUT', body: 'overwritten' }),
+        await fetch(objectUrl, { method: 'DELETE' }),
+      ];
+      expect(unsigned.map((response) => response.status)).toEqual([403, 403, 403, 403]);
+      expect(await (await fetch(store)).text()).toBe('a,b\n1,2\n');
+
+      // Owner-only, everything in the data folder, what was there before included.
+      const modes = modesUnder(privateDir);
+      expect(modes.length).toBeGreaterThan(5);
+      expect(statSync(privateDir).mode & 0o777).toBe(0o700);
+      for (const entry of modes) {
+        if (entry.directory) expect(entry.mode, entry.path).toBe(0o700);
+        else expect(entry.mode & 0o077, entry.path).toBe(0);
+      }
+    } finally {
+      await server.stop();
+      rmSync(privateDir, { recursive: true, force: true });
+    }
   });
 
   it('refuses to start with a bad setting and names it, without a stack trace', async () => {

@@ -2,14 +2,15 @@ import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { createTestDb } from '@leonidas/db/testing';
+import { generateCredentials, type ObjectStore, startObjectStore } from '@leonidas/object-store';
 import { TRPCError } from '@trpc/server';
 import { expect } from 'vitest';
 import type { ChatRequest, LlmProvider, ProviderEvent } from '../src/chat/llm/types.js';
 import { type ApiDeps, createApiDeps, createContext } from '../src/context.js';
 import { parseApiEnv } from '../src/env.js';
 import { appRouter } from '../src/root.js';
-import { S3RVER_CREDENTIALS, startLocalS3 } from '../src/storage/local.js';
 import { Storage } from '../src/storage/s3.js';
 import { createCallerFactory } from '../src/trpc.js';
 
@@ -30,11 +31,20 @@ export interface TestApi {
   secret: string;
   /** A caller as an anonymous client, or as the holder of `accessToken`. */
   caller(accessToken?: string, clientIp?: string): ReturnType<typeof createCaller>;
-  /** Stops its s3rver and removes its files; waits for background work first. */
+  /** Its own object store, enforcing signatures and upload policies as S3 does. */
+  store: ObjectStore;
+  /** The store's own clock (another machine's, as S3's is): moving it ages presigned forms and URLs. */
+  storeClock: TestClock;
+  /**
+   * Writes an object with the server's own key, past any upload policy: what a lenient S3-compatible store
+   * would let a client do, for testing the server's own checks.
+   */
+  putObjectDirectly(key: string, body: string | Buffer): Promise<void>;
+  /** Stops its object store and removes its files; waits for background work first. */
   close(): Promise<void>;
 }
 
-/** The API with its own DynamoDB table on the shared DynamoDB Local and its own s3rver. */
+/** The API with its own DynamoDB table on the shared DynamoDB Local and its own object store. */
 export async function createTestApi(
   env: Record<string, string> = {},
   options: { llm?: LlmProvider; signInCheckIntervalMs?: number } = {},
@@ -42,14 +52,18 @@ export async function createTestApi(
   const db = await createTestDb();
   const directory = mkdtempSync(join(tmpdir(), 'leonidas-api-test-'));
   const bucket = 'leonidas-test';
-  const s3 = await startLocalS3({ directory, bucket, corsOrigins: ['http://localhost:3000'] });
-  const storage = new Storage({
-    bucket,
-    region: 'us-east-1',
-    endpoint: s3.endpoint,
-    credentials: S3RVER_CREDENTIALS,
-  });
+  const credentials = generateCredentials();
   const clock = new TestClock();
+  const storeClock = new TestClock();
+  const store = await startObjectStore({
+    directory: join(directory, 's3'),
+    bucket,
+    credentials,
+    corsOrigins: ['http://localhost:3000'],
+    now: storeClock.now,
+  });
+  const storageConfig = { bucket, region: 'us-east-1', endpoint: store.endpoint, credentials };
+  const storage = new Storage(storageConfig);
   const secret = randomBytes(32).toString('base64url');
   const deps = createApiDeps({
     db,
@@ -63,13 +77,29 @@ export async function createTestApi(
     deps,
     clock,
     secret,
+    store,
+    storeClock,
+    putObjectDirectly: async (key, body) => {
+      const client = new S3Client({
+        ...storageConfig,
+        forcePathStyle: true,
+        requestChecksumCalculation: 'WHEN_REQUIRED',
+      });
+      try {
+        await client.send(
+          new PutObjectCommand({ Bucket: bucket, Key: key, Body: body, ContentType: 'text/csv' }),
+        );
+      } finally {
+        client.destroy();
+      }
+    },
     close: async () => {
       deps.runs.close();
       deps.signIns.close();
       await deps.background.drain(30_000);
       await deps.analytics.close();
       storage.destroy();
-      await s3.stop();
+      await store.stop();
       rmSync(directory, { recursive: true, force: true });
     },
     caller: (accessToken, clientIp = '127.0.0.1') =>

@@ -54,7 +54,7 @@ async function processClaimed(deps: ApiDeps, file: FileRecord, objectSize: numbe
     })) ?? file;
 
   const limit = Math.min(file.size, deps.files.maxUploadBytes);
-  // s3rver (and a client ignoring its policy) can store more than was declared: check before reading it.
+  // A store that does not enforce the upload policy (some S3-compatible ones) can hold more than was declared.
   if (objectSize > limit) {
     await deps.storage.delete(file.objectKey).catch((error: unknown) => {
       deps.logger.warn({ err: error, fileId: file.fileId }, 'could not delete an oversized upload');

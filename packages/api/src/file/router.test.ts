@@ -9,6 +9,7 @@ import {
   signUp,
   type TestApi,
 } from '../../test/helpers.js';
+import { previewObjectKey } from './keys.js';
 import { sweepExpiredUploads } from './sweep.js';
 
 let api: TestApi;
@@ -168,7 +169,6 @@ describe('the upload lifecycle', () => {
 
 describe('files that cannot be used', () => {
   it.each([
-    ['an empty file', '', 'The file is empty.'],
     ['a header without rows', 'a,b,c\n', 'The file has a header row but no data rows.'],
     [
       'binary data',
@@ -210,11 +210,38 @@ describe('files that cannot be used', () => {
     await expectTrpcError(erin.as.file.downloadUrl({ fileId: file.id }), 'CONFLICT');
   });
 
-  it('fails an object larger than declared, even though the store accepted it, and deletes it', async () => {
+  it('refuses an empty upload at the store, and fails one a lenient store took as empty', async () => {
+    const erin = await signUp(api);
+    const project = await erin.as.project.create({ name: 'Empty' });
+    const { file, upload } = await erin.as.file.createUpload({
+      projectId: project.id,
+      filename: 'empty.csv',
+      size: 10,
+      contentType: 'text/csv',
+    });
+    // The policy's content-length-range starts at 1 byte, as on S3.
+    expect(await postToPresignedUrl(upload, '')).toBe(400);
+    await expectTrpcError(erin.as.file.confirm({ fileId: file.id }), 'CONFLICT');
+
+    await api.putObjectDirectly(upload.fields.key ?? '', '');
+    const result = await erin.as.file.confirm({ fileId: file.id });
+    expect(result).toMatchObject({ status: 'FAILED', failureReason: 'The file is empty.' });
+  });
+
+  it('refuses an upload larger than declared at the store; one a lenient store took fails and goes', async () => {
     const frank = await signUp(api);
     const project = await frank.as.project.create({ name: 'Too big' });
     const content = 'a,b\n1,2\n3,4\n5,6\n';
-    const { file } = await uploadFile(frank, project.id, content, { declaredSize: 5 });
+    const { file, upload } = await frank.as.file.createUpload({
+      projectId: project.id,
+      filename: 'big.csv',
+      size: 5,
+      contentType: 'text/csv',
+    });
+    expect(await postToPresignedUrl(upload, content)).toBe(400);
+    await expectTrpcError(frank.as.file.confirm({ fileId: file.id }), 'CONFLICT');
+
+    await api.putObjectDirectly(upload.fields.key ?? '', content);
     const result = await frank.as.file.confirm({ fileId: file.id });
     expect(result.status).toBe('FAILED');
     expect(result.failureReason).toBe(
@@ -237,6 +264,61 @@ describe('files that cannot be used', () => {
     // Over HTTP the message is replaced by a short one (see apps/server's tests).
     await expectTrpcError(gina.as.file.confirm({ fileId: file.id }), 'INTERNAL_SERVER_ERROR');
     expect((await getFile(fragile.deps.db, file.id))?.status).toBe('UPLOADING');
+  });
+});
+
+describe('another account attacking the object store', () => {
+  it('gets nothing unsigned, and cannot bend its own upload form onto anyone else', async () => {
+    const alice = await signUp(api, 'alice');
+    const aliceProject = await alice.as.project.create({ name: 'Private numbers' });
+    const secret = 'account,revenue\nacme,100\nglobex,250\n';
+    const aliceFile = await uploadAndConfirm(alice, aliceProject.id, secret, 'revenue.csv');
+    expect(aliceFile.status).toBe('COMPLETED');
+    const previewBefore = await alice.as.file.preview({ fileId: aliceFile.id });
+    const aliceObject = `projects/${aliceProject.id}/files/${aliceFile.id}`;
+    const alicePreview = previewObjectKey(aliceProject.id, aliceFile.id);
+
+    const bob = await signUp(api, 'bob');
+    const bobProject = await bob.as.project.create({ name: 'Mine' });
+    const forged = 'account,revenue\nacme,0\n';
+    const { upload } = await bob.as.file.createUpload({
+      projectId: bobProject.id,
+      filename: 'mine.csv',
+      size: 64,
+      contentType: 'text/csv',
+    });
+    const postWith = (fields: Record<string, string>, body: string = forged) =>
+      postToPresignedUrl({ url: upload.url, fields: { ...upload.fields, ...fields } }, body);
+    const flipped = (value: string) => `${value.slice(0, -1)}${value.endsWith('0') ? '1' : '0'}`;
+
+    // Unsigned requests: no reading, listing, writing or deleting anyone's objects.
+    const bucketUrl = upload.url;
+    expect((await fetch(`${bucketUrl}/${aliceObject}`)).status).toBe(403);
+    expect((await fetch(`${bucketUrl}?list-type=2`)).status).toBe(403);
+    expect((await fetch(`${bucketUrl}/${aliceObject}`, { method: 'PUT', body: forged })).status).toBe(403);
+    expect((await fetch(`${bucketUrl}/${aliceObject}`, { method: 'DELETE' })).status).toBe(403);
+
+    // Bob's own form, bent: each is refused when he uploads.
+    expect(await postWith({ key: aliceObject })).toBe(403);
+    expect(
+      await postWith({ key: alicePreview }, JSON.stringify({ columns: ['x'], rows: [['forged']] })),
+    ).toBe(403);
+    expect(await postWith({ 'Content-Type': 'text/html' }, '<script>alert(1)</script>')).toBe(403);
+    expect(await postWith({ 'X-Amz-Signature': flipped(upload.fields['X-Amz-Signature'] ?? '') })).toBe(403);
+    expect(await postWith({}, 'x'.repeat(65))).toBe(400);
+    api.storeClock.advance(16 * 60_000);
+    try {
+      expect(await postWith({})).toBe(403);
+    } finally {
+      api.storeClock.advance(-16 * 60_000);
+    }
+    // The form as issued still works, for Bob's own key only.
+    expect(await postWith({})).toBe(204);
+
+    // Alice's data is untouched.
+    expect(await alice.as.file.preview({ fileId: aliceFile.id })).toEqual(previewBefore);
+    const download = await alice.as.file.downloadUrl({ fileId: aliceFile.id });
+    expect(await (await fetch(download.url)).text()).toBe(secret);
   });
 });
 

@@ -205,7 +205,7 @@ function createClient(config: StorageConfig, endpoint: string | undefined): S3Cl
     region: config.region,
     ...(endpoint ? { endpoint, forcePathStyle: true } : {}),
     ...(config.credentials ? { credentials: config.credentials } : {}),
-    // S3-compatible stores (s3rver, MinIO) mishandle the SDK's default flexible checksums.
+    // S3-compatible stores (MinIO, the embedded one) do not take the SDK's default flexible checksums.
     requestChecksumCalculation: 'WHEN_REQUIRED',
     responseChecksumValidation: 'WHEN_REQUIRED',
   });
