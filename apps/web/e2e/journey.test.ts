@@ -1,7 +1,9 @@
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { startOpenAiServer } from '@leonidas/api/testing';
 import { createLeonidasClient } from '@leonidas/client';
 import { freePort } from '@leonidas/db/local';
 import {
@@ -70,9 +72,31 @@ afterAll(async () => {
 const CSV =
   'customer,months,plan,churned\nacme,12,pro,false\nglobex,3,free,true\ninitech,7,pro,false\numbrella,1,free,true\n';
 
+const axeSource = readFileSync(createRequire(import.meta.url).resolve('axe-core/axe.min.js'), 'utf8');
+
+/**
+ * Looks at the page as a person would (a screenshot in test-artifacts/) and as a screen reader and WCAG 2.1 AA
+ * would (axe-core: labels, roles, names, contrast...): any violation fails the test, named with its nodes.
+ */
 async function shoot(page: Page, name: string) {
   await page.screenshot({ path: join(artifacts, `${name}.png`), fullPage: true });
+  // Evaluated through the browser's debugging protocol: the app's CSP (rightly) refuses inline scripts.
+  if (!(await page.evaluate(() => 'axe' in window))) await page.evaluate(axeSource);
+  const violations = await page.evaluate(async () => {
+    const axe = (window as unknown as { axe: { run: (options: object) => Promise<AxeResults> } }).axe;
+    const results = await axe.run({ runOnly: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa'] });
+    return results.violations.map((violation) => ({
+      rule: violation.id,
+      impact: violation.impact,
+      nodes: violation.nodes.map((node) => `${node.target.join(' ')}: ${node.failureSummary}`),
+    }));
+  });
+  expect(violations, `accessibility of ${name}`).toEqual([]);
 }
+
+type AxeResults = {
+  violations: { id: string; impact: string; nodes: { target: string[]; failureSummary: string }[] }[];
+};
 
 describe('a data scientist using Leonidas in a browser', () => {
   it('signs up, uploads a CSV, reads its profile, asks DS Bro, reloads mid-reply, renames and deletes', async () => {
@@ -259,7 +283,7 @@ describe('a data scientist using Leonidas in a browser', () => {
     });
     await log.getByText('question 0: what files do I have?').waitFor({ timeout: 15_000 });
     await context.close();
-  });
+  }, 180_000); // 17 replies streamed word by word, slowly on purpose
 
   it('shows a clear error for a wrong password', async () => {
     const page = await browser!.newPage();
@@ -280,4 +304,103 @@ describe('a data scientist using Leonidas in a browser', () => {
     expect(api.status).toBe(401);
     expect(server?.output()).not.toMatch(/"level":50/);
   });
+});
+
+describe('DS Bro with a language model, in a browser', () => {
+  /** 36 words a second apart: a reply that outlives a 30-second access token. */
+  const PATIENT_WORDS = Array.from({ length: 36 }, (_, i) => `p${i}`);
+  let model: Awaited<ReturnType<typeof startOpenAiServer>> | undefined;
+  let modelServer: ServerProcess | undefined;
+  let modelUrl = '';
+  const modelDataDir = mkdtempSync(join(tmpdir(), 'leonidas-e2e-model-'));
+
+  beforeAll(async () => {
+    model = await startOpenAiServer((request) => {
+      if (request.lastUserText === 'take your time')
+        return PATIENT_WORDS.map((word) => ({ text: `${word} `, delayMs: 1000 }));
+      return [
+        { text: 'Here it is: ![x](http://example.com/a.png) ' },
+        { text: 'and [the docs](https://example.com/docs), <img src="http://example.com/b.png"> ' },
+        { text: 'or [your projects](/).' },
+      ];
+    });
+    const port = await freePort();
+    modelUrl = `http://127.0.0.1:${port}`;
+    modelServer = startServerProcess({
+      PORT: String(port),
+      DATA_DIR: modelDataDir,
+      CORS_ORIGINS: modelUrl,
+      LLM_PROVIDER: 'openai',
+      OPENAI_BASE_URL: model.baseUrl,
+      OPENAI_API_KEY: 'local',
+      OPENAI_MODEL: 'stand-in',
+      ACCESS_TOKEN_TTL_SECONDS: '30',
+      LOG_LEVEL: 'warn',
+    });
+    await waitForHealthy(modelUrl, modelServer);
+  });
+  afterAll(async () => {
+    await modelServer?.stop();
+    await model?.stop();
+    rmSync(modelDataDir, { recursive: true, force: true });
+  });
+
+  async function newChat(label: string) {
+    const context = await browser!.newContext({ viewport: { width: 1280, height: 860 } });
+    const page = await context.newPage();
+    const problems: string[] = [];
+    const requested: string[] = [];
+    page.on('console', (message) => message.type() === 'error' && problems.push(message.text()));
+    page.on('pageerror', (error) => problems.push(error.message));
+    page.on('request', (request) => requested.push(request.url()));
+    await page.goto(`${modelUrl}/signup`);
+    await page.getByLabel('Email').fill(`${label}.${Date.now()}@example.com`);
+    await page.getByLabel('Password').fill('a long password');
+    await page.getByRole('button', { name: 'Sign up' }).click();
+    await page.getByLabel('New project name').fill(label);
+    await page.getByRole('button', { name: 'Create project' }).click();
+    await page.getByRole('link', { name: new RegExp(label) }).click();
+    await page.getByRole('button', { name: 'New chat' }).click();
+    const ask = async (question: string) => {
+      await page.getByLabel('Message DS Bro').fill(question);
+      await page.getByLabel('Message DS Bro').press('Enter');
+    };
+    return { context, page, problems, requested, ask };
+  }
+
+  it('shows no image and no link to elsewhere from a reply, only links within the app', async () => {
+    const { context, page, problems, requested, ask } = await newChat('pictures');
+    await ask('show me a picture');
+    const reply = page.getByRole('article', { name: "DS Bro's reply" }).last();
+    await reply.getByText('your projects').waitFor({ timeout: 30_000 });
+    expect(await reply.locator('img').count()).toBe(0);
+    expect(await reply.locator('a[href*="example.com"]').count()).toBe(0);
+    await reply.getByText('[image: x, not shown]').waitFor();
+    await reply.getByText('the docs (https://example.com/docs)').waitFor();
+    expect(await reply.getByRole('link', { name: 'your projects' }).getAttribute('href')).toBe('/');
+    expect(requested.filter((url) => url.includes('example.com'))).toEqual([]);
+    expect(problems).toEqual([]);
+    await shoot(page, '07-reply-without-outside-content');
+    await context.close();
+  });
+
+  it('carries a reply across the expiry of its access token: no gap, no repeat, no error', async () => {
+    const { context, page, problems, ask } = await newChat('patience');
+    const before = await page.evaluate(() => JSON.parse(localStorage.getItem('leonidas.auth') ?? '{}'));
+    await ask('take your time');
+    const reply = page.getByRole('article', { name: "DS Bro's reply" }).last();
+    await reply.getByText('p35').waitFor({ timeout: 60_000 });
+    await page
+      .getByRole('log', { name: 'Conversation' })
+      .getByText('DS Bro is writing')
+      .waitFor({ state: 'detached' });
+    expect((await reply.textContent())?.trim()).toBe(PATIENT_WORDS.join(' '));
+    expect(await page.getByText('Live updates stopped').count()).toBe(0);
+    // The reply outlived the token it started with, which the app renewed on its own.
+    const after = await page.evaluate(() => JSON.parse(localStorage.getItem('leonidas.auth') ?? '{}'));
+    expect(Date.now()).toBeGreaterThan(before.expiresAt);
+    expect(after.refreshToken).not.toBe(before.refreshToken);
+    expect(problems).toEqual([]);
+    await context.close();
+  }, 120_000);
 });

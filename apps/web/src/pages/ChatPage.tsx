@@ -220,9 +220,16 @@ function MessageBubble({ message }: { message: ChatMessage }) {
             {step.output === undefined ? `Running ${step.name}…` : `Used ${step.name}`}
           </Collapsible.Trigger>
           <Collapsible.Content>
-            <pre className="mt-1 max-h-60 overflow-auto rounded bg-slate-900 p-2 text-xs text-slate-100">
-              {JSON.stringify({ input: step.input, output: step.output }, null, 2)}
-            </pre>
+            <section
+              // biome-ignore lint/a11y/noNoninteractiveTabindex: keyboard users must be able to scroll a long tool result (WCAG 2.1.1, axe's scrollable-region-focusable).
+              tabIndex={0}
+              aria-label={`What ${step.name} was given and returned`}
+              className="mt-1 max-h-60 overflow-auto rounded bg-slate-900 p-2 focus-visible:outline-2 focus-visible:outline-indigo-500"
+            >
+              <pre className="text-xs text-slate-100">
+                {JSON.stringify({ input: step.input, output: step.output }, null, 2)}
+              </pre>
+            </section>
           </Collapsible.Content>
         </Collapsible.Root>
       ))}
