@@ -1,7 +1,7 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { S3Client } from '@aws-sdk/client-s3';
+import { GetObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { createPresignedPost } from '@aws-sdk/s3-presigned-post';
 import {
   generateCredentials,
@@ -71,6 +71,17 @@ export async function startTestStore(options: Partial<ObjectStoreOptions> = {}):
       }
     },
   };
+}
+
+/** An object's contents as text, or undefined when there is no such object. */
+export async function readObject(client: S3Client, key: string): Promise<string | undefined> {
+  try {
+    const object = await client.send(new GetObjectCommand({ Bucket: BUCKET, Key: key }));
+    return (await object.Body?.transformToString()) ?? '';
+  } catch (error) {
+    if ((error as Error).name === 'NoSuchKey') return undefined;
+    throw error;
+  }
 }
 
 export const PENDING_TAGGING =

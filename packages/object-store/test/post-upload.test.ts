@@ -5,7 +5,15 @@ import path from 'node:path';
 import { DeleteObjectCommand, GetObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
 import { createPresignedPost } from '@aws-sdk/s3-presigned-post';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { BUCKET, errorOf, presignUpload, startTestStore, type TestStore, uploadForm } from './helpers.js';
+import {
+  BUCKET,
+  errorOf,
+  presignUpload,
+  readObject,
+  startTestStore,
+  type TestStore,
+  uploadForm,
+} from './helpers.js';
 
 let test: TestStore;
 const MY_KEY = 'projects/mine/files/upload';
@@ -24,15 +32,7 @@ beforeEach(async () => {
   await test.client.send(new DeleteObjectCommand({ Bucket: BUCKET, Key: MY_KEY }));
 });
 
-const read = async (key: string) => {
-  try {
-    const object = await test.client.send(new GetObjectCommand({ Bucket: BUCKET, Key: key }));
-    return (await object.Body?.transformToString()) ?? '';
-  } catch (error) {
-    if ((error as Error).name === 'NoSuchKey') return undefined;
-    throw error;
-  }
-};
+const read = (key: string) => readObject(test.client, key);
 
 const post = (url: string, form: FormData) => fetch(url, { method: 'POST', body: form });
 

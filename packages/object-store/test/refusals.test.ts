@@ -12,6 +12,7 @@ import {
   BUCKET,
   createClient,
   errorOf,
+  readObject,
   sdkError,
   startTestStore,
   type TestStore,
@@ -36,15 +37,7 @@ beforeEach(async () => {
   await test.client.send(new PutObjectCommand({ Bucket: BUCKET, Key: KEY, Body: CONTENTS }));
 });
 
-const read = async (key = KEY) => {
-  try {
-    const object = await test.client.send(new GetObjectCommand({ Bucket: BUCKET, Key: key }));
-    return (await object.Body?.transformToString()) ?? '';
-  } catch (error) {
-    if ((error as Error).name === 'NoSuchKey') return undefined;
-    throw error;
-  }
-};
+const read = (key = KEY) => readObject(test.client, key);
 
 const presignedGet = (client: S3Client, key: string, expiresIn = 60) =>
   getSignedUrl(
