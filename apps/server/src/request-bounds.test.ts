@@ -14,10 +14,4 @@ describe('jsonDepthExceeds', () => {
     expect(jsonDepthExceeds(String.raw`{"a":"\"[[[[","b":"\\"}`, 1)).toBe(false);
     expect(jsonDepthExceeds(String.raw`{"a":"\\",  "b":[[1]]}`, 2)).toBe(true);
   });
-
-  it('stops early on a huge nesting', () => {
-    const started = performance.now();
-    expect(jsonDepthExceeds('['.repeat(10_000_000), 32)).toBe(true);
-    expect(performance.now() - started).toBeLessThan(50);
-  });
 });

@@ -145,7 +145,12 @@ export async function postToPresignedUrl(
   return response.status;
 }
 
-export type ScriptStep = ProviderEvent | { type: 'wait'; ms: number } | { type: 'fail'; message: string };
+export type ScriptStep =
+  | ProviderEvent
+  | { type: 'wait'; ms: number }
+  /** Holds the reply until the test lets it go: for runs that must still be going, however slow the machine. */
+  | { type: 'until'; released: Promise<void> }
+  | { type: 'fail'; message: string };
 
 /**
  * A model that plays a script, one per turn (the last one repeats): for runs whose timing or failure a test
@@ -164,6 +169,7 @@ export class ScriptedProvider implements LlmProvider {
     for (const step of script) {
       if (request.signal.aborted) return;
       if (step.type === 'wait') await new Promise((resolve) => setTimeout(resolve, step.ms));
+      else if (step.type === 'until') await step.released;
       else if (step.type === 'fail') throw new Error(step.message);
       else yield step;
     }

@@ -94,9 +94,13 @@ describe('the offline DS Bro', () => {
 
 describe('chat runs', () => {
   it('is idempotent on clientMessageId and refuses a second send while a run is active', async () => {
+    let release = () => {};
+    const released = new Promise<void>((resolve) => {
+      release = resolve;
+    });
     const slow = await createTestApi(
       {},
-      { llm: new ScriptedProvider([words('one two three four five', 60)]) },
+      { llm: new ScriptedProvider([[{ type: 'until', released }, ...words('one two three four five')]]) },
     );
     onTestFinished(() => slow.close());
     const { as, session } = await sessionFor(slow);
@@ -108,6 +112,7 @@ describe('chat runs', () => {
       'CONFLICT',
     );
     expect(conflict.message).toMatch(/still replying/);
+    release();
     await slow.deps.background.drain(10_000);
     const history = await as.chat.history({ sessionId: session.id });
     expect(history.items.map((m) => [m.role, m.content, m.status])).toEqual([
