@@ -70,6 +70,11 @@ export function receivePostUpload(
           MaxSizeAllowed: String(grant.maxBytes),
         });
       const staged = await files.stage(file, verifier.meter({ maxBytes: grant.maxBytes, tooLarge }));
+      if (settled) {
+        // The request was refused while the file arrived; `fail` found nothing to clean up yet.
+        await files.discard(staged);
+        throw new S3Error(400, 'IncompleteBody', 'The upload was refused while it arrived.');
+      }
       return { grant, staged, verifier };
     };
 
@@ -94,38 +99,57 @@ export function receivePostUpload(
       resolve({ key: grant.key, md5, status: grant.successStatus });
     };
 
-    form.on('field', (name, value, info) => {
-      // S3 ignores what follows the file.
-      if (upload) return;
-      if (info.nameTruncated || info.valueTruncated) {
-        fail(
-          new S3Error(
+    // An exception inside a busboy event would escape to the process and end it: every handler reports instead.
+    const guarded =
+      <Args extends unknown[]>(handler: (...args: Args) => void) =>
+      (...args: Args) => {
+        try {
+          handler(...args);
+        } catch (error) {
+          fail(error);
+        }
+      };
+    const partName = (name: string | undefined) => {
+      if (!name) throw malformedForm('a part has no field name');
+      return name.toLowerCase();
+    };
+
+    form.on(
+      'field',
+      guarded((name: string | undefined, value: string, info: busboy.FieldInfo) => {
+        // S3 ignores what follows the file.
+        if (upload || settled) return;
+        if (info.nameTruncated || info.valueTruncated) {
+          throw new S3Error(
             400,
             'MaxPostPreDataLengthExceeded',
             'Your POST request fields preceding the upload file were too large.',
-          ),
-        );
-        return;
-      }
-      const normalized = name.toLowerCase();
-      if (fields.has(normalized)) {
-        fail(invalidArgument(`The form field ${name} appears more than once.`));
-        return;
-      }
-      fields.set(normalized, value);
-    });
-    form.on('file', (name, file) => {
-      // Failures reach `fail` through the form; but destroying the form (on any refusal) also destroys this
-      // stream with an error, possibly while nothing reads it yet (the policy is checked first), and an
-      // 'error' without a listener would bring the whole process down.
-      file.on('error', () => undefined);
-      if (name.toLowerCase() !== 'file') {
-        fail(invalidArgument("The file must be sent in a form field named 'file'."));
-        return;
-      }
-      upload = receiveFile(file);
-      upload.catch(fail);
-    });
+          );
+        }
+        const normalized = partName(name);
+        if (fields.has(normalized)) throw invalidArgument(`The form field ${name} appears more than once.`);
+        fields.set(normalized, value);
+      }),
+    );
+    form.on(
+      'file',
+      guarded((name: string | undefined, file: Readable) => {
+        // Failures reach `fail` through the form; but destroying the form (on any refusal) also destroys this
+        // stream with an error, possibly while nothing reads it yet (the policy is checked first), and an
+        // 'error' without a listener would bring the whole process down.
+        file.on('error', () => undefined);
+        if (settled) {
+          // Refused already: nothing of this file is kept.
+          file.resume();
+          return;
+        }
+        if (partName(name) !== 'file') {
+          throw invalidArgument("The file must be sent in a form field named 'file'.");
+        }
+        upload = receiveFile(file);
+        upload.catch(fail);
+      }),
+    );
     form.on('filesLimit', () => fail(notOneFile()));
     form.on('partsLimit', () => fail(malformedForm('too many parts')));
     form.on('error', (error: unknown) =>

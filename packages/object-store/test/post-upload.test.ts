@@ -187,6 +187,49 @@ describe('a POST form that breaks its policy', () => {
   });
 });
 
+describe('a hand-made multipart body', () => {
+  /** Posts the parts as written, each `{ disposition, body }`, in one request; answers status and S3 code. */
+  async function postParts(parts: { disposition: string; body: string }[]) {
+    const { url } = await presignUpload(test.client, MY_KEY);
+    const boundary = 'x';
+    const body = `${parts.map((part) => `--${boundary}\r\nContent-Disposition: ${part.disposition}\r\n\r\n${part.body}\r\n`).join('')}--${boundary}--\r\n`;
+    const response = await fetch(url, {
+      method: 'POST',
+      headers: { 'content-type': `multipart/form-data; boundary=${boundary}` },
+      body,
+    });
+    return errorOf(response);
+  }
+
+  it.each([
+    ['a field without a name', 'form-data'],
+    ['a field with an empty name', 'form-data; name=""'],
+    ['a file part without a name', 'form-data; filename="a.csv"'],
+  ])('refuses %s without harm to the store', async (_label, disposition) => {
+    expect(await postParts([{ disposition, body: 'v' }])).toMatchObject({ status: 400 });
+    // Still serving.
+    expect(
+      (await test.client.send(new PutObjectCommand({ Bucket: BUCKET, Key: MY_KEY, Body: 'ok' }))).ETag,
+    ).toBeDefined();
+  });
+
+  it('keeps no trace of a file that arrives with a form already refused', async () => {
+    const { fields } = await presignUpload(test.client, MY_KEY);
+    const parts = Object.entries(fields).map(([name, value]) => ({
+      disposition: `form-data; name="${name}"`,
+      body: value,
+    }));
+    // The same field twice, then the file, all in one packet.
+    const refused = await postParts([
+      ...parts,
+      { disposition: 'form-data; name="KEY"', body: MY_KEY },
+      { disposition: 'form-data; name="file"; filename="a.csv"', body: 'a,b\n'.repeat(2000) },
+    ]);
+    expect(refused).toMatchObject({ status: 400, code: 'InvalidArgument' });
+    await expectNoTempFiles();
+  });
+});
+
 describe('many refused forms at once', () => {
   // Each refusal destroys its form part-way; a stream error nobody listens for would end the whole process,
   // which vitest reports as an unhandled error and fails the run.
