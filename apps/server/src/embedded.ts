@@ -64,6 +64,13 @@ function keep(file: string, create: () => string): string {
 export interface EmbeddedStack {
   dynamo: DynamoConnection;
   storage: StorageConfig;
+  /** Whether DynamoDB Local is on loopback only (it needs a JDK for that; see `startDynamoDbLocal`). */
+  loopbackOnly: boolean;
+  /**
+   * Settles if a part stops by itself: the server must not go on, since whatever takes the freed port next
+   * would receive its requests (and the secret key in them).
+   */
+  failed: Promise<Error>;
   stop(): Promise<void>;
 }
 
@@ -89,6 +96,7 @@ export async function startEmbeddedStack(
       region: EMBEDDED_STORE_REGION,
       corsOrigins,
     });
+    let stopping = false;
     return {
       dynamo: dynamo.connection,
       storage: {
@@ -97,7 +105,15 @@ export async function startEmbeddedStack(
         endpoint: store.endpoint,
         credentials: secrets.objectStore,
       },
+      loopbackOnly: dynamo.loopbackOnly,
+      failed: dynamo.exited.then(
+        () =>
+          new Promise<Error>((resolve) => {
+            if (!stopping) resolve(new Error('DynamoDB Local stopped unexpectedly.'));
+          }),
+      ),
       stop: async () => {
+        stopping = true;
         await store.stop();
         await dynamo.stop();
       },

@@ -7,14 +7,18 @@ async function main(): Promise<void> {
   const env = loadServerEnv();
   const server = await startServer(env);
   let stopping = false;
-  const stop = (signal: NodeJS.Signals) => {
+  /** Graceful stop: for a signal (exit code 0), or because part of the embedded stack died (exit code 1). */
+  const stop = (reason: { signal: NodeJS.Signals } | { failure: Error }) => {
     if (stopping) return;
     stopping = true;
-    server.logger.info({ signal }, 'shutting down');
+    const exitCode = 'failure' in reason ? 1 : 0;
+    if ('failure' in reason)
+      server.logger.error({ err: reason.failure }, 'shutting down: the embedded stack failed');
+    else server.logger.info(reason, 'shutting down');
     server.close().then(
       () => {
         server.logger.info('stopped');
-        process.exit(0);
+        process.exit(exitCode);
       },
       (error: unknown) => {
         server.logger.error({ err: error }, 'shutdown failed');
@@ -22,8 +26,9 @@ async function main(): Promise<void> {
       },
     );
   };
-  process.on('SIGTERM', stop);
-  process.on('SIGINT', stop);
+  process.on('SIGTERM', (signal) => stop({ signal }));
+  process.on('SIGINT', (signal) => stop({ signal }));
+  void server.failed.then((failure) => stop({ failure }));
 }
 
 main().catch((error: unknown) => {

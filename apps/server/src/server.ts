@@ -25,6 +25,8 @@ export interface RunningServer {
   url: string;
   port: number;
   logger: Logger;
+  /** Settles if the embedded stack stops by itself; the process should then shut down. */
+  failed: Promise<Error>;
   /**
    * Stops accepting, lets in-flight requests and background work finish (up to the timeout), then stops the
    * embedded stack.
@@ -47,7 +49,14 @@ export async function startServer(
   const embedded: EmbeddedStack | undefined = secrets
     ? await startEmbeddedStack(env.DATA_DIR, secrets, env.CORS_ORIGINS)
     : undefined;
-  if (embedded) logger.info({ dataDir: env.DATA_DIR }, 'embedded DynamoDB Local and object store started');
+  if (embedded) {
+    logger.info({ dataDir: env.DATA_DIR }, 'embedded DynamoDB Local and object store started');
+    if (!embedded.loopbackOnly) {
+      logger.warn(
+        'DynamoDB Local listens on every network interface (binding it to loopback needs a JDK, not only a JRE); its data stays private to this install, but anyone who reaches the port can make it write empty databases of their own',
+      );
+    }
+  }
   const dynamo: DynamoConnection = embedded?.dynamo ?? {
     region: env.AWS_REGION ?? '',
     endpoint: env.DYNAMODB_ENDPOINT,
@@ -102,6 +111,7 @@ export async function startServer(
       url,
       port,
       logger,
+      failed: embedded?.failed ?? new Promise<Error>(() => {}),
       close: async () => {
         clearInterval(housekeeping);
         // Replies being written get the grace period to finish; open streams end so connections can close.

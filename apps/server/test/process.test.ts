@@ -4,7 +4,6 @@ import {
   mkdtempSync,
   readdirSync,
   readFileSync,
-  readlinkSync,
   rmSync,
   statSync,
   writeFileSync,
@@ -12,7 +11,7 @@ import {
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createLeonidasClient, uploadFile } from '@leonidas/client';
-import { freePort } from '@leonidas/db/local';
+import { freePort, isLoopbackAddress, listeningSockets, processTree } from '@leonidas/db/local';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildServer, startServerProcess, stopAllServers, waitForHealthy } from './built-server.js';
 import { uniqueEmail } from './helpers.js';
@@ -27,45 +26,6 @@ afterAll(async () => {
 });
 
 const startProcess = (env: Record<string, string>) => startServerProcess({ LOG_LEVEL: 'info', ...env });
-
-/** Every process started under `pid`, itself included. */
-function processTree(pid: number): number[] {
-  const children = readdirSync(`/proc/${pid}/task`).flatMap((task) =>
-    readFileSync(`/proc/${pid}/task/${task}/children`, 'utf8').split(' ').filter(Boolean).map(Number),
-  );
-  return [pid, ...children.flatMap(processTree)];
-}
-
-/** The TCP sockets the processes listen on, read from /proc: address (hex as the kernel writes it) and port. */
-function listeningSockets(pids: number[]): { address: string; port: number; pid: number }[] {
-  const inodes = new Map<string, number>();
-  for (const pid of pids) {
-    for (const fd of readdirSync(`/proc/${pid}/fd`)) {
-      const target = (() => {
-        try {
-          return readlinkSync(`/proc/${pid}/fd/${fd}`);
-        } catch {
-          return '';
-        }
-      })();
-      const inode = /^socket:\[(\d+)\]$/.exec(target)?.[1];
-      if (inode) inodes.set(inode, pid);
-    }
-  }
-  return ['/proc/net/tcp', '/proc/net/tcp6'].flatMap((table) =>
-    readFileSync(table, 'utf8')
-      .trim()
-      .split('\n')
-      .slice(1)
-      .map((line) => line.trim().split(/\s+/))
-      .filter((fields) => fields[3] === '0A' && inodes.has(fields[9] ?? ''))
-      .map((fields) => {
-        const [address = '', port = '0'] = (fields[1] ?? '').split(':');
-        return { address, port: Number.parseInt(port, 16), pid: inodes.get(fields[9] ?? '') ?? 0 };
-      }),
-  );
-}
-const IPV4_LOOPBACK = '0100007F';
 
 /** Every file and folder under `root` with its permission bits. */
 function modesUnder(root: string): { path: string; mode: number; directory: boolean }[] {
@@ -185,15 +145,15 @@ describe('the built server in embedded mode', () => {
       expect(file.status).toBe('COMPLETED');
       const store = new URL((await client.file.downloadUrl.query({ fileId: file.id })).url);
 
-      // What listens, read from the kernel: the API and the object store on loopback only.
-      const sockets = listeningSockets(processTree(server.child.pid ?? 0));
-      const api = sockets.find((socket) => socket.port === port);
-      const objectStore = sockets.find((socket) => socket.port === Number(store.port));
-      expect(api?.address).toBe(IPV4_LOOPBACK);
-      expect(objectStore?.address).toBe(IPV4_LOOPBACK);
-      // DynamoDB Local cannot be bound to loopback; a client without this install's secret key sees nothing.
-      const dynamo = sockets.filter((socket) => socket !== api && socket !== objectStore);
-      expect(dynamo.length).toBeGreaterThan(0);
+      // What listens, read from the kernel: the API, the object store and DynamoDB Local, on loopback only.
+      const sockets = listeningSockets(processTree(server.child.pid ?? 0)) ?? [];
+      expect(sockets.map((socket) => socket.port)).toEqual(
+        expect.arrayContaining([port, Number(store.port)]),
+      );
+      expect(sockets.length).toBe(3);
+      for (const socket of sockets) expect(isLoopbackAddress(socket.address), String(socket.port)).toBe(true);
+      // DynamoDB Local serves only this install's secret key id, and no web page.
+      const dynamo = sockets.filter((socket) => socket.port !== port && socket.port !== Number(store.port));
       for (const { port: dynamoPort } of dynamo) {
         const endpoint = `http://127.0.0.1:${dynamoPort}`;
         // DynamoDB Local reads the key id from the Authorization header and checks no signature.
@@ -247,6 +207,25 @@ describe('the built server in embedded mode', () => {
     } finally {
       await server.stop();
       rmSync(privateDir, { recursive: true, force: true });
+    }
+  });
+
+  it('stops, saying why, when its DynamoDB Local dies: nothing else may take over its port', async () => {
+    const port = await freePort();
+    const url = `http://127.0.0.1:${port}`;
+    const stackDir = mkdtempSync(join(tmpdir(), 'leonidas-stack-'));
+    const server = await startProcess({ PORT: String(port), DATA_DIR: stackDir });
+    try {
+      await waitForHealthy(url, server);
+      const [jvm] = processTree(server.child.pid ?? 0).filter((pid) => pid !== server.child.pid);
+      expect(jvm).toBeGreaterThan(0);
+      process.kill(jvm ?? 0, 'SIGKILL');
+      expect(await server.exited).toBe(1);
+      expect(server.output()).toContain('the embedded stack failed');
+      expect(server.output()).toContain('DynamoDB Local stopped unexpectedly.');
+    } finally {
+      await server.stop();
+      rmSync(stackDir, { recursive: true, force: true });
     }
   });
 

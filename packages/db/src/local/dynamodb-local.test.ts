@@ -14,6 +14,7 @@ import {
   LOCAL_REGION,
   startDynamoDbLocal,
 } from './dynamodb-local.js';
+import { isLoopbackAddress, listeningSockets, processTree } from './sockets.js';
 
 describe('DynamoDB Local launcher', () => {
   const dataDir = mkdtempSync(join(tmpdir(), 'leonidas-ddb-'));
@@ -94,6 +95,39 @@ describe('DynamoDB Local launcher', () => {
       rmSync(dir, { recursive: true, force: true });
     }
   }, 120_000);
+
+  it('listens on loopback only, on a port its own JVM chose and reported', async () => {
+    const local = await startDynamoDbLocal();
+    try {
+      expect(local.loopbackOnly).toBe(true);
+      const sockets = listeningSockets(processTree(process.pid)) ?? [];
+      const listening = sockets.filter((socket) => socket.port === local.port);
+      expect(listening).toHaveLength(1);
+      expect(isLoopbackAddress(listening[0]?.address ?? '')).toBe(true);
+      expect(listening[0]?.pid).not.toBe(process.pid);
+    } finally {
+      await local.stop();
+    }
+    // Stopped means exited: nothing is left listening.
+    await local.exited;
+  }, 60_000);
+
+  it('without a JDK compiler, runs the plain jar and still serves only the secret key', async () => {
+    const owner = generateLocalCredentials();
+    const local = await startDynamoDbLocal({ credentials: owner, withoutLoopbackLauncher: true });
+    try {
+      expect(local.loopbackOnly).toBe(false);
+      expect(await ensureTable(local.connection, 'leonidas')).toBe('created');
+      const other = createDocumentClient({ ...local.connection, credentials: LOCAL_CREDENTIALS });
+      try {
+        expect((await other.send(new ListTablesCommand({}))).TableNames).toEqual([]);
+      } finally {
+        other.destroy();
+      }
+    } finally {
+      await local.stop();
+    }
+  }, 60_000);
 
   it('says plainly that Java is missing', async () => {
     const path = process.env.PATH;

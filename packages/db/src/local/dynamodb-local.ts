@@ -1,17 +1,27 @@
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync, readdirSync, renameSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { createServer } from 'node:net';
-import { dirname, join } from 'node:path';
+import { tmpdir } from 'node:os';
+import { delimiter, dirname, join } from 'node:path';
 import { ListTablesCommand } from '@aws-sdk/client-dynamodb';
 import { createDocumentClient } from '../client.js';
+import { LISTENING_PREFIX, LOOPBACK_LAUNCHER_CLASS, LOOPBACK_LAUNCHER_SOURCE } from './loopback-launcher.js';
+import { listeningSockets } from './sockets.js';
 
 export interface DynamoDbLocal {
   endpoint: string;
   port: number;
   /** The connection that sees the data: this endpoint, region and access key. */
   connection: { region: string; endpoint: string; credentials: LocalCredentials };
+  /**
+   * Whether it listens on loopback only. Without a JDK (a JRE has no compiler for the loopback launcher) it
+   * listens on every interface, and only the secret access key id keeps the data private.
+   */
+  loopbackOnly: boolean;
+  /** Resolves when the JVM exits, expectedly (`stop`) or not. */
+  exited: Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -23,14 +33,14 @@ export interface LocalCredentials {
 export interface DynamoDbLocalOptions {
   /** A folder for the data files; omit to keep everything in memory (tests). */
   dbPath?: string | undefined;
-  /** Defaults to a free port. */
-  port?: number | undefined;
   /**
    * Whose database to use. DynamoDB Local keeps one database per access key id and region and checks no
    * signature, so a secret access key id is what keeps the data private: a client signing with any other key
    * finds an empty database. Defaults to a fixed pair (tests).
    */
   credentials?: LocalCredentials | undefined;
+  /** Start it as DynamoDB Local's own jar does (every interface), even when a JDK could bind it to loopback. */
+  withoutLoopbackLauncher?: boolean;
   readyTimeoutMs?: number;
 }
 
@@ -90,41 +100,34 @@ export async function freePort(): Promise<number> {
   });
 }
 
-function assertJava(): void {
-  const probe = spawnSync('java', ['-version'], { stdio: 'ignore' });
+/** Whether `java` runs, and whether it has a compiler for the source launcher (a JDK rather than a JRE). */
+function probeJava(): { compiler: boolean } {
+  const probe = spawnSync('java', ['--list-modules'], { encoding: 'utf8' });
   if (probe.error) throw new JavaMissingError();
+  return { compiler: /^jdk\.compiler@/m.test(probe.stdout ?? '') };
 }
 
 /**
- * Starts DynamoDB Local on the system Java. It has no option to listen on loopback only, so privacy rests on
- * the secret access key id (see `credentials`) and on refusing every browser origin.
+ * Starts DynamoDB Local on the system Java, private to this process: on loopback, on a port the JVM chose and
+ * reported itself (with a JDK), or else on a free port whose listener is checked to be this JVM before any
+ * request carries the secret key id; and with a CORS policy no web page passes.
  */
 export async function startDynamoDbLocal(options: DynamoDbLocalOptions = {}): Promise<DynamoDbLocal> {
-  assertJava();
+  const java = probeJava();
   const { jar, libraryPath } = findDynamoDbLocalJar();
-  const port = options.port ?? (await freePort());
   const credentials = options.credentials ?? LOCAL_CREDENTIALS;
   const storage = options.dbPath ? ['-dbPath', options.dbPath] : ['-inMemory'];
   if (options.dbPath) {
     mkdirSync(options.dbPath, { recursive: true, mode: 0o700 });
     adoptSharedDatabase(options.dbPath, credentials);
   }
+  const settings = [...storage, '-cors', NO_BROWSER_ORIGIN, '-disableTelemetry'];
+  const loopbackOnly = java.compiler && !options.withoutLoopbackLauncher;
+  const launch = loopbackOnly
+    ? loopbackLaunch(jar, libraryPath, settings)
+    : await jarLaunch(jar, libraryPath, settings);
 
-  const child = spawn(
-    'java',
-    [
-      `-Djava.library.path=${libraryPath}`,
-      '-jar',
-      jar,
-      '-port',
-      String(port),
-      ...storage,
-      '-cors',
-      NO_BROWSER_ORIGIN,
-      '-disableTelemetry',
-    ],
-    { stdio: ['ignore', 'pipe', 'pipe'] },
-  );
+  const { child } = launch;
   let output = '';
   const collect = (chunk: Buffer) => {
     output = (output + chunk.toString()).slice(-4000);
@@ -134,26 +137,98 @@ export async function startDynamoDbLocal(options: DynamoDbLocalOptions = {}): Pr
   // A crashed or killed parent must not leave a JVM behind.
   const killOnExit = () => child.kill('SIGKILL');
   process.once('exit', killOnExit);
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  void exited.then(() => process.off('exit', killOnExit));
 
-  const endpoint = `http://127.0.0.1:${port}`;
-  const connection = { region: LOCAL_REGION, endpoint, credentials };
   try {
+    const port = await launch.port(() => output, options.readyTimeoutMs ?? 60_000);
+    const endpoint = `http://127.0.0.1:${port}`;
+    const connection = { region: LOCAL_REGION, endpoint, credentials };
     await waitUntilReady(child, connection, options.readyTimeoutMs ?? 30_000, () => output);
+    return { endpoint, port, connection, loopbackOnly, exited, stop: () => stopChild(child) };
   } catch (error) {
     child.kill('SIGKILL');
-    process.off('exit', killOnExit);
     throw error;
+  } finally {
+    launch.cleanUp();
   }
+}
 
+interface Launch {
+  child: ChildProcess;
+  /** The port the JVM listens on, once it does. */
+  port(output: () => string, timeoutMs: number): Promise<number>;
+  cleanUp(): void;
+}
+
+/** DynamoDB Local through the loopback launcher, which reports the port the kernel gave it. */
+function loopbackLaunch(jar: string, libraryPath: string, settings: string[]): Launch {
+  const sourceDir = mkdtempSync(join(tmpdir(), 'leonidas-dynamodb-local-'));
+  const source = join(sourceDir, `${LOOPBACK_LAUNCHER_CLASS}.java`);
+  writeFileSync(source, LOOPBACK_LAUNCHER_SOURCE, { mode: 0o600 });
+  const child = spawn(
+    'java',
+    [
+      `-Djava.library.path=${libraryPath}`,
+      '-cp',
+      [jar, join(libraryPath, '*')].join(delimiter),
+      source,
+      ...settings,
+    ],
+    { stdio: ['ignore', 'pipe', 'pipe'] },
+  );
   return {
-    endpoint,
-    port,
-    connection,
-    stop: async () => {
-      process.off('exit', killOnExit);
-      await stopChild(child);
-    },
+    child,
+    port: (output, timeoutMs) =>
+      waitFor(child, timeoutMs, output, () => {
+        const reported = new RegExp(`^${LISTENING_PREFIX}(\\d+)$`, 'm').exec(output())?.[1];
+        return reported ? Number(reported) : undefined;
+      }),
+    cleanUp: () => rmSync(sourceDir, { recursive: true, force: true }),
   };
+}
+
+/**
+ * DynamoDB Local's own jar, on a free port named on its command line (readable by anyone on the machine, who
+ * could take the port first). The port is only used once the kernel shows this JVM listening on it.
+ */
+async function jarLaunch(jar: string, libraryPath: string, settings: string[]): Promise<Launch> {
+  const port = await freePort();
+  const child = spawn(
+    'java',
+    [`-Djava.library.path=${libraryPath}`, '-jar', jar, '-port', String(port), ...settings],
+    { stdio: ['ignore', 'pipe', 'pipe'] },
+  );
+  return {
+    child,
+    port: (output, timeoutMs) =>
+      waitFor(child, timeoutMs, output, () => {
+        const sockets = listeningSockets([child.pid ?? 0]);
+        // Without /proc there is no way to tell, and the port is taken as it is.
+        if (sockets === undefined) return port;
+        return sockets.some((socket) => socket.port === port) ? port : undefined;
+      }),
+    cleanUp: () => {},
+  };
+}
+
+/** Polls `check` until it gives a value, the JVM exits, or time runs out. */
+async function waitFor<T>(
+  child: ChildProcess,
+  timeoutMs: number,
+  output: () => string,
+  check: () => T | undefined | Promise<T | undefined>,
+): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    if (child.exitCode !== null || child.signalCode !== null) {
+      throw new Error(`DynamoDB Local exited during start-up (code ${child.exitCode}):\n${output()}`);
+    }
+    const value = await check();
+    if (value !== undefined) return value;
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+  throw new Error(`DynamoDB Local did not start within ${timeoutMs} ms:\n${output()}`);
 }
 
 /**
@@ -166,6 +241,7 @@ function adoptSharedDatabase(dbPath: string, credentials: LocalCredentials): voi
   if (existsSync(shared) && !existsSync(own)) renameSync(shared, own);
 }
 
+/** Answers once DynamoDB Local serves requests (the port is already known to be this JVM's). */
 async function waitUntilReady(
   child: ChildProcess,
   connection: DynamoDbLocal['connection'],
@@ -173,20 +249,13 @@ async function waitUntilReady(
   output: () => string,
 ): Promise<void> {
   const client = createDocumentClient(connection);
-  const deadline = Date.now() + timeoutMs;
   try {
-    while (Date.now() < deadline) {
-      if (child.exitCode !== null || child.signalCode !== null) {
-        throw new Error(`DynamoDB Local exited during start-up (code ${child.exitCode}):\n${output()}`);
-      }
-      try {
-        await client.send(new ListTablesCommand({ Limit: 1 }));
-        return;
-      } catch {
-        await new Promise((resolve) => setTimeout(resolve, 100));
-      }
-    }
-    throw new Error(`DynamoDB Local did not answer within ${timeoutMs} ms:\n${output()}`);
+    await waitFor(child, timeoutMs, output, () =>
+      client.send(new ListTablesCommand({ Limit: 1 })).then(
+        () => true,
+        () => undefined,
+      ),
+    );
   } finally {
     client.destroy();
   }

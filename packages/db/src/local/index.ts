@@ -10,3 +10,4 @@ export {
   type LocalCredentials,
   startDynamoDbLocal,
 } from './dynamodb-local.js';
+export { isLoopbackAddress, type ListeningSocket, listeningSockets, processTree } from './sockets.js';
