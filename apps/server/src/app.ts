@@ -8,6 +8,7 @@ import express from 'express';
 import helmet from 'helmet';
 import type { Logger } from 'pino';
 import { pinoHttp } from 'pino-http';
+import { allowedHosts, requireAllowedHost } from './allowed-hosts.js';
 import type { ServerEnv } from './env.js';
 import { requestBounds } from './request-bounds.js';
 
@@ -24,6 +25,7 @@ export function createApp({ env, deps, db, logger, storageOrigins }: AppOptions)
   const app = express();
   app.disable('x-powered-by');
   app.set('trust proxy', env.TRUST_PROXY);
+  app.use(requireAllowedHost(allowedHosts(env)));
   app.use(
     helmet({
       contentSecurityPolicy: {

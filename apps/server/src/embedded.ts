@@ -1,5 +1,16 @@
 import { randomBytes } from 'node:crypto';
-import { chmodSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import {
+  chmodSync,
+  closeSync,
+  constants,
+  fstatSync,
+  mkdirSync,
+  openSync,
+  readdirSync,
+  readFileSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
 import { join } from 'node:path';
 import type { StorageConfig } from '@leonidas/api';
 import type { DynamoConnection } from '@leonidas/db';
@@ -14,8 +25,10 @@ const EMBEDDED_STORE_REGION = 'us-east-1';
  * The data folder is readable by its owner only: it holds password hashes, signing secrets and users' files.
  * A folder from an older install (created world-readable) is tightened once, everything in it included.
  */
-export function preparePrivateDataDir(dataDir: string): void {
+export function preparePrivateDataDir(dataDir: string, user = process.getuid?.()): void {
   mkdirSync(dataDir, { recursive: true, mode: 0o700 });
+  // Someone else's folder (made in advance, say under /tmp) could hand this server secrets of their choosing.
+  assertOwned(dataDir, statSync(dataDir).uid, user);
   if ((statSync(dataDir).mode & 0o077) === 0) return;
   const tighten = (path: string) => {
     const stat = statSync(path);
@@ -40,8 +53,10 @@ export interface EmbeddedSecrets {
   objectStore: { accessKeyId: string; secretAccessKey: string };
 }
 
-export function loadOrCreateSecrets(dataDir: string): EmbeddedSecrets {
-  preparePrivateDataDir(dataDir);
+/** `user`: whose data folder it must be (this process's user). */
+export function loadOrCreateSecrets(dataDir: string, user = process.getuid?.()): EmbeddedSecrets {
+  preparePrivateDataDir(dataDir, user);
+  const keep = (file: string, create: () => string) => keepFile(file, create, user);
   const jwtSecret = keep(join(dataDir, 'jwt-secret'), () => randomBytes(48).toString('base64url')).trim();
   const credentials = JSON.parse(
     keep(join(dataDir, 'credentials.json'), () =>
@@ -51,14 +66,41 @@ export function loadOrCreateSecrets(dataDir: string): EmbeddedSecrets {
   return { jwtSecret, ...credentials };
 }
 
-/** The file's content, written first (owner-only; if two starts race, one write wins and both read it). */
-function keep(file: string, create: () => string): string {
+/**
+ * The file's content, written first (owner-only; if two starts race, one write wins and both read it). It is
+ * read only if it is a file of this user's, not a link to somewhere else.
+ */
+function keepFile(file: string, create: () => string, user: number | undefined): string {
   try {
     writeFileSync(file, `${create()}\n`, { mode: 0o600, flag: 'wx' });
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
   }
-  return readFileSync(file, 'utf8');
+  const descriptor = openNoFollow(file);
+  try {
+    assertOwned(file, fstatSync(descriptor).uid, user);
+    return readFileSync(descriptor, 'utf8');
+  } finally {
+    closeSync(descriptor);
+  }
+}
+
+function openNoFollow(file: string): number {
+  try {
+    return openSync(file, constants.O_RDONLY | constants.O_NOFOLLOW);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'ELOOP') throw error;
+    throw new Error(`${file} is a symbolic link; a secret of this install must be a file of its own.`);
+  }
+}
+
+/** `user` is undefined where there are no user ids (Windows). */
+function assertOwned(path: string, owner: number, user: number | undefined): void {
+  if (user !== undefined && owner !== user) {
+    throw new Error(
+      `${path} belongs to another user (uid ${owner}); the data folder and its secrets must be this user's (uid ${user}). Choose another DATA_DIR.`,
+    );
+  }
 }
 
 export interface EmbeddedStack {

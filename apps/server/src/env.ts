@@ -22,6 +22,19 @@ export const serverEnvSchema = apiEnvSchema.extend({
         .filter(Boolean),
     )
     .pipe(z.array(z.url({ error: 'CORS_ORIGINS must be a comma-separated list of URLs' }))),
+  /**
+   * Host names the server answers to (`*` for any). Default: on loopback, the loopback names and the hosts of
+   * CORS_ORIGINS (against DNS rebinding); on any other interface, any.
+   */
+  ALLOWED_HOSTS: z
+    .string()
+    .transform((value) =>
+      value
+        .split(',')
+        .map((host) => host.trim().toLowerCase())
+        .filter(Boolean),
+    )
+    .optional(),
   /** How many proxies sit in front of the server (for the client address used by rate limits). */
   TRUST_PROXY: z.coerce.number().int().min(0).max(10).default(0),
   /**

@@ -1,4 +1,5 @@
-import { createLeonidasClient, isLeonidasError } from '@leonidas/client';
+import { request } from 'node:http';
+import { createLeonidasClient, errorCode as errorCodeOf, isLeonidasError } from '@leonidas/client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RunningServer } from '../src/server.js';
 import { startTestServer, uniqueEmail } from './helpers.js';
@@ -164,6 +165,15 @@ describe('over HTTP with @leonidas/client', () => {
     expect(((await batch.json()) as unknown[]).length).toBe(2);
     const query = await fetch(`${server.url}/trpc/auth.me?input=${encodeURIComponent(nested(100))}`);
     expect(query.status).toBe(400);
+    // Read the way tRPC reads it: a second `input` cannot hide the first from the check.
+    const twice = await fetch(
+      `${server.url}/trpc/auth.me?input=${encodeURIComponent(nested(100))}&input=${encodeURIComponent('{}')}`,
+    );
+    expect(twice.status).toBe(400);
+    // Wide is refused like deep: 60,000 empty arrays cost superjson a tenth of a second.
+    const wide = await post('auth.logout', { json: Array.from({ length: 60_000 }, () => []) });
+    expect(wide.status).toBe(400);
+    expect(await wide.text()).toContain('more than 10000 values');
     // Ordinary nesting passes: these are parsed and answered by the procedure.
     expect((await post('auth.logout', { json: { refreshToken: 'x' } })).status).toBe(200);
   });
@@ -191,22 +201,81 @@ describe('over HTTP with @leonidas/client', () => {
   });
 });
 
+describe('what the server answers to', () => {
+  const requestWith = (headers: Record<string, string>, body?: string) =>
+    new Promise<{ status: number; body: string }>((resolve, reject) => {
+      const url = new URL(`${server.url}/trpc/auth.logout`);
+      const outgoing = request(
+        { host: url.hostname, port: url.port, path: url.pathname, method: 'POST', headers },
+        (response) => {
+          let text = '';
+          response.on('data', (chunk: Buffer) => {
+            text += chunk.toString();
+          });
+          response.on('end', () => resolve({ status: response.statusCode ?? 0, body: text }));
+        },
+      );
+      outgoing.on('error', reject);
+      outgoing.end(body);
+    });
+  const json = JSON.stringify({ json: { refreshToken: 'x' } });
+
+  it('only its own names: a page rebinding its name to 127.0.0.1 is refused', async () => {
+    const port = new URL(server.url).port;
+    for (const host of [`localhost:${port}`, `127.0.0.1:${port}`, `[::1]:${port}`]) {
+      const answer = await requestWith({ host, 'content-type': 'application/json' }, json);
+      expect(answer.status, host).toBe(200);
+    }
+    const rebound = await requestWith(
+      { host: `attacker.example:${port}`, 'content-type': 'application/json' },
+      json,
+    );
+    expect(rebound.status).toBe(421);
+  });
+
+  it('only JSON bodies, refused before anything counts them (a page can post a form without asking)', async () => {
+    const limited = await startTestServer({ AUTH_RATE_LIMIT_PER_MINUTE: '2' });
+    try {
+      const form = new FormData();
+      form.append('email', 'owner@example.com');
+      for (let i = 0; i < 5; i++) {
+        const posted = await fetch(`${limited.url}/trpc/auth.login`, { method: 'POST', body: form });
+        expect(posted.status).toBe(415);
+      }
+      const text = await fetch(`${limited.url}/trpc/auth.login`, {
+        method: 'POST',
+        headers: { 'content-type': 'text/plain' },
+        body: json,
+      });
+      expect(text.status).toBe(415);
+      // None of them used up the address's sign-in budget.
+      const login = await createLeonidasClient({ url: limited.url })
+        .auth.login.mutate({ email: uniqueEmail(), password: 'a wrong one' })
+        .catch((error: unknown) => error);
+      expect(errorCodeOf(login)).toBe('UNAUTHORIZED');
+    } finally {
+      await limited.close();
+    }
+  });
+});
+
 describe('rate limit over HTTP', () => {
   it('answers 429 with when to retry', async () => {
     const limited = await startTestServer({ AUTH_RATE_LIMIT_PER_MINUTE: '2' });
     try {
       const client = createLeonidasClient({ url: limited.url });
-      await client.auth.logout.mutate({ refreshToken: 'x' });
-      await client.auth.logout.mutate({ refreshToken: 'x' });
-      const error = await caught(client.auth.logout.mutate({ refreshToken: 'x' }));
+      const login = () => client.auth.login.mutate({ email: uniqueEmail(), password: 'a wrong one' });
+      await caught(login());
+      await caught(login());
+      const error = await caught(login());
       expect(error.data?.code).toBe('TOO_MANY_REQUESTS');
       expect(error.data?.httpStatus).toBe(429);
       expect(error.data?.retryAfterSeconds).toBeGreaterThan(0);
       expect(error.message).toMatch(/Try again in/);
-      const raw = await fetch(`${limited.url}/trpc/auth.logout`, {
+      const raw = await fetch(`${limited.url}/trpc/auth.login`, {
         method: 'POST',
         headers: { 'content-type': 'application/json' },
-        body: JSON.stringify({ json: { refreshToken: 'x' } }),
+        body: JSON.stringify({ json: { email: uniqueEmail(), password: 'a wrong one' } }),
       });
       expect(raw.status).toBe(429);
       expect(Number(raw.headers.get('retry-after'))).toBeGreaterThan(0);

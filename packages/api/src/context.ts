@@ -87,7 +87,13 @@ export function createApiDeps({
       refreshTokenTtlDays: env.REFRESH_TOKEN_TTL_DAYS,
       clock,
     }),
-    signIns: new SignInWatcher({ db, clock, logger, checkIntervalMs: signInCheckIntervalMs }),
+    signIns: new SignInWatcher({
+      db,
+      clock,
+      logger,
+      checkIntervalMs: signInCheckIntervalMs,
+      accessTokenTtlMs: env.ACCESS_TOKEN_TTL_SECONDS * 1000,
+    }),
     // Its own key, derived from the configured secret, so a cursor can never pass as a token or vice versa.
     cursors: new CursorCodec(createHmac('sha256', secret).update('leonidas cursors').digest()),
     authLimiter: new RateLimiter({ limit: env.AUTH_RATE_LIMIT_PER_MINUTE, windowMs: 60_000, clock }),

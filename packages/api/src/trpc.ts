@@ -79,11 +79,13 @@ export const publicProcedure = t.procedure.use(appErrors);
 /** Verifies the bearer token and narrows the context to the signed-in user and their sign-in. */
 export const protectedProcedure = publicProcedure.use(({ ctx, next }) => {
   const signIn = ctx.accessToken ? ctx.deps.tokens.verifyAccessToken(ctx.accessToken) : null;
-  if (!signIn) throw new TRPCError({ code: 'UNAUTHORIZED', message: 'Sign in to continue.' });
+  if (!signIn || ctx.deps.signIns.isRevokedHere(signIn.loginId)) {
+    throw new TRPCError({ code: 'UNAUTHORIZED', message: 'Sign in to continue.' });
+  }
   return next({ ctx: { ...ctx, user: { id: signIn.userId }, signIn } });
 });
 
-/** Public auth calls, limited per client address against credential stuffing. */
+/** Sign-up and sign-in, limited per client address against credential stuffing and mass sign-ups. */
 export const authProcedure = publicProcedure.use(({ ctx, next }) => {
   const decision = ctx.deps.authLimiter.hit(ctx.clientAddress);
   if (!decision.allowed)

@@ -252,6 +252,19 @@ describe('refresh tokens', () => {
     );
   });
 
+  it("refuses a logged-out login's access token at once, and only that login's", async () => {
+    const { email, password, accessToken, refreshToken } = await signUp(api, 'signout');
+    const other = await api.caller().auth.login({ email, password });
+    await expect(api.caller(accessToken).auth.me()).resolves.toBeDefined();
+    await api.caller().auth.logout({ refreshToken });
+    await expectTrpcError(api.caller(accessToken).auth.me(), 'UNAUTHORIZED');
+    await expect(api.caller(other.accessToken).auth.me()).resolves.toMatchObject({ email });
+    // A replayed refresh token revokes that login the same way.
+    const renewed = await api.caller().auth.refresh({ refreshToken: other.refreshToken });
+    await expectTrpcError(api.caller().auth.refresh({ refreshToken: other.refreshToken }), 'UNAUTHORIZED');
+    await expectTrpcError(api.caller(renewed.accessToken).auth.me(), 'UNAUTHORIZED');
+  });
+
   it('revokes on logout', async () => {
     const { refreshToken } = await signUp(api, 'logout');
     const next = await api.caller().auth.refresh({ refreshToken });
@@ -292,31 +305,33 @@ describe('input validation', () => {
 });
 
 describe('rate limit per client address', () => {
-  it('engages after the limit and releases after the window', async () => {
+  it('engages after the limit and releases after the window, never for refreshing a sign-in', async () => {
     const limited = await createTestApi({ AUTH_RATE_LIMIT_PER_MINUTE: '3' });
     onTestFinished(() => limited.close());
     const ip = '203.0.113.7';
-    for (let i = 0; i < 3; i++) {
-      await expect(limited.caller(undefined, ip).auth.logout({ refreshToken: 'x' })).resolves.toEqual({
-        ok: true,
-      });
-    }
-    const error = await expectTrpcError(
-      limited.caller(undefined, ip).auth.login({ email: uniqueEmail(), password: 'whatever1' }),
-      'TOO_MANY_REQUESTS',
-    );
+    const { refreshToken } = await limited.caller(undefined, '198.51.100.1').auth.register({
+      email: uniqueEmail('limited'),
+      password: 'a long password',
+    });
+    const attempt = (address: string) =>
+      limited.caller(undefined, address).auth.login({ email: uniqueEmail(), password: 'whatever1' });
+    for (let i = 0; i < 3; i++) await expectTrpcError(attempt(ip), 'UNAUTHORIZED');
+    const error = await expectTrpcError(attempt(ip), 'TOO_MANY_REQUESTS');
     expect(error.message).toBe('Too many sign-in attempts from your address. Try again in 1 minute.');
     expect((error.cause as { retryAfterSeconds?: number }).retryAfterSeconds).toBe(60);
-    // Another address is not affected.
+    await expectTrpcError(
+      limited.caller(undefined, ip).auth.register({ email: uniqueEmail(), password: 'a long password' }),
+      'TOO_MANY_REQUESTS',
+    );
+    // A sign-in at the same address still refreshes and logs out: those calls carry a 256-bit secret.
+    const renewed = await limited.caller(undefined, ip).auth.refresh({ refreshToken });
     await expect(
-      limited.caller(undefined, '203.0.113.8').auth.logout({ refreshToken: 'x' }),
-    ).resolves.toEqual({
-      ok: true,
-    });
+      limited.caller(undefined, ip).auth.logout({ refreshToken: renewed.refreshToken }),
+    ).resolves.toEqual({ ok: true });
+    // Another address is not affected.
+    await expectTrpcError(attempt('203.0.113.8'), 'UNAUTHORIZED');
 
     limited.clock.advance(60_000);
-    await expect(limited.caller(undefined, ip).auth.logout({ refreshToken: 'x' })).resolves.toEqual({
-      ok: true,
-    });
+    await expectTrpcError(attempt(ip), 'UNAUTHORIZED');
   });
 });

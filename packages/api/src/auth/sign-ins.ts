@@ -8,15 +8,35 @@ export type SignInEnd = 'expired' | 'revoked';
 
 /**
  * Ends what a sign-in holds open (live chat streams) when its access token expires or its login is revoked.
- * Revocations made by this process end its streams at once; those made by other instances are found by
- * reading the watched logins every `checkIntervalMs` (only while something is watched).
+ * Revocations made by this process end its streams at once, and its access tokens are refused from then on;
+ * those made by other instances are found by reading the watched logins every `checkIntervalMs` (only while
+ * something is watched), and their access tokens die at their expiry.
  */
 export class SignInWatcher {
   private readonly watched = new Map<string, Set<AbortController>>();
+  /** Logins revoked here, until the last access token issued to them has expired anyway. */
+  private readonly revokedUntil = new Map<string, number>();
   private poller: NodeJS.Timeout | undefined;
   private checking = false;
 
-  constructor(private readonly options: { db: Db; clock: Clock; logger: Logger; checkIntervalMs: number }) {}
+  constructor(
+    private readonly options: {
+      db: Db;
+      clock: Clock;
+      logger: Logger;
+      checkIntervalMs: number;
+      accessTokenTtlMs: number;
+    },
+  ) {}
+
+  /** Whether this process has seen the login revoked (its tokens still carry a valid signature and expiry). */
+  isRevokedHere(loginId: string): boolean {
+    const until = this.revokedUntil.get(loginId);
+    if (until === undefined) return false;
+    if (until > this.options.clock.now()) return true;
+    this.revokedUntil.delete(loginId);
+    return false;
+  }
 
   /** Whether the login is still in force (not revoked, not expired away). */
   async isActive(loginId: string): Promise<boolean> {
@@ -52,6 +72,9 @@ export class SignInWatcher {
 
   /** This process revoked the login (logout, refresh-token reuse): what it holds open ends now. */
   revoked(loginId: string): void {
+    const now = this.options.clock.now();
+    for (const [id, until] of this.revokedUntil) if (until <= now) this.revokedUntil.delete(id);
+    this.revokedUntil.set(loginId, now + this.options.accessTokenTtlMs);
     for (const controller of [...(this.watched.get(loginId) ?? [])])
       controller.abort('revoked' satisfies SignInEnd);
   }
