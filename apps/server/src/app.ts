@@ -42,10 +42,11 @@ export function createApp({ env, deps, db, logger, storageOrigins }: AppOptions)
       logger,
       // Only what is needed to follow a request: headers (and with them any token) never reach the logs.
       serializers: {
+        // The path only: a GET's query string holds its input, which is the user's.
         req: (req: { id: unknown; method: string; url: string }) => ({
           id: req.id,
           method: req.method,
-          url: req.url,
+          url: req.url.split('?', 1)[0],
         }),
         res: (res: { statusCode: number }) => ({ statusCode: res.statusCode }),
       },

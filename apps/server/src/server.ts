@@ -35,7 +35,27 @@ export interface RunningServer {
 }
 
 export function createLogger(env: ServerEnv): Logger {
-  return pino({ level: env.LOG_LEVEL, base: { service: 'leonidas' } });
+  return pino({ level: env.LOG_LEVEL, base: { service: 'leonidas' }, serializers: { err: boundedError } });
+}
+
+/**
+ * An error as the log keeps it: kind, code, the first line of its message (at most 200 characters) and where
+ * it was thrown. Messages of libraries can quote data (a row, a cell, a prompt); code that handles such errors
+ * logs a summary instead (`errorSummary`), and this keeps a slip from copying a whole row into the log.
+ */
+function boundedError(error: unknown) {
+  if (!(error instanceof Error)) return { type: typeof error };
+  const code = (error as { code?: unknown }).code;
+  return {
+    type: error.name,
+    ...(typeof code === 'string' ? { code } : {}),
+    message: (error.message.split('\n', 1)[0] ?? '').slice(0, 200),
+    stack: (error.stack ?? '')
+      .split('\n')
+      .filter((line) => /^\s+at /.test(line))
+      .slice(0, 10)
+      .join('\n'),
+  };
 }
 
 export async function startServer(

@@ -229,6 +229,97 @@ describe('the built server in embedded mode', () => {
     }
   });
 
+  it('refuses hostile files fast while everyone else is served, keeps its memory bound, takes a 20 MB file', async () => {
+    const port = await freePort();
+    const url = `http://127.0.0.1:${port}`;
+    const filesDir = mkdtempSync(join(tmpdir(), 'leonidas-files-'));
+    const server = await startProcess({
+      PORT: String(port),
+      DATA_DIR: filesDir,
+      LOG_LEVEL: 'warn',
+      DUCKDB_MEMORY_LIMIT: '512MB',
+    });
+    try {
+      await waitForHealthy(url, server);
+      const { accessToken } = await createLeonidasClient({ url }).auth.register.mutate({
+        email: uniqueEmail('hostile'),
+        password: 'pa55word!',
+      });
+      const client = createLeonidasClient({ url, token: accessToken });
+      const project = await client.project.create.mutate({ name: 'Hostile files' });
+      const healthz = async () => {
+        const started = Date.now();
+        await fetch(`${url}/healthz`);
+        return Date.now() - started;
+      };
+      /** Uploads, then confirms while /healthz is asked every 20 ms: the answer, its time, the slowest health. */
+      const confirmWhileWatching = async (filename: string, content: Buffer) => {
+        const { file, upload } = await client.file.createUpload.mutate({
+          projectId: project.id,
+          filename,
+          size: content.length,
+          contentType: 'text/csv',
+        });
+        const form = new FormData();
+        for (const [name, value] of Object.entries(upload.fields)) form.append(name, value);
+        form.append('file', new Blob([content]), filename);
+        expect((await fetch(upload.url, { method: 'POST', body: form })).status).toBe(204);
+        let watching = true;
+        const health: number[] = [];
+        const watcher = (async () => {
+          while (watching) {
+            health.push(await healthz());
+            await new Promise((resolve) => setTimeout(resolve, 20));
+          }
+        })();
+        const started = Date.now();
+        let result = await client.file.confirm.mutate({ fileId: file.id });
+        while (result.status === 'PROCESSING') result = await client.file.byId.query({ fileId: file.id });
+        const took = Date.now() - started;
+        watching = false;
+        await watcher;
+        return { result, took, slowestHealth: Math.max(...health) };
+      };
+
+      const idle = Math.max(...(await Promise.all(Array.from({ length: 10 }, healthz))));
+      const oneLine = await confirmWhileWatching('one-line.csv', Buffer.alloc(16 * 1024 * 1024, 'a'));
+      expect(oneLine.result).toMatchObject({
+        status: 'FAILED',
+        failureReason: expect.stringMatching(/first row is longer than 1 MB/),
+      });
+      expect(oneLine.took).toBeLessThan(2000);
+      const unclosed = await confirmWhileWatching(
+        'unclosed.csv',
+        Buffer.from(`"a,b\n${'1,2\n'.repeat(4_000_000)}`),
+      );
+      expect(unclosed.result.failureReason).toMatch(/quote in its first row is never closed/);
+      expect(unclosed.took).toBeLessThan(2000);
+      // Against this run's own idle answer (slow machines are slow everywhere): it took 1.6-4.4 s before.
+      for (const watched of [oneLine, unclosed]) expect(watched.slowestHealth).toBeLessThan(idle + 100);
+
+      const ordinary = Buffer.from(
+        `id,region,units,price\n${Array.from({ length: 1_200_000 }, (_, i) => `${i},r${i % 7},${i % 100},${(i % 1000) / 10}`).join('\n')}\n`,
+      );
+      expect(ordinary.length).toBeGreaterThan(20_000_000);
+      const passed = await confirmWhileWatching('ordinary.csv', ordinary);
+      expect(passed.result).toMatchObject({ status: 'COMPLETED', metadata: { rowCount: 1_200_000 } });
+
+      // 10 million empty fields in 10 MB (it took the server to 1.3 GB before): the whole process, not only
+      // DuckDB, stays under the documented bound of DUCKDB_MEMORY_LIMIT + 300 MB.
+      const empty = Buffer.from(
+        `${Array.from({ length: 100 }, (_, i) => `c${i}`).join(',')}\n${`${','.repeat(99)}\n`.repeat(100_000)}`,
+      );
+      const wide = await confirmWhileWatching('empty-fields.csv', empty);
+      expect(wide.result).toMatchObject({ status: 'COMPLETED', metadata: { rowCount: 100_000 } });
+      const peakMb =
+        Number(/VmHWM:\s+(\d+)/.exec(readFileSync(`/proc/${server.child.pid}/status`, 'utf8'))?.[1]) / 1024;
+      expect(peakMb).toBeLessThan(512 + 300);
+    } finally {
+      await server.stop();
+      rmSync(filesDir, { recursive: true, force: true });
+    }
+  });
+
   it('refuses to start with a bad setting and names it, without a stack trace', async () => {
     const bad = await startProcess({ PORT: 'not-a-port', DATA_DIR: dataDir });
     expect(await bad.exited).toBe(1);

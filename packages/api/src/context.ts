@@ -16,6 +16,7 @@ import { type Logger, silentLogger } from './logger.js';
 import { CursorCodec } from './pagination.js';
 import { RateLimiter } from './rate-limit.js';
 import type { Storage } from './storage/s3.js';
+import { WorkQueue } from './work-queue.js';
 
 export interface FileSettings {
   maxUploadBytes: number;
@@ -38,6 +39,8 @@ export interface ApiDeps {
   authLimiter: RateLimiter;
   chatLimiter: RateLimiter;
   files: FileSettings;
+  /** Where uploads wait their turn to be validated and profiled. */
+  fileWork: WorkQueue;
   llm: LlmProvider;
   runs: RunHub;
   chat: { maxRunMs: number; historyTokenBudget: number };
@@ -101,6 +104,10 @@ export function createApiDeps({
     llm,
     runs: new RunHub(),
     chat: { maxRunMs: env.CHAT_MAX_RUN_SECONDS * 1000, historyTokenBudget: env.CHAT_HISTORY_TOKEN_BUDGET },
+    fileWork: new WorkQueue({
+      perServer: env.FILE_PROCESSING_CONCURRENCY,
+      perKey: env.FILE_PROCESSING_PER_USER,
+    }),
     files: {
       maxUploadBytes: env.MAX_UPLOAD_BYTES,
       uploadUrlTtlSeconds: env.UPLOAD_URL_TTL_SECONDS,

@@ -30,6 +30,9 @@ export const apiEnvSchema = z.object({
     .regex(/^\d+(\.\d+)?\s*(KB|MB|GB|TB|KiB|MiB|GiB|TiB)$/i)
     .default('1GB'),
   DUCKDB_THREADS: z.coerce.number().int().min(1).max(64).default(2),
+  /** Uploads validated and profiled at once on this server, and at once for one user; the rest wait in turn. */
+  FILE_PROCESSING_CONCURRENCY: z.coerce.number().int().min(1).max(64).default(2),
+  FILE_PROCESSING_PER_USER: z.coerce.number().int().min(1).max(64).default(1),
   AWS_REGION: z.string().min(1).optional(),
   LLM_PROVIDER: z.enum(['offline', 'bedrock', 'openai']).default('offline'),
   BEDROCK_MODEL_ID: z.string().min(1).default('openai.gpt-oss-120b-1:0'),

@@ -10,6 +10,7 @@ import { expect } from 'vitest';
 import type { ChatRequest, LlmProvider, ProviderEvent } from '../src/chat/llm/types.js';
 import { type ApiDeps, createApiDeps, createContext } from '../src/context.js';
 import { parseApiEnv } from '../src/env.js';
+import type { Logger } from '../src/logger.js';
 import { appRouter } from '../src/root.js';
 import { Storage } from '../src/storage/s3.js';
 import { createCallerFactory } from '../src/trpc.js';
@@ -47,7 +48,7 @@ export interface TestApi {
 /** The API with its own DynamoDB table on the shared DynamoDB Local and its own object store. */
 export async function createTestApi(
   env: Record<string, string> = {},
-  options: { llm?: LlmProvider; signInCheckIntervalMs?: number } = {},
+  options: { llm?: LlmProvider; signInCheckIntervalMs?: number; logger?: Logger } = {},
 ): Promise<TestApi> {
   const db = await createTestDb();
   const directory = mkdtempSync(join(tmpdir(), 'leonidas-api-test-'));
@@ -212,4 +213,17 @@ export async function collectEvents(
     await iterator.return?.();
   }
   return events;
+}
+
+/** A logger that keeps what it is given, as the lines a JSON logger would write. */
+export function capturingLogger(): Logger & { lines: string[] } {
+  const lines: string[] = [];
+  const write = (level: string) => (details: object, message: string) => {
+    lines.push(
+      JSON.stringify({ level, ...details, message }, (_key, value) =>
+        value instanceof Error ? { name: value.name, message: value.message, stack: value.stack } : value,
+      ),
+    );
+  };
+  return { lines, info: write('info'), warn: write('warn'), error: write('error') };
 }

@@ -2,7 +2,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { scanCsv } from './csv-scan.js';
+import { CsvScanner, MAX_COLUMNS, MAX_RECORD_BYTES, scanCsv } from './csv-scan.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'leonidas-scan-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -64,5 +64,66 @@ describe('scanCsv refuses, saying why', () => {
     const result = await scan(content);
     expect(result.ok).toBe(false);
     if (!result.ok) expect(result.reason).toMatch(reason);
+  });
+});
+
+describe('scanCsv bounds its work', () => {
+  /** Feeds `content` in chunks of `size` bytes, as storage may deliver it. */
+  const scanInChunks = (content: Buffer, size: number) => {
+    const scanner = new CsvScanner();
+    for (let offset = 0; offset < content.length; offset += size) {
+      const failure = scanner.push(content.subarray(offset, offset + size));
+      if (failure) return { ok: false as const, reason: failure, readBytes: offset + size };
+    }
+    return { ...scanner.end(), readBytes: content.length };
+  };
+
+  it('stops at 1 MB a first row that never ends, however small the chunks', () => {
+    const oneLine = Buffer.alloc(16 * 1024 * 1024, 'a');
+    const started = performance.now();
+    const result = scanInChunks(oneLine, 4096);
+    expect(result).toMatchObject({
+      ok: false,
+      reason: expect.stringMatching(/^The first row is longer than 1 MB/),
+    });
+    expect(result.readBytes).toBeLessThanOrEqual(MAX_RECORD_BYTES + 4096);
+    // Linear: about 1 MB looked at once, not 16 MB re-read at every chunk (which took 39 s).
+    expect(performance.now() - started).toBeLessThan(2000);
+  });
+
+  it('stops at 1 MB a header whose quote never closes', () => {
+    const unclosed = Buffer.from(`"a,b\n${'1,2\n'.repeat(4 * 1024 * 1024)}`);
+    const result = scanInChunks(unclosed, 64 * 1024);
+    expect(result).toMatchObject({
+      ok: false,
+      reason: expect.stringMatching(/quote in its first row is never closed/),
+    });
+    expect(result.readBytes).toBeLessThanOrEqual(MAX_RECORD_BYTES + 64 * 1024);
+  });
+
+  it('refuses a later row longer than 1 MB, naming its line', async () => {
+    const result = await scan(`a,b\n1,2\n3,"${'x'.repeat(MAX_RECORD_BYTES)}"\n5,6\n`);
+    expect(result).toMatchObject({
+      ok: false,
+      reason: expect.stringMatching(/^The row that starts on line 3 is longer than 1 MB/),
+    });
+  });
+
+  it('refuses more columns than the limit, saying how many', async () => {
+    const header = Array.from({ length: 100_000 }, (_, i) => `c${i}`).join(',');
+    const result = await scan(`${header}\n${'1,'.repeat(99_999)}1\n`);
+    expect(result).toMatchObject({ ok: false, reason: 'This file has 100,000 columns; the limit is 1,000.' });
+    expect(
+      await scan(
+        `${Array.from({ length: MAX_COLUMNS }, (_, i) => `c${i}`).join(',')}\n${'1,'.repeat(MAX_COLUMNS - 1)}1\n`,
+      ),
+    ).toMatchObject({ ok: true, fields: MAX_COLUMNS });
+  });
+
+  it('chooses the same delimiter whatever the chunking', () => {
+    const content = Buffer.from('a;b;"c,d"\n1;2;3\n4;5;6\n');
+    for (const size of [1, 2, 3, 7, content.length]) {
+      expect(scanInChunks(content, size)).toMatchObject({ ok: true, delimiter: ';', records: 3, fields: 3 });
+    }
   });
 });

@@ -8,6 +8,11 @@ export type CsvScan =
   | { ok: true; delimiter: Delimiter; records: number; fields: number; bytes: number; hasBom: boolean }
   | { ok: false; reason: string };
 
+/** A row (record) longer than this fails: DuckDB itself stops at 2 MB, and no table needs rows this long. */
+export const MAX_RECORD_BYTES = 1024 * 1024;
+/** More columns than this fail: profiling computes several statistics per column, all held at once. */
+export const MAX_COLUMNS = 1000;
+
 const QUOTE = 0x22;
 const LF = 0x0a;
 const CR = 0x0d;
@@ -34,13 +39,19 @@ export async function scanCsv(path: string): Promise<CsvScan> {
   return scanner.end();
 }
 
-/** The same checks fed chunk by chunk, e.g. while the file streams in from storage. */
+/**
+ * The same checks fed chunk by chunk, e.g. while the file streams in from storage. Every byte is looked at a
+ * bounded number of times whatever the chunking (the first record is held until it is complete, to choose the
+ * delimiter, and is limited like any record).
+ */
 export class CsvScanner {
   private bytes = 0;
   private line = 1;
   private utf8Carry: Buffer = Buffer.alloc(0);
-  private delimiter: number | undefined;
-  private headerBytes: Buffer[] = [];
+  private delimiter: Delimiter | undefined;
+  /** The delimiter's byte, once known (-1 matches no byte). */
+  private delimiterByte = -1;
+  private readonly header = new HeaderSniffer();
   private hasBom = false;
   private started = false;
 
@@ -48,6 +59,7 @@ export class CsvScanner {
   private fields = 0;
   private recordHasContent = false;
   private recordStartLine = 1;
+  private recordBytes = 0;
   private quoteStartLine = 1;
   private expectedFields: number | undefined;
   private records = 0;
@@ -68,24 +80,18 @@ export class CsvScanner {
         data = data.subarray(3);
       }
     }
-    if (this.delimiter === undefined) {
-      // The delimiter is chosen from the first record, so hold bytes until it is complete.
-      this.headerBytes.push(data);
-      const buffered = Buffer.concat(this.headerBytes);
-      const delimiter = detectDelimiter(buffered, false);
-      if (delimiter === undefined) return undefined;
-      this.delimiter = delimiter.charCodeAt(0);
-      this.headerBytes = [];
-      return this.tokenize(buffered);
+    if (this.delimiter !== undefined) return this.tokenize(data);
+    // The delimiter is chosen from the first record, so its bytes are held until it is complete.
+    const delimiter = this.header.push(data);
+    if (delimiter === undefined) {
+      return this.header.bytes > MAX_RECORD_BYTES ? firstRowTooLong() : undefined;
     }
-    return this.tokenize(data);
+    return this.startWith(delimiter);
   }
-
   end(): CsvScan {
+    const delimiter = this.delimiter ?? this.header.choose();
     if (this.delimiter === undefined) {
-      const buffered = Buffer.concat(this.headerBytes);
-      this.delimiter = (detectDelimiter(buffered, true) ?? ',').charCodeAt(0);
-      const failure = this.tokenize(buffered);
+      const failure = this.startWith(delimiter);
       if (failure) return { ok: false, reason: failure };
     }
     if (this.utf8Carry.length > 0) return { ok: false, reason: this.notUtf8(this.line) };
@@ -101,7 +107,7 @@ export class CsvScanner {
     if (this.records === 1) return { ok: false, reason: 'The file has a header row but no data rows.' };
     return {
       ok: true,
-      delimiter: String.fromCharCode(this.delimiter) as Delimiter,
+      delimiter,
       records: this.records,
       fields: this.expectedFields ?? 0,
       bytes: this.bytes,
@@ -109,10 +115,20 @@ export class CsvScanner {
     };
   }
 
+  /** The delimiter is known: the held first record and what came with it are tokenized, once. */
+  private startWith(delimiter: Delimiter): string | undefined {
+    this.delimiter = delimiter;
+    this.delimiterByte = delimiter.charCodeAt(0);
+    return this.tokenize(this.header.take());
+  }
+
   private tokenize(data: Buffer): string | undefined {
-    const delimiter = this.delimiter;
+    const delimiter = this.delimiterByte;
     for (let i = 0; i < data.length; i++) {
       const byte = data[i] as number;
+      if (++this.recordBytes > MAX_RECORD_BYTES) {
+        return `The row that starts on line ${this.recordStartLine} is longer than 1 MB; a row can be at most 1 MB (${MAX_RECORD_BYTES} bytes).`;
+      }
       switch (this.state) {
         case State.Quoted:
           if (byte === QUOTE) this.state = State.QuoteInQuoted;
@@ -164,10 +180,12 @@ export class CsvScanner {
     const fields = this.fields + 1;
     this.fields = 0;
     this.recordHasContent = false;
+    this.recordBytes = 0;
     this.state = State.FieldStart;
     if (!hadContent) return undefined;
     this.records++;
     if (this.expectedFields === undefined) {
+      if (fields > MAX_COLUMNS) return tooManyColumns(fields);
       this.expectedFields = fields;
       return undefined;
     }
@@ -195,32 +213,56 @@ export class CsvScanner {
   }
 }
 
+const firstRowTooLong = () =>
+  `The first row is longer than 1 MB, so this does not look like a CSV file (or a quote in its first row is never closed). A row can be at most 1 MB (${MAX_RECORD_BYTES} bytes).`;
+
+const tooManyColumns = (columns: number) =>
+  `This file has ${columns.toLocaleString('en-US')} columns; the limit is ${MAX_COLUMNS.toLocaleString('en-US')}.`;
+
 /**
- * The candidate that occurs most often, outside quotes, in the first record. Returns undefined while the
- * first record may still be incomplete (unless `final`); a file without any candidate is one column of CSV.
+ * Holds the start of the file until its first record is complete and counts, outside quotes, the candidate
+ * delimiters in it: the one that occurs most often is the file's (none: one column of CSV). State is carried
+ * across chunks, so each byte is looked at once.
  */
-export function detectDelimiter(data: Buffer, final: boolean): Delimiter | undefined {
-  const counts = new Map<number, number>();
-  let quoted = false;
-  let complete = false;
-  for (const byte of data) {
-    if (byte === QUOTE) quoted = !quoted;
-    else if (!quoted && byte === LF) {
-      complete = true;
-      break;
-    } else if (!quoted) counts.set(byte, (counts.get(byte) ?? 0) + 1);
-  }
-  if (!complete && !final) return undefined;
-  let best: Delimiter = ',';
-  let bestCount = 0;
-  for (const candidate of DELIMITERS) {
-    const count = counts.get(candidate.charCodeAt(0)) ?? 0;
-    if (count > bestCount) {
-      best = candidate;
-      bestCount = count;
+class HeaderSniffer {
+  private readonly held: Buffer[] = [];
+  private readonly counts = new Map<number, number>();
+  private quoted = false;
+  bytes = 0;
+
+  /** The delimiter, once the first record is complete. */
+  push(data: Buffer): Delimiter | undefined {
+    this.held.push(data);
+    this.bytes += data.length;
+    for (const byte of data) {
+      if (byte === QUOTE) this.quoted = !this.quoted;
+      else if (this.quoted) continue;
+      else if (byte === LF) return this.choose();
+      else this.counts.set(byte, (this.counts.get(byte) ?? 0) + 1);
     }
+    return undefined;
   }
-  return best;
+
+  /** The delimiter from what was seen (also when the file ended inside its first record). */
+  choose(): Delimiter {
+    let best: Delimiter = ',';
+    let bestCount = 0;
+    for (const candidate of DELIMITERS) {
+      const count = this.counts.get(candidate.charCodeAt(0)) ?? 0;
+      if (count > bestCount) {
+        best = candidate;
+        bestCount = count;
+      }
+    }
+    return best;
+  }
+
+  /** Everything held, once: the first record and whatever followed it in the same chunk. */
+  take(): Buffer {
+    const data = Buffer.concat(this.held);
+    this.held.length = 0;
+    return data;
+  }
 }
 
 /** Length of the prefix that ends on a UTF-8 sequence boundary (at most 3 trailing bytes are held back). */

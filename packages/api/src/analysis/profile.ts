@@ -28,6 +28,9 @@ export interface CsvPreview {
   rows: CellValue[][];
 }
 
+/** Columns whose statistics are computed in one pass over the file. */
+const COLUMNS_PER_PASS = 50;
+
 interface SniffedColumn {
   name: string;
   type: string;
@@ -42,7 +45,7 @@ export async function profileCsv(
   const source = readCsvSql(input.path, input.delimiter, sniffed);
   const columns = sniffed.columns.map((column) => ({ ...column, kind: columnType(column.type) }));
 
-  const aggregates = columns.flatMap((column, i) => {
+  const aggregates = columns.map((column, i) => {
     const id = sqlIdentifier(column.name);
     const base = [`count(DISTINCT ${id}) AS d${i}`, `count(*) - count(${id}) AS n${i}`];
     if (column.kind === 'integer' || column.kind === 'number') {
@@ -53,10 +56,16 @@ export async function profileCsv(
     }
     return base;
   });
-  const statsReader = await connection.runAndReadAll(
-    `SELECT count(*) AS rows, ${aggregates.join(', ')} FROM ${source}`,
-  );
-  const stats = statsReader.getRowObjectsJson()[0] ?? {};
+  // Exact distinct counts keep a hash table per column: a few columns per pass keep memory bounded on wide
+  // files (1,000 columns at once needed more than 1 GB), at the price of reading a wide file a few times.
+  const stats: Record<string, unknown> = {};
+  for (let start = 0; start < aggregates.length; start += COLUMNS_PER_PASS) {
+    const batch = aggregates.slice(start, start + COLUMNS_PER_PASS).flat();
+    const reader = await connection.runAndReadAll(
+      `SELECT count(*) AS rows${batch.map((aggregate) => `, ${aggregate}`).join('')} FROM ${source}`,
+    );
+    Object.assign(stats, reader.getRowObjectsJson()[0] ?? {});
+  }
 
   const profileColumns = columns.map((column, i): ColumnProfile => {
     const profile: ColumnProfile = {

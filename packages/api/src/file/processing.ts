@@ -5,7 +5,8 @@ import { claimForProcessing, type FileRecord, finishProcessing, getFile } from '
 import { CsvScanner } from '../analysis/csv-scan.js';
 import { profileCsv } from '../analysis/profile.js';
 import type { ApiDeps } from '../context.js';
-import { ObjectTooLargeError } from '../storage/s3.js';
+import { errorSummary } from '../logger.js';
+import { InspectionStoppedError, ObjectTooLargeError } from '../storage/s3.js';
 import { previewObjectKey } from './keys.js';
 
 /** A PROCESSING file whose run started longer ago than this is taken over (its server went away). */
@@ -34,7 +35,10 @@ export async function startProcessing(
   // Someone else holds it or has finished it: confirming twice is harmless.
   if (!claimed) return (await getFile(deps.db, file.fileId)) ?? file;
 
-  const run = deps.background.run(processClaimed(deps, claimed, objectSize));
+  // Processing waits its turn: a few files at once on this server, one at a time per user.
+  const run = deps.background.run(
+    deps.fileWork.run(claimed.userId, () => processClaimed(deps, claimed, objectSize)),
+  );
   let timer: NodeJS.Timeout | undefined;
   const waited = new Promise<null>((resolve) => {
     timer = setTimeout(() => resolve(null), deps.files.confirmWaitMs);
@@ -71,30 +75,48 @@ async function processClaimed(deps: ApiDeps, file: FileRecord, objectSize: numbe
   const workDir = await mkdtemp(join(tmpdir(), 'leonidas-file-'));
   try {
     const path = join(workDir, 'upload.csv');
-    // The scan runs on the chunks as they arrive; after its first failure it only waits for the end.
+    // The scan runs on the chunks as they arrive; its first failure ends the download there.
     const scanner = new CsvScanner();
     let failure: string | undefined;
-    const bytes = await deps.storage.downloadToFile(file.objectKey, path, {
-      maxBytes: limit,
-      inspect: (chunk) => {
-        failure ??= scanner.push(chunk);
-      },
-    });
+    const bytes = await deps.storage
+      .downloadToFile(file.objectKey, path, {
+        maxBytes: limit,
+        inspect: (chunk) => {
+          failure = scanner.push(chunk);
+          return failure === undefined;
+        },
+      })
+      .catch((error: unknown) => {
+        if (error instanceof InspectionStoppedError) return 0;
+        throw error;
+      });
     const scan = failure ? { ok: false as const, reason: failure } : scanner.end();
     if (!scan.ok) return await fail(scan.reason);
     const profiled = await deps.analytics
       .withConnection((connection) =>
         profileCsv(connection, { path, delimiter: scan.delimiter, previewRows: PREVIEW_ROWS }),
       )
-      .catch((error: unknown) => {
-        // The scan accepted the structure, so this is about values DuckDB would not read: say so plainly.
-        deps.logger.warn({ err: error, fileId: file.fileId }, 'DuckDB could not read a scanned CSV');
-        return null;
-      });
-    if (!profiled)
-      return await fail(
-        'We could not read the values in this file as CSV. Check it opens in a spreadsheet and upload it again.',
+      .then(
+        (result) => ({ ok: true as const, ...result }),
+        (error: unknown) => {
+          deps.logger.warn(
+            { fileId: file.fileId, ...errorSummary(error) },
+            'DuckDB could not profile a scanned CSV',
+          );
+          return {
+            ok: false as const,
+            outOfMemory: /^Out of Memory Error/.test(String((error as Error)?.message)),
+          };
+        },
       );
+    if (!profiled.ok) {
+      return await fail(
+        profiled.outOfMemory
+          ? 'This file needs more memory to profile than this server allows. Split it into smaller files, or ask the administrator to raise DUCKDB_MEMORY_LIMIT.'
+          : // The scan accepted the structure, so this is about values DuckDB would not read: say so plainly.
+            'We could not read the values in this file as CSV. Check it opens in a spreadsheet and upload it again.',
+      );
+    }
     const { profile, preview } = profiled;
     await deps.storage.putJson(previewObjectKey(file.projectId, file.fileId), preview);
     const completed = await finishProcessing(deps.db, {
@@ -107,7 +129,7 @@ async function processClaimed(deps: ApiDeps, file: FileRecord, objectSize: numbe
     if (error instanceof ObjectTooLargeError) {
       return fail(`The uploaded file is larger than the ${error.limit} bytes announced for it.`);
     }
-    deps.logger.error({ err: error, fileId: file.fileId }, 'file processing failed');
+    deps.logger.error({ fileId: file.fileId, ...errorSummary(error) }, 'file processing failed');
     return fail(OUT_OF_ORDER).catch(() => file);
   } finally {
     await rm(workDir, { recursive: true, force: true });

@@ -3,6 +3,7 @@ import { getFile } from '@leonidas/db';
 import { afterAll, beforeAll, describe, expect, it, onTestFinished } from 'vitest';
 import { ZodError } from 'zod';
 import {
+  capturingLogger,
   createTestApi,
   expectTrpcError,
   postToPresignedUrl,
@@ -264,6 +265,48 @@ describe('files that cannot be used', () => {
     // Over HTTP the message is replaced by a short one (see apps/server's tests).
     await expectTrpcError(gina.as.file.confirm({ fileId: file.id }), 'INTERNAL_SERVER_ERROR');
     expect((await getFile(fragile.deps.db, file.id))?.status).toBe('UPLOADING');
+  });
+});
+
+describe('what the log keeps of a failed file', () => {
+  it('never a row, a cell, a file name or a temp path: the kind of error, the file id, the line', async () => {
+    const logger = capturingLogger();
+    // A memory limit DuckDB cannot profile in, so that its failure path is logged too.
+    const tight = await createTestApi({ DUCKDB_MEMORY_LIMIT: '1MB' }, { logger });
+    onTestFinished(() => tight.close());
+    const owner = await signUp(tight);
+    const project = await owner.as.project.create({ name: 'Markers' });
+    const MARKER = 'MARKER-7f3a';
+    const upload = async (filename: string, content: string) => {
+      const bytes = Buffer.from(content);
+      const { file, upload: form } = await owner.as.file.createUpload({
+        projectId: project.id,
+        filename,
+        size: bytes.length,
+        contentType: 'text/csv',
+      });
+      expect(await postToPresignedUrl(form, bytes)).toBe(204);
+      return owner.as.file.confirm({ fileId: file.id });
+    };
+    const ragged = await upload('ragged.csv', `a,b\n1,2\n${MARKER},2,3\n`);
+    expect(ragged).toMatchObject({
+      status: 'FAILED',
+      failureReason: expect.stringMatching(/^Line 3 has 3 fields/),
+    });
+    const longRow = await upload('long.csv', `a,b\n1,"${MARKER}${'x'.repeat(1_100_000)}"\n`);
+    expect(longRow.failureReason).toMatch(/line 2 is longer than 1 MB/);
+    const rows = Array.from({ length: 20_000 }, (_, i) => `${i},${MARKER}-${i}-${'z'.repeat(40)}`).join('\n');
+    const tooBig = await upload(`${MARKER}.csv`, `a,b\n${rows}\n`);
+    expect(tooBig).toMatchObject({
+      status: 'FAILED',
+      failureReason: expect.stringMatching(/more memory to profile/),
+    });
+
+    const log = logger.lines.join('\n');
+    expect(log).toContain(tooBig.id);
+    expect(log).toContain('DuckDB could not profile a scanned CSV');
+    expect(log).not.toContain(MARKER);
+    expect(log).not.toContain('leonidas-file-');
   });
 });
 

@@ -35,6 +35,14 @@ export const UPLOAD_STATE_TAG = 'leonidas-state';
 const tagging = (state: 'pending' | 'confirmed') =>
   `<Tagging><TagSet><Tag><Key>${UPLOAD_STATE_TAG}</Key><Value>${state}</Value></Tag></TagSet></Tagging>`;
 
+/** The inspection of a download found what it needed (a reason to refuse the file): the rest is not read. */
+export class InspectionStoppedError extends Error {
+  constructor() {
+    super('Download stopped by its inspection');
+    this.name = 'InspectionStoppedError';
+  }
+}
+
 export class ObjectTooLargeError extends Error {
   constructor(readonly limit: number) {
     super(`Object is larger than ${limit} bytes`);
@@ -100,12 +108,13 @@ export class Storage {
 
   /**
    * Streams the object to a file, never holding it in memory; stops once it exceeds `maxBytes`. Each chunk is
-   * also handed to `inspect` on the way, so a check can run while the file arrives.
+   * also handed to `inspect` on the way, so a check can run while the file arrives; when it answers `false` the
+   * download stops there (`InspectionStoppedError`).
    */
   async downloadToFile(
     key: string,
     path: string,
-    options: { maxBytes: number; inspect?: (chunk: Buffer) => void },
+    options: { maxBytes: number; inspect?: (chunk: Buffer) => boolean },
   ): Promise<number> {
     const object = await this.client.send(new GetObjectCommand({ Bucket: this.bucket, Key: key }));
     if (!(object.Body instanceof Readable)) throw new Error('S3 returned no readable body');
@@ -114,7 +123,7 @@ export class Storage {
       transform(chunk: Buffer, _encoding, callback) {
         bytes += chunk.length;
         if (bytes > options.maxBytes) return callback(new ObjectTooLargeError(options.maxBytes));
-        options.inspect?.(chunk);
+        if (options.inspect?.(chunk) === false) return callback(new InspectionStoppedError());
         callback(null, chunk);
       },
     });

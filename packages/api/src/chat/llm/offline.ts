@@ -69,17 +69,27 @@ export class OfflineProvider implements LlmProvider {
   }
 }
 
-export function recognise(text: string): Intent {
+/**
+ * The commands are short: only the start of a message is read for them, so a 32,000-character message costs no
+ * more than a short one.
+ */
+const MAX_COMMAND_CHARS = 500;
+
+export function recognise(message: string): Intent {
+  const text = message.slice(0, MAX_COMMAND_CHARS);
   const lower = text.toLowerCase().trim();
-  const filename = /([\p{L}\p{N}_\-.()]+\.(?:csv|tsv))\b/iu.exec(text)?.[1];
-  const rows = Number(/(?:first|top|head)\s+(\d{1,2})/i.exec(text)?.[1] ?? 5);
+  const words = lower.split(/\s+/);
+  const filename = mentionedFile(text);
+  const rows = Number(/\b(?:first|top|head)\s+(\d{1,2})\b/.exec(lower)?.[1] ?? 5);
+  const asksForRows =
+    words.some((word) => /^(first|top|head)$/.test(word)) && words.some((word) => /^rows?\b/.test(word));
   if (
     /\b(describe|profile|summari[sz]e|columns?|tell me about|look at|analy[sz]e)\b/.test(lower) ||
-    /\b(first|top|head)\b.*\brows?\b/.test(lower)
+    asksForRows
   ) {
     const named =
       filename ??
-      /\b(?:describe|profile|summari[sz]e|about|of|analy[sz]e)\s+(?:the\s+)?(?:file\s+)?["'`]?([\p{L}\p{N}_\-.]+)/iu.exec(
+      /\b(?:describe|profile|summari[sz]e|about|of|analy[sz]e)\s+(?:the\s+)?(?:file\s+)?["'`]?([\p{L}\p{N}_\-.]{1,255})/iu.exec(
         text,
       )?.[1];
     if (named) return { kind: 'describe', filename: named, rows: Math.min(Math.max(rows, 1), 20) };
@@ -93,6 +103,21 @@ export function recognise(text: string): Intent {
   if (/^(hi|hey|hello|yo|help|what can you do|who are you)\b/.test(lower) || lower === '?')
     return { kind: 'help' };
   return { kind: 'unknown' };
+}
+
+/**
+ * The first name of a CSV or TSV file: a quoted one (`"Q1 (final).csv"`, spaces allowed), else a word
+ * (`sales.csv`), found by splitting the text into words once rather than by a pattern that retries from every
+ * position (the text is already short).
+ */
+function mentionedFile(text: string): string | undefined {
+  const quoted = /(["'`])([^"'`\n]{1,255}?\.(?:csv|tsv))\1/i.exec(text)?.[2];
+  if (quoted) return quoted;
+  for (const word of text.split(/[\s"'`,;:!?]+/)) {
+    const name = word.replace(/[^\p{L}\p{N}_\-.()]+$/u, '');
+    if (/\.(?:csv|tsv)$/i.test(name) && /^[\p{L}\p{N}_\-.()]+$/u.test(name)) return name;
+  }
+  return undefined;
 }
 
 const OWN_CALL_PREFIX = 'offline-';
@@ -206,16 +231,15 @@ function formatValue(value: number | string | undefined): string {
   return typeof value === 'number' ? formatNumber(value) : value;
 }
 
+/** Waits, or stops waiting when the run is stopped; either way nothing stays listening on the signal. */
 function sleep(ms: number, signal: AbortSignal): Promise<void> {
   return new Promise((resolve) => {
-    const timer = setTimeout(resolve, ms);
-    signal.addEventListener(
-      'abort',
-      () => {
-        clearTimeout(timer);
-        resolve();
-      },
-      { once: true },
-    );
+    const done = () => {
+      clearTimeout(timer);
+      signal.removeEventListener('abort', done);
+      resolve();
+    };
+    const timer = setTimeout(done, ms);
+    signal.addEventListener('abort', done, { once: true });
   });
 }

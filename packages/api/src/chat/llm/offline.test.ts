@@ -1,0 +1,60 @@
+import { describe, expect, it } from 'vitest';
+import { OfflineProvider, recognise } from './offline.js';
+
+describe('the offline analyst reading a message', () => {
+  it.each([
+    ['what files do I have?', { kind: 'list' }],
+    ['describe sales.csv', { kind: 'describe', filename: 'sales.csv', rows: 5 }],
+    [
+      'show the first 10 rows of "Q1 (final).csv" please',
+      { kind: 'describe', filename: 'Q1 (final).csv', rows: 10 },
+    ],
+    ['Tell me about Régions-2024.tsv!', { kind: 'describe', filename: 'Régions-2024.tsv', rows: 5 }],
+    ['profile customers', { kind: 'describe', filename: 'customers', rows: 5 }],
+    ['hello', { kind: 'help' }],
+    ['Why did churn go up?', { kind: 'unknown' }],
+  ])('%s', (text, intent) => {
+    expect(recognise(text)).toEqual(intent);
+  });
+
+  it('reads a 32,000-character message in about the time of a short one', () => {
+    const hostile = [
+      'a'.repeat(32_000),
+      `${'first '.repeat(5_000)}x`,
+      `${'x.'.repeat(16_000)}csv`,
+      `describe ${'(('.repeat(10_000)}`,
+    ];
+    const started = performance.now();
+    for (const text of hostile) for (let i = 0; i < 10; i++) recognise(text);
+    // 40 readings; one of them took 1.17 s before.
+    expect(performance.now() - started).toBeLessThan(200);
+  });
+
+  it('leaves no listener behind on the run signal, however long the answer', async () => {
+    const provider = new OfflineProvider({ tokenDelayMs: 1 });
+    const controller = new AbortController();
+    let listeners = 0;
+    const signal = controller.signal;
+    const add = signal.addEventListener.bind(signal);
+    const remove = signal.removeEventListener.bind(signal);
+    signal.addEventListener = ((...args: Parameters<typeof add>) => {
+      listeners++;
+      add(...args);
+    }) as typeof signal.addEventListener;
+    signal.removeEventListener = ((...args: Parameters<typeof remove>) => {
+      listeners--;
+      remove(...args);
+    }) as typeof signal.removeEventListener;
+    let words = 0;
+    for await (const event of provider.stream({
+      system: '',
+      messages: [{ role: 'user', content: [{ type: 'text', text: 'hello' }] }],
+      tools: [],
+      signal,
+    })) {
+      if (event.type === 'text') words++;
+    }
+    expect(words).toBeGreaterThan(20);
+    expect(listeners).toBe(0);
+  });
+});
