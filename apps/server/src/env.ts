@@ -60,7 +60,7 @@ export const serverEnvSchema = apiEnvSchema.extend({
     .string()
     .min(1)
     .default(fileURLToPath(new URL('../../web/dist', import.meta.url))),
-  /** How often housekeeping runs: expired unconfirmed uploads removed, interrupted replies marked. */
+  /** How often housekeeping runs: expired unconfirmed uploads removed, interrupted replies marked, interrupted deletions finished. */
   SWEEP_INTERVAL_SECONDS: z.coerce.number().int().min(10).default(300),
 });
 

@@ -3,6 +3,7 @@ import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import {
   createApiDeps,
+  finishAbandonedDeletions,
   recoverInterruptedRuns,
   Storage,
   type StorageConfig,
@@ -112,12 +113,22 @@ export async function startServer(
         (error: unknown) => logger.error({ err: error }, 'recovering interrupted replies failed'),
       );
     await recover();
+    // Deletions a dead server left half-way (tombstones whose lease ran out) are finished in the background.
+    const finishDeletions = () =>
+      deps.background.run(
+        finishAbandonedDeletions(deps).then(
+          (finished) => finished > 0 && logger.info({ finished }, 'finished interrupted deletions'),
+          (error: unknown) => logger.error({ err: error }, 'finishing interrupted deletions failed'),
+        ),
+      );
+    void finishDeletions();
     const housekeeping = setInterval(() => {
       void recover();
       sweepExpiredUploads(deps).then(
         (swept) => swept > 0 && logger.info({ swept }, 'removed expired unconfirmed uploads'),
         (error: unknown) => logger.error({ err: error }, 'upload sweep failed'),
       );
+      void finishDeletions();
     }, env.SWEEP_INTERVAL_SECONDS * 1000);
     housekeeping.unref();
 

@@ -14,6 +14,7 @@ import { type Clock, systemClock } from './clock.js';
 import type { ApiEnv } from './env.js';
 import { type Logger, silentLogger } from './logger.js';
 import { CursorCodec } from './pagination.js';
+import { type QuotaSettings, quotaSettings } from './quotas.js';
 import { RateLimiter } from './rate-limit.js';
 import type { Storage } from './storage/s3.js';
 import { WorkQueue } from './work-queue.js';
@@ -41,6 +42,7 @@ export interface ApiDeps {
   files: FileSettings;
   /** Where uploads wait their turn to be validated and profiled. */
   fileWork: WorkQueue;
+  quotas: QuotaSettings;
   llm: LlmProvider;
   runs: RunHub;
   chat: { maxRunMs: number; historyTokenBudget: number };
@@ -114,6 +116,7 @@ export function createApiDeps({
       downloadUrlTtlSeconds: env.DOWNLOAD_URL_TTL_SECONDS,
       confirmWaitMs: env.CONFIRM_WAIT_MS,
     },
+    quotas: quotaSettings(env),
   };
 }
 

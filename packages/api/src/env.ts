@@ -48,6 +48,27 @@ export const apiEnvSchema = z.object({
   CHAT_HISTORY_TOKEN_BUDGET: z.coerce.number().int().min(500).default(8000),
   /** The offline assistant streams word by word with this pause, like a model would. */
   OFFLINE_TOKEN_DELAY_MS: z.coerce.number().int().min(0).max(1000).default(15),
+  /*
+   * Per-user quotas, far above what a person working with data reaches but low enough that one account cannot
+   * fill the table or the bucket (README, "Security").
+   */
+  MAX_PROJECTS_PER_USER: z.coerce.number().int().min(1).default(1000),
+  /** Per user rather than per project, so the total cannot grow as projects times sessions. */
+  MAX_SESSIONS_PER_USER: z.coerce.number().int().min(1).default(10_000),
+  /** A send writes two messages (the user's and the reply). */
+  MAX_MESSAGES_PER_SESSION: z.coerce.number().int().min(2).default(2000),
+  /** Each pending upload is an entry of the user's usage item (at most 400 KB), hence the ceiling. */
+  MAX_PENDING_UPLOADS_PER_USER: z.coerce.number().int().min(1).max(1000).default(100),
+  MAX_PENDING_UPLOAD_BYTES_PER_USER: z.coerce
+    .number()
+    .int()
+    .min(1)
+    .default(10 * 1024 ** 3),
+  MAX_STORED_BYTES_PER_USER: z.coerce
+    .number()
+    .int()
+    .min(1)
+    .default(50 * 1024 ** 3),
 });
 
 export type ApiEnv = z.infer<typeof apiEnvSchema>;
@@ -61,6 +82,10 @@ export function apiEnvProblems(env: ApiEnv): string[] {
   const problems: string[] = [];
   if (env.LLM_PROVIDER === 'bedrock' && !env.AWS_REGION)
     problems.push('AWS_REGION: required with LLM_PROVIDER=bedrock');
+  // Otherwise a file of the largest allowed size could never be uploaded.
+  for (const name of ['MAX_PENDING_UPLOAD_BYTES_PER_USER', 'MAX_STORED_BYTES_PER_USER'] as const) {
+    if (env[name] < env.MAX_UPLOAD_BYTES) problems.push(`${name}: must be at least MAX_UPLOAD_BYTES`);
+  }
   if (env.LLM_PROVIDER === 'openai' && !env.OPENAI_API_KEY) {
     problems.push('OPENAI_API_KEY: required with LLM_PROVIDER=openai (any value for servers that take none)');
   }

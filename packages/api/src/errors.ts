@@ -5,6 +5,7 @@
 export type AppErrorCode =
   | 'BAD_REQUEST'
   | 'UNAUTHORIZED'
+  | 'FORBIDDEN'
   | 'NOT_FOUND'
   | 'CONFLICT'
   | 'TOO_MANY_REQUESTS'
@@ -31,6 +32,9 @@ export class AppError extends Error {
 }
 
 export const notFound = (what: string) => new AppError('NOT_FOUND', `${what} not found.`);
+
+/** A quota that only deleting something frees: waiting would not help, so no retry time. */
+export const quotaReached = (message: string) => new AppError('FORBIDDEN', message);
 
 export const invalidField = (field: string, message: string) =>
   new AppError('BAD_REQUEST', `Invalid input: ${field}: ${message}`, { fieldErrors: { [field]: [message] } });

@@ -14,6 +14,7 @@ export {
   createContext,
   type FileSettings,
 } from './context.js';
+export { finishAbandonedDeletions } from './deletion/service.js';
 export { type ApiEnv, apiEnvProblems, apiEnvSchema, parseApiEnv } from './env.js';
 export { retryAfterSecondsOf } from './errors.js';
 export type { File, FilePreview, FileSource, FileStatus } from './file/schema.js';

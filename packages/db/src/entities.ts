@@ -1,4 +1,4 @@
-import { any, boolean, Entity, item, number, string } from 'dynamodb-toolbox';
+import { any, boolean, Entity, item, number, record, string } from 'dynamodb-toolbox';
 import type { LeonidasTable } from './table.js';
 
 /**
@@ -84,6 +84,28 @@ export function createEntities(table: LeonidasTable) {
     computeKey: ({ tokenHash }) => ({ pk: `REFRESH#${tokenHash}`, sk: 'REFRESH' }),
   });
 
+  /**
+   * What one user holds, changed in the same transaction as every create and delete it counts, under the
+   * quota's condition: limits hold under concurrency without counting items per request. Created on first
+   * need by counting the user's data (see `ensureUsage`). `storedBytes` counts every file from the moment
+   * its upload is created (declared size, so concurrent uploads cannot overshoot) and a completed file at its
+   * real size; `pendingUploads` maps each unconfirmed upload to when its URL expires (epoch ms).
+   */
+  const usage = new Entity({
+    name: 'USAGE',
+    table,
+    timestamps,
+    schema: item({
+      userId: string().key(),
+      projects: number(),
+      sessions: number(),
+      storedBytes: number(),
+      pendingBytes: number(),
+      pendingUploads: record(string(), number()),
+    }),
+    computeKey: ({ userId }) => ({ pk: `USER#${userId}`, sk: 'USAGE' }),
+  });
+
   const project = new Entity({
     name: 'PROJECT',
     table,
@@ -134,7 +156,11 @@ export function createEntities(table: LeonidasTable) {
     computeKey: ({ fileId }) => ({ pk: `FILE#${fileId}`, sk: 'FILE' }),
   });
 
-  /** A chat session. `activeRunId` is set while a reply is being written: one run at a time per session. */
+  /**
+   * A chat session. `activeRunId` is set while a reply is being written: one run at a time per session.
+   * `messageCount` counts its messages for the per-session quota (missing on sessions older than the quota
+   * until their first send counts them).
+   */
   const session = new Entity({
     name: 'SESSION',
     table,
@@ -145,6 +171,7 @@ export function createEntities(table: LeonidasTable) {
       projectId: string(),
       title: string(),
       activeRunId: string().optional(),
+      messageCount: number().optional(),
       version: number(),
     }).and((schema) => ({
       gsi1pk: string().link<typeof schema>(({ projectId }) => `PROJECT#${projectId}`),
@@ -198,17 +225,41 @@ export function createEntities(table: LeonidasTable) {
     }),
   });
 
+  /**
+   * A tombstone: a project or session already gone from view whose contents are still being deleted in the
+   * background. It sits in the sparse `GSI3` partition PENDING_DELETION until the cascade is done, so that
+   * housekeeping finishes a cascade whose server died; `leaseUntil` (epoch ms) keeps two servers from
+   * running the same one at once.
+   */
+  const deletion = new Entity({
+    name: 'DELETION',
+    table,
+    timestamps,
+    schema: item({
+      kind: string().enum('PROJECT', 'SESSION').key(),
+      targetId: string().key(),
+      userId: string(),
+      projectId: string(),
+      leaseUntil: number(),
+      gsi3pk: string(),
+      gsi3sk: string(),
+    }),
+    computeKey: ({ kind, targetId }) => ({ pk: `DELETION#${kind}#${targetId}`, sk: 'DELETION' }),
+  });
+
   return {
     user,
     emailClaim,
     loginGuard,
     refreshFamily,
     refreshToken,
+    usage,
     project,
     file,
     session,
     message,
     clientMessage,
+    deletion,
   };
 }
 

@@ -16,3 +16,19 @@ export function failedConditionIndexes(error: unknown): number[] {
   const reasons = (error as Error & { CancellationReasons?: { Code?: string }[] }).CancellationReasons ?? [];
   return reasons.flatMap((reason, index) => (reason.Code === 'ConditionalCheckFailed' ? [index] : []));
 }
+
+/**
+ * DynamoDB cancelled a transaction only because another one was changing the same item at the same moment
+ * (e.g. two creates of one user, both updating the user's usage item): safe to try again.
+ */
+export function isTransactionConflictOnly(error: unknown): boolean {
+  if (!(error instanceof Error)) return false;
+  if (error.name === 'TransactionConflictException') return true;
+  if (error.name !== 'TransactionCanceledException') return false;
+  const reasons = (error as Error & { CancellationReasons?: { Code?: string }[] }).CancellationReasons ?? [];
+  const codes = reasons.map((reason) => reason.Code ?? 'None');
+  return (
+    codes.includes('TransactionConflict') &&
+    codes.every((code) => code === 'TransactionConflict' || code === 'None')
+  );
+}

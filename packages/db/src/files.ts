@@ -3,16 +3,20 @@ import {
   $remove,
   $set,
   type Condition,
-  DeleteItemCommand,
+  ConditionCheck,
+  DeleteTransaction,
+  executeTransactWrite,
   GetItemCommand,
-  PutItemCommand,
+  PutTransaction,
   QueryCommand,
   UpdateItemCommand,
   type UpdateItemInput,
+  UpdateTransaction,
 } from 'dynamodb-toolbox';
 import type { Db } from './db.js';
-import { isConditionFailure } from './errors.js';
+import { failedConditionIndexes, isConditionFailure } from './errors.js';
 import { type KeyPage, queryPage, type StartKey } from './pagination.js';
+import { getUsage, type UsageRecord, withUsage } from './usage.js';
 
 export type FileStatus = 'UPLOADING' | 'PROCESSING' | 'COMPLETED' | 'FAILED';
 export type FileSource = 'USER_UPLOAD' | 'APP_GENERATED';
@@ -39,7 +43,23 @@ export interface FileRecord {
 const PENDING_UPLOAD = 'PENDING_UPLOAD';
 type IndexKey = 'gsi1pk' | 'gsi1sk' | 'gsi2pk' | 'gsi2sk' | 'gsi3pk' | 'gsi3sk';
 
-/** Written as UPLOADING and entered in the sparse pending-upload index, keyed by when its URL expires. */
+export interface UploadLimits {
+  maxPendingUploads: number;
+  maxPendingBytes: number;
+  maxStoredBytes: number;
+}
+
+export type CreateFileResult =
+  | { outcome: 'created'; file: FileRecord }
+  /** One of the limits would be passed; the usage says which. */
+  | { outcome: 'limit'; usage: UsageRecord }
+  | { outcome: 'project-gone' };
+
+/**
+ * Written as UPLOADING and entered in the sparse pending-upload index, keyed by when its URL expires, only
+ * while its project exists. In the same transaction the user's usage takes the upload: its declared size is
+ * reserved in `storedBytes` at once, so concurrent uploads cannot together pass the storage limit.
+ */
 export async function createFileRecord(
   db: Db,
   input: Pick<
@@ -53,20 +73,54 @@ export async function createFileRecord(
     | 'source'
     | 'objectKey'
     | 'uploadExpiresAt'
-  >,
-): Promise<FileRecord> {
-  const { ToolboxItem } = await db.entities.file
-    .build(PutItemCommand)
-    .item({
-      ...input,
-      status: 'UPLOADING',
-      version: 1,
-      gsi3pk: PENDING_UPLOAD,
-      gsi3sk: new Date(input.uploadExpiresAt).toISOString(),
-    })
-    .options({ condition: { attr: 'fileId', exists: false } })
-    .send();
-  return withoutIndexKeys(ToolboxItem);
+  > & { limits: UploadLimits },
+): Promise<CreateFileResult> {
+  const { limits, ...file } = input;
+  try {
+    const { ToolboxItems } = await withUsage(db, input.userId, () =>
+      executeTransactWrite(
+        db.entities.usage
+          .build(UpdateTransaction)
+          .item({
+            userId: input.userId,
+            pendingUploads: { [input.fileId]: input.uploadExpiresAt },
+            pendingBytes: $add(input.size),
+            storedBytes: $add(input.size),
+          })
+          .options({
+            condition: {
+              and: [
+                { attr: 'userId', exists: true },
+                { size: 'pendingUploads', lt: limits.maxPendingUploads },
+                { attr: 'pendingBytes', lte: limits.maxPendingBytes - input.size },
+                { attr: 'storedBytes', lte: limits.maxStoredBytes - input.size },
+              ],
+            },
+          }),
+        db.entities.project
+          .build(ConditionCheck)
+          .key({ userId: input.userId, projectId: input.projectId })
+          .condition({ attr: 'projectId', exists: true }),
+        db.entities.file
+          .build(PutTransaction)
+          .item({
+            ...file,
+            status: 'UPLOADING',
+            version: 1,
+            gsi3pk: PENDING_UPLOAD,
+            gsi3sk: new Date(input.uploadExpiresAt).toISOString(),
+          })
+          .options({ condition: { attr: 'fileId', exists: false } }),
+      ),
+    );
+    return { outcome: 'created', file: withoutIndexKeys(ToolboxItems[2]) };
+  } catch (error) {
+    const failed = failedConditionIndexes(error);
+    if (failed.includes(1)) return { outcome: 'project-gone' };
+    const usage = failed.includes(0) ? await getUsage(db, input.userId) : null;
+    if (usage) return { outcome: 'limit', usage };
+    throw error;
+  }
 }
 
 export async function getFile(db: Db, fileId: string): Promise<FileRecord | null> {
@@ -101,36 +155,59 @@ export async function listFiles(
 /**
  * Claims the file for processing: from UPLOADING, or from a PROCESSING run that started before `staleBefore`
  * (its server died). Returns null when someone else holds it or it is finished: confirming twice is harmless.
+ * Leaving UPLOADING ends the upload's pending reservation in the user's usage, in the same transaction.
  */
 export async function claimForProcessing(
   db: Db,
   input: { fileId: string; now: number; staleBefore: number },
 ): Promise<FileRecord | null> {
-  return conditionalUpdate(
-    db,
-    {
-      fileId: input.fileId,
-      status: 'PROCESSING',
-      processingStartedAt: input.now,
-      gsi3pk: $remove(),
-      gsi3sk: $remove(),
-    },
-    {
-      or: [
-        { attr: 'status', eq: 'UPLOADING' },
-        {
-          and: [
-            { attr: 'status', eq: 'PROCESSING' },
-            { attr: 'processingStartedAt', lt: input.staleBefore },
-          ],
-        },
+  const file = await getFile(db, input.fileId);
+  if (!file) return null;
+  const claim = {
+    fileId: input.fileId,
+    status: 'PROCESSING' as const,
+    processingStartedAt: input.now,
+    gsi3pk: $remove(),
+    gsi3sk: $remove(),
+  };
+  if (file.status !== 'UPLOADING') {
+    return conditionalUpdate(db, claim, {
+      and: [
+        { attr: 'status', eq: 'PROCESSING' },
+        { attr: 'processingStartedAt', lt: input.staleBefore },
       ],
-    },
-  );
+    });
+  }
+  try {
+    await withUsage(db, file.userId, () =>
+      executeTransactWrite(
+        db.entities.usage
+          .build(UpdateTransaction)
+          .item({
+            userId: file.userId,
+            pendingUploads: { [file.fileId]: $remove() },
+            pendingBytes: $add(-file.size),
+          })
+          .options({ condition: { attr: 'userId', exists: true } }),
+        db.entities.file
+          .build(UpdateTransaction)
+          .item({ ...claim, version: $add(1) })
+          .options({ condition: { attr: 'status', eq: 'UPLOADING' } }),
+      ),
+    );
+  } catch (error) {
+    if (failedConditionIndexes(error).includes(1)) return null;
+    throw error;
+  }
+  return getFile(db, input.fileId);
 }
 
-/** Ends the processing run that `processingStartedAt` identifies; a run that lost its claim changes nothing. */
-export function finishProcessing(
+/**
+ * Ends the processing run that `processingStartedAt` identifies; a run that lost its claim changes nothing.
+ * A completed file counts in the user's stored bytes at its real size instead of the declared one, in the
+ * same transaction (a failed one keeps its declared size counted: its upload stays stored until deleted).
+ */
+export async function finishProcessing(
   db: Db,
   input: {
     fileId: string;
@@ -140,21 +217,43 @@ export function finishProcessing(
       | { status: 'FAILED'; failureReason: string };
   },
 ): Promise<FileRecord | null> {
-  const outcome =
-    input.outcome.status === 'COMPLETED'
-      ? // $set replaces the whole profile; a plain object would be merged path by path into a missing map.
-        { ...input.outcome, metadata: $set(input.outcome.metadata) }
-      : input.outcome;
-  return conditionalUpdate(
-    db,
-    { fileId: input.fileId, ...outcome },
-    {
-      and: [
-        { attr: 'status', eq: 'PROCESSING' },
-        { attr: 'processingStartedAt', eq: input.processingStartedAt },
-      ],
-    },
-  );
+  const claimed = {
+    and: [
+      { attr: 'status', eq: 'PROCESSING' },
+      { attr: 'processingStartedAt', eq: input.processingStartedAt },
+    ],
+  } satisfies Condition<FileEntity>;
+  if (input.outcome.status === 'FAILED') {
+    return conditionalUpdate(db, { fileId: input.fileId, ...input.outcome }, claimed);
+  }
+  const file = await getFile(db, input.fileId);
+  if (!file) return null;
+  const completed = input.outcome;
+  try {
+    await withUsage(db, file.userId, () =>
+      executeTransactWrite(
+        db.entities.usage
+          .build(UpdateTransaction)
+          .item({ userId: file.userId, storedBytes: $add(completed.size - file.size) })
+          .options({ condition: { attr: 'userId', exists: true } }),
+        db.entities.file
+          .build(UpdateTransaction)
+          .item({
+            fileId: input.fileId,
+            status: 'COMPLETED',
+            size: completed.size,
+            // $set replaces the whole profile; a plain object would be merged path by path into a missing map.
+            metadata: $set(completed.metadata),
+            version: $add(1),
+          })
+          .options({ condition: { and: [...claimed.and, { attr: 'size', eq: file.size }] } }),
+      ),
+    );
+  } catch (error) {
+    if (failedConditionIndexes(error).includes(1)) return null;
+    throw error;
+  }
+  return getFile(db, input.fileId);
 }
 
 export function renameFile(db: Db, input: { fileId: string; filename: string }): Promise<FileRecord | null> {
@@ -165,17 +264,49 @@ export function renameFile(db: Db, input: { fileId: string; filename: string }):
   );
 }
 
-export async function deleteFileRecord(db: Db, fileId: string): Promise<boolean> {
-  try {
-    await db.entities.file
-      .build(DeleteItemCommand)
-      .key({ fileId })
-      .options({ condition: { attr: 'fileId', exists: true } })
-      .send();
-    return true;
-  } catch (error) {
-    if (isConditionFailure(error)) return false;
-    throw error;
+/** DynamoDB's limit of 100 items per transaction, less the usage update. */
+export const MAX_FILES_PER_DELETION = 99;
+
+/**
+ * Deletes file records of one user and takes them out of the user's usage, in one transaction of at most
+ * `MAX_FILES_PER_DELETION` files. Each record is deleted only in the state its accounting was computed from;
+ * one that changed meanwhile (an upload confirmed, a file completed) is read again and the batch retried, one
+ * already gone is skipped. Returns how many this call deleted.
+ */
+export async function deleteFileRecords(db: Db, files: FileRecord[]): Promise<number> {
+  let current = files;
+  for (let attempt = 1; ; attempt++) {
+    const [first] = current;
+    if (!first) return 0;
+    if (current.length > MAX_FILES_PER_DELETION)
+      throw new Error(`At most ${MAX_FILES_PER_DELETION} files at once`);
+    const batch = current;
+    try {
+      await withUsage(db, first.userId, () =>
+        executeTransactWrite(
+          releaseUsage(db, first.userId, batch),
+          ...batch.map((file) =>
+            db.entities.file
+              .build(DeleteTransaction)
+              .key({ fileId: file.fileId })
+              .options({
+                condition: {
+                  and: [
+                    { attr: 'status', eq: file.status },
+                    { attr: 'size', eq: file.size },
+                  ],
+                },
+              }),
+          ),
+        ),
+      );
+      return batch.length;
+    } catch (error) {
+      const failed = failedConditionIndexes(error);
+      if (failed.length === 0 || failed.includes(0) || attempt >= 5) throw error;
+      const reread = await Promise.all(batch.map((file) => getFile(db, file.fileId)));
+      current = reread.filter((file): file is FileRecord => file !== null);
+    }
   }
 }
 
@@ -193,19 +324,52 @@ export async function listExpiredUploads(
   return Items.map(withoutIndexKeys);
 }
 
-/** Deletes the record only if it is still an unconfirmed upload (a confirm that just won keeps its file). */
-export async function deleteUnconfirmedUpload(db: Db, fileId: string): Promise<boolean> {
+/**
+ * Deletes the record only if it is still an unconfirmed upload (a confirm that just won keeps its file),
+ * releasing its reservation in the user's usage in the same transaction.
+ */
+export async function deleteUnconfirmedUpload(db: Db, file: FileRecord): Promise<boolean> {
   try {
-    await db.entities.file
-      .build(DeleteItemCommand)
-      .key({ fileId })
-      .options({ condition: { attr: 'status', eq: 'UPLOADING' } })
-      .send();
+    await withUsage(db, file.userId, () =>
+      executeTransactWrite(
+        releaseUsage(db, file.userId, [{ ...file, status: 'UPLOADING' }]),
+        db.entities.file
+          .build(DeleteTransaction)
+          .key({ fileId: file.fileId })
+          .options({
+            condition: {
+              and: [
+                { attr: 'status', eq: 'UPLOADING' },
+                { attr: 'size', eq: file.size },
+              ],
+            },
+          }),
+      ),
+    );
     return true;
   } catch (error) {
-    if (isConditionFailure(error)) return false;
+    if (failedConditionIndexes(error).includes(1)) return false;
     throw error;
   }
+}
+
+/** Takes deleted files out of their owner's usage: their bytes, and the reservations of unconfirmed uploads. */
+function releaseUsage(db: Db, userId: string, files: Pick<FileRecord, 'fileId' | 'size' | 'status'>[]) {
+  const uploading = files.filter((file) => file.status === 'UPLOADING');
+  const sum = (list: typeof files) => list.reduce((total, file) => total + file.size, 0);
+  return db.entities.usage
+    .build(UpdateTransaction)
+    .item({
+      userId,
+      storedBytes: $add(-sum(files)),
+      ...(uploading.length > 0
+        ? {
+            pendingBytes: $add(-sum(uploading)),
+            pendingUploads: Object.fromEntries(uploading.map((file) => [file.fileId, $remove()])),
+          }
+        : {}),
+    })
+    .options({ condition: { attr: 'userId', exists: true } });
 }
 
 type FileEntity = Db['entities']['file'];

@@ -1,5 +1,13 @@
 export { createDocumentClient, type DynamoConnection } from './client.js';
 export { createDb, type Db } from './db.js';
+export {
+  claimDeletion,
+  type DeletionKind,
+  type DeletionRecord,
+  extendDeletionLease,
+  finishDeletion,
+  listAbandonedDeletions,
+} from './deletions.js';
 export { failedConditionIndexes, isConditionFailure, isTransactionConditionFailure } from './errors.js';
 export * from './files.js';
 export { pingTable } from './health.js';
@@ -10,4 +18,5 @@ export * from './projects.js';
 export * from './refresh-tokens.js';
 export * from './sessions.js';
 export { type GlobalIndexName, tableDefinition } from './table.js';
+export { ensureUsage, getUsage, type UsageRecord } from './usage.js';
 export * from './users.js';

@@ -1,4 +1,5 @@
 import {
+  $add,
   $remove,
   $set,
   executeTransactWrite,
@@ -11,6 +12,7 @@ import {
 import type { Db } from './db.js';
 import { failedConditionIndexes, isConditionFailure } from './errors.js';
 import { type KeyPage, queryPage, type StartKey } from './pagination.js';
+import { recountMessages } from './sessions.js';
 
 export type MessageRole = 'user' | 'assistant';
 export type MessageStatus = 'complete' | 'streaming' | 'cancelled' | 'error';
@@ -45,12 +47,17 @@ export type StartRunResult =
   | { outcome: 'started'; userMessage: MessageRecord; assistantMessage: MessageRecord }
   | { outcome: 'duplicate'; messageId: string; runId: string }
   | { outcome: 'busy' }
+  | { outcome: 'full' }
   | { outcome: 'gone' };
 
+/** A send writes two messages: the user's and the reply. */
+const MESSAGES_PER_SEND = 2;
+
 /**
- * In one transaction: the session takes the run (only if none is active), the user message and the client's
- * idempotency claim are written, and the assistant message starts as `streaming`. Exactly one of concurrent
- * sends with the same `clientMessageId` wins; the others learn which message and run it made.
+ * In one transaction: the session takes the run (only if none is active and its messages stay within
+ * `maxMessages`, counted on the session), the user message and the client's idempotency claim are written,
+ * and the assistant message starts as `streaming`. Exactly one of concurrent sends with the same
+ * `clientMessageId` wins; the others learn which message and run it made.
  */
 export async function startRun(
   db: Db,
@@ -63,8 +70,20 @@ export async function startRun(
     content: string;
     provider: string;
     model: string;
+    maxMessages: number;
   },
 ): Promise<StartRunResult> {
+  const result = await tryStartRun(db, input);
+  if (result !== 'uncounted') return result;
+  await recountMessages(db, { sessionId: input.sessionId, onlyIfUncounted: true });
+  const counted = await tryStartRun(db, input);
+  return counted === 'uncounted' ? { outcome: 'gone' } : counted;
+}
+
+async function tryStartRun(
+  db: Db,
+  input: Parameters<typeof startRun>[1],
+): Promise<StartRunResult | 'uncounted'> {
   const { session, message, clientMessage } = db.entities;
   const userItem = {
     sessionId: input.sessionId,
@@ -100,12 +119,13 @@ export async function startRun(
         .options({ condition: { attr: 'clientMessageId', exists: false } }),
       session
         .build(UpdateTransaction)
-        .item({ sessionId: input.sessionId, activeRunId: input.runId })
+        .item({ sessionId: input.sessionId, activeRunId: input.runId, messageCount: $add(MESSAGES_PER_SEND) })
         .options({
           condition: {
             and: [
               { attr: 'sessionId', exists: true },
               { attr: 'activeRunId', exists: false },
+              { attr: 'messageCount', lte: input.maxMessages - MESSAGES_PER_SEND },
             ],
           },
         }),
@@ -139,7 +159,11 @@ export async function startRun(
         .key({ sessionId: input.sessionId })
         .options({ consistent: true })
         .send();
-      return Item ? { outcome: 'busy' } : { outcome: 'gone' };
+      if (!Item) return { outcome: 'gone' };
+      // Sessions older than the message count get counted once, on their first send.
+      if (Item.messageCount === undefined) return 'uncounted';
+      if (Item.messageCount > input.maxMessages - MESSAGES_PER_SEND) return { outcome: 'full' };
+      return { outcome: 'busy' };
     }
     throw error;
   }

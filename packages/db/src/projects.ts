@@ -1,7 +1,17 @@
-import { $add, DeleteItemCommand, GetItemCommand, PutItemCommand, UpdateItemCommand } from 'dynamodb-toolbox';
+import {
+  $add,
+  DeleteTransaction,
+  executeTransactWrite,
+  GetItemCommand,
+  PutTransaction,
+  UpdateItemCommand,
+  UpdateTransaction,
+} from 'dynamodb-toolbox';
 import type { Db } from './db.js';
-import { isConditionFailure } from './errors.js';
+import { tombstonePut } from './deletions.js';
+import { failedConditionIndexes, isConditionFailure } from './errors.js';
 import { type KeyPage, queryPage, type StartKey } from './pagination.js';
+import { withUsage } from './usage.js';
 
 export interface ProjectRecord {
   userId: string;
@@ -13,16 +23,37 @@ export interface ProjectRecord {
   updatedAt: string;
 }
 
+/** Null when the user already has `maxProjects` projects. */
 export async function createProject(
   db: Db,
-  input: { userId: string; projectId: string; name: string; description: string },
-): Promise<ProjectRecord> {
-  const { ToolboxItem } = await db.entities.project
-    .build(PutItemCommand)
-    .item({ ...input, version: 1 })
-    .options({ condition: { attr: 'projectId', exists: false } })
-    .send();
-  return ToolboxItem;
+  input: { userId: string; projectId: string; name: string; description: string; maxProjects: number },
+): Promise<ProjectRecord | null> {
+  const { maxProjects, ...project } = input;
+  try {
+    const { ToolboxItems } = await withUsage(db, input.userId, () =>
+      executeTransactWrite(
+        db.entities.usage
+          .build(UpdateTransaction)
+          .item({ userId: input.userId, projects: $add(1) })
+          .options({
+            condition: {
+              and: [
+                { attr: 'userId', exists: true },
+                { attr: 'projects', lt: maxProjects },
+              ],
+            },
+          }),
+        db.entities.project
+          .build(PutTransaction)
+          .item({ ...project, version: 1 })
+          .options({ condition: { attr: 'projectId', exists: false } }),
+      ),
+    );
+    return ToolboxItems[1];
+  } catch (error) {
+    if (failedConditionIndexes(error).includes(0)) return null;
+    throw error;
+  }
 }
 
 /** Ownership is part of the key: another user's project is simply not found. */
@@ -74,20 +105,39 @@ export async function updateProject(
   }
 }
 
-/** Returns false when there was no such project. */
-export async function deleteProjectRecord(
+/**
+ * The project disappears (list, reads, new children) and a tombstone takes its place, in one transaction
+ * that also frees its slot in the user's quota; its sessions, files and objects are then deleted in the
+ * background. Returns false when there was no such project.
+ */
+export async function startProjectDeletion(
   db: Db,
-  key: { userId: string; projectId: string },
+  input: { userId: string; projectId: string; leaseUntil: number },
 ): Promise<boolean> {
+  const { userId, projectId } = input;
   try {
-    await db.entities.project
-      .build(DeleteItemCommand)
-      .key(key)
-      .options({ condition: { attr: 'projectId', exists: true } })
-      .send();
+    await withUsage(db, userId, () =>
+      executeTransactWrite(
+        db.entities.usage
+          .build(UpdateTransaction)
+          .item({ userId, projects: $add(-1) })
+          .options({ condition: { attr: 'userId', exists: true } }),
+        db.entities.project
+          .build(DeleteTransaction)
+          .key({ userId, projectId })
+          .options({ condition: { attr: 'projectId', exists: true } }),
+        tombstonePut(db, {
+          kind: 'PROJECT',
+          targetId: projectId,
+          userId,
+          projectId,
+          leaseUntil: input.leaseUntil,
+        }),
+      ),
+    );
     return true;
   } catch (error) {
-    if (isConditionFailure(error)) return false;
+    if (failedConditionIndexes(error).includes(1)) return false;
     throw error;
   }
 }

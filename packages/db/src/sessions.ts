@@ -1,8 +1,19 @@
 import { BatchWriteCommand, QueryCommand as RawQueryCommand } from '@aws-sdk/lib-dynamodb';
-import { $add, DeleteItemCommand, GetItemCommand, PutItemCommand, UpdateItemCommand } from 'dynamodb-toolbox';
+import {
+  $add,
+  ConditionCheck,
+  DeleteTransaction,
+  executeTransactWrite,
+  GetItemCommand,
+  PutTransaction,
+  UpdateItemCommand,
+  UpdateTransaction,
+} from 'dynamodb-toolbox';
 import type { Db } from './db.js';
-import { isConditionFailure } from './errors.js';
+import { tombstonePut } from './deletions.js';
+import { failedConditionIndexes, isConditionFailure } from './errors.js';
 import { type KeyPage, queryPage, type StartKey } from './pagination.js';
+import { withUsage } from './usage.js';
 
 export interface SessionRecord {
   sessionId: string;
@@ -10,6 +21,7 @@ export interface SessionRecord {
   projectId: string;
   title: string;
   activeRunId?: string | undefined;
+  messageCount?: number | undefined;
   version: number;
   createdAt: string;
   updatedAt: string;
@@ -21,16 +33,51 @@ const strip = <T extends SessionRecord>({
   ...record
 }: T & { gsi1pk?: string; gsi1sk?: string }) => record as SessionRecord;
 
+export type CreateSessionResult =
+  | { outcome: 'created'; session: SessionRecord }
+  | { outcome: 'limit' }
+  | { outcome: 'project-gone' };
+
+/**
+ * Creates the session only while its project exists (a project being deleted takes no new children) and
+ * the user has fewer than `maxSessions` sessions.
+ */
 export async function createSession(
   db: Db,
-  input: { sessionId: string; userId: string; projectId: string; title: string },
-): Promise<SessionRecord> {
-  const { ToolboxItem } = await db.entities.session
-    .build(PutItemCommand)
-    .item({ ...input, version: 1 })
-    .options({ condition: { attr: 'sessionId', exists: false } })
-    .send();
-  return strip(ToolboxItem);
+  input: { sessionId: string; userId: string; projectId: string; title: string; maxSessions: number },
+): Promise<CreateSessionResult> {
+  const { maxSessions, ...session } = input;
+  try {
+    const { ToolboxItems } = await withUsage(db, input.userId, () =>
+      executeTransactWrite(
+        db.entities.usage
+          .build(UpdateTransaction)
+          .item({ userId: input.userId, sessions: $add(1) })
+          .options({
+            condition: {
+              and: [
+                { attr: 'userId', exists: true },
+                { attr: 'sessions', lt: maxSessions },
+              ],
+            },
+          }),
+        db.entities.project
+          .build(ConditionCheck)
+          .key({ userId: input.userId, projectId: input.projectId })
+          .condition({ attr: 'projectId', exists: true }),
+        db.entities.session
+          .build(PutTransaction)
+          .item({ ...session, messageCount: 0, version: 1 })
+          .options({ condition: { attr: 'sessionId', exists: false } }),
+      ),
+    );
+    return { outcome: 'created', session: strip(ToolboxItems[2]) };
+  } catch (error) {
+    const failed = failedConditionIndexes(error);
+    if (failed.includes(1)) return { outcome: 'project-gone' };
+    if (failed.includes(0)) return { outcome: 'limit' };
+    throw error;
+  }
 }
 
 export async function getSession(db: Db, sessionId: string): Promise<SessionRecord | null> {
@@ -53,18 +100,6 @@ export async function listSessions(
     { limit: input.limit, startKey: input.startKey, newestFirst: true },
   );
   return { items: page.items.map(strip), nextKey: page.nextKey };
-}
-
-/** Sessions of a project for a cascade: every id, page after page. */
-export async function listAllSessionIds(db: Db, projectId: string): Promise<string[]> {
-  const ids: string[] = [];
-  let startKey: StartKey | undefined;
-  do {
-    const page = await listSessions(db, { projectId, limit: 100, startKey });
-    ids.push(...page.items.map((session) => session.sessionId));
-    startKey = page.nextKey ?? undefined;
-  } while (startKey);
-  return ids;
 }
 
 /** Renames the session when given a title, and marks it changed either way (e.g. after it was cleared). */
@@ -90,15 +125,11 @@ export async function updateSession(
 }
 
 /**
- * Deletes the items of a session's partition: its messages and idempotency claims, and the session itself
- * unless `keepSession`. The session item goes last, so a failure half-way leaves a session that can be
- * deleted again.
+ * Deletes what a session's partition holds besides the session item: its messages and idempotency claims,
+ * 250 at a time. Used when a refresh clears a session and when a deleted session's tombstone is processed.
  */
-export async function deleteSessionItems(
-  db: Db,
-  input: { sessionId: string; keepSession: boolean },
-): Promise<number> {
-  const pk = `SESSION#${input.sessionId}`;
+export async function deleteSessionContents(db: Db, sessionId: string): Promise<number> {
+  const pk = `SESSION#${sessionId}`;
   let deleted = 0;
   for (;;) {
     const { Items = [] } = await db.documentClient.send(
@@ -114,21 +145,104 @@ export async function deleteSessionItems(
     const keys = Items.map((item) => ({ pk: item.pk as string, sk: item.sk as string })).filter(
       (key) => key.sk !== 'SESSION',
     );
-    if (keys.length === 0) break;
-    for (let i = 0; i < keys.length; i += 25) {
-      let requests = keys.slice(i, i + 25).map((Key) => ({ DeleteRequest: { Key } }));
-      // BatchWrite may leave some requests unprocessed under load: retry them until none remain.
-      while (requests.length > 0) {
-        const result = await db.documentClient.send(
-          new BatchWriteCommand({ RequestItems: { [db.tableName]: requests } }),
-        );
-        requests = (result.UnprocessedItems?.[db.tableName] ?? []) as typeof requests;
-      }
-    }
+    if (keys.length === 0) return deleted;
+    await batchDelete(db, keys);
     deleted += keys.length;
   }
-  if (!input.keepSession) {
-    await db.entities.session.build(DeleteItemCommand).key({ sessionId: input.sessionId }).send();
+}
+
+async function batchDelete(db: Db, keys: { pk: string; sk: string }[]): Promise<void> {
+  for (let i = 0; i < keys.length; i += 25) {
+    let requests = keys.slice(i, i + 25).map((Key) => ({ DeleteRequest: { Key } }));
+    // BatchWrite may leave some requests unprocessed under load: retry them until none remain.
+    while (requests.length > 0) {
+      const result = await db.documentClient.send(
+        new BatchWriteCommand({ RequestItems: { [db.tableName]: requests } }),
+      );
+      requests = (result.UnprocessedItems?.[db.tableName] ?? []) as typeof requests;
+    }
   }
-  return deleted;
+}
+
+/**
+ * The session disappears and a tombstone takes its place, in one transaction that also frees its slot in
+ * the user's quota; its messages are then deleted in the background. Deleting the session item first also
+ * stops new sends (they need it), so no message can be written behind the cascade. Returns false when
+ * there was no such session.
+ */
+export async function startSessionDeletion(
+  db: Db,
+  input: { sessionId: string; userId: string; projectId: string; leaseUntil: number },
+): Promise<boolean> {
+  const { sessionId, userId, projectId } = input;
+  try {
+    await withUsage(db, userId, () =>
+      executeTransactWrite(
+        db.entities.usage
+          .build(UpdateTransaction)
+          .item({ userId, sessions: $add(-1) })
+          .options({ condition: { attr: 'userId', exists: true } }),
+        db.entities.session
+          .build(DeleteTransaction)
+          .key({ sessionId })
+          .options({ condition: { attr: 'sessionId', exists: true } }),
+        tombstonePut(db, {
+          kind: 'SESSION',
+          targetId: sessionId,
+          userId,
+          projectId,
+          leaseUntil: input.leaseUntil,
+        }),
+      ),
+    );
+    return true;
+  } catch (error) {
+    if (failedConditionIndexes(error).includes(1)) return false;
+    throw error;
+  }
+}
+
+/** How many messages the session holds, counted from its partition. */
+export async function countMessages(db: Db, sessionId: string): Promise<number> {
+  let count = 0;
+  let startKey: Record<string, unknown> | undefined;
+  do {
+    const page = await db.documentClient.send(
+      new RawQueryCommand({
+        TableName: db.tableName,
+        KeyConditionExpression: 'pk = :pk AND begins_with(sk, :prefix)',
+        ExpressionAttributeValues: { ':pk': `SESSION#${sessionId}`, ':prefix': 'MESSAGE#' },
+        Select: 'COUNT',
+        ConsistentRead: true,
+        ExclusiveStartKey: startKey,
+      }),
+    );
+    count += page.Count ?? 0;
+    startKey = page.LastEvaluatedKey;
+  } while (startKey);
+  return count;
+}
+
+/**
+ * Sets the session's message count from its partition: for a session older than the count (only if it has
+ * none yet: sends need it, so none can land meanwhile), and after a refresh cleared its messages.
+ */
+export async function recountMessages(
+  db: Db,
+  input: { sessionId: string; onlyIfUncounted: boolean },
+): Promise<void> {
+  const messageCount = await countMessages(db, input.sessionId);
+  try {
+    await db.entities.session
+      .build(UpdateItemCommand)
+      .item({ sessionId: input.sessionId, messageCount })
+      .options({
+        condition: input.onlyIfUncounted
+          ? { attr: 'messageCount', exists: false }
+          : { attr: 'sessionId', exists: true },
+      })
+      .send();
+  } catch (error) {
+    if (!isConditionFailure(error)) throw error;
+  }
 }

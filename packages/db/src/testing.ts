@@ -1,7 +1,18 @@
 import { randomUUID } from 'node:crypto';
+import { ScanCommand } from '@aws-sdk/lib-dynamodb';
+import {
+  $add,
+  $remove,
+  BatchPutRequest,
+  BatchWriteCommand,
+  DeleteItemCommand,
+  executeBatchWrite,
+  UpdateItemCommand,
+} from 'dynamodb-toolbox';
 import { inject } from 'vitest';
 import { createDocumentClient, type DynamoConnection } from './client.js';
 import { createDb, type Db } from './db.js';
+import { newId } from './ids.js';
 import { ensureTable } from './local/create-table.js';
 import { LOCAL_CREDENTIALS, LOCAL_REGION } from './local/dynamodb-local.js';
 
@@ -22,4 +33,72 @@ export async function createTestDb(): Promise<Db> {
   const tableName = `test-${randomUUID()}`;
   await ensureTable(connection, tableName);
   return createDb(createDocumentClient(connection), tableName);
+}
+
+/**
+ * Writes completed files straight into a project, 25 per request, and counts them in the owner's usage as
+ * the real upload path would: for tests that need thousands of files. The usage item must exist (any
+ * project created through `createProject` made it).
+ */
+export async function seedCompletedFiles(
+  db: Db,
+  input: { userId: string; projectId: string; count: number; size: number },
+): Promise<string[]> {
+  const fileIds = Array.from({ length: input.count }, () => newId());
+  const batches: string[][] = [];
+  for (let i = 0; i < fileIds.length; i += 25) batches.push(fileIds.slice(i, i + 25));
+  const write = (batch: string[]) =>
+    executeBatchWrite(
+      { maxAttempts: 10 },
+      db.table.build(BatchWriteCommand).requests(
+        ...batch.map((fileId) =>
+          db.entities.file.build(BatchPutRequest).item({
+            fileId,
+            userId: input.userId,
+            projectId: input.projectId,
+            filename: `${fileId}.csv`,
+            contentType: 'text/csv',
+            size: input.size,
+            status: 'COMPLETED',
+            source: 'USER_UPLOAD',
+            objectKey: `projects/${input.projectId}/files/${fileId}`,
+            uploadExpiresAt: 0,
+            version: 1,
+          }),
+        ),
+      ),
+    );
+  // A few requests at a time: DynamoDB Local is shared with other test files.
+  for (let i = 0; i < batches.length; i += 8) await Promise.all(batches.slice(i, i + 8).map(write));
+  await db.entities.usage
+    .build(UpdateItemCommand)
+    .item({ userId: input.userId, storedBytes: $add(input.count * input.size) })
+    .options({ condition: { attr: 'userId', exists: true } })
+    .send();
+  return fileIds;
+}
+
+/** Makes a user's data look as if written before the counters existed: no usage item, no message counts. */
+export async function forgetUsageCounters(
+  db: Db,
+  input: { userId: string; sessionIds: string[] },
+): Promise<void> {
+  await db.entities.usage.build(DeleteItemCommand).key({ userId: input.userId }).send();
+  for (const sessionId of input.sessionIds) {
+    await db.entities.session.build(UpdateItemCommand).item({ sessionId, messageCount: $remove() }).send();
+  }
+}
+
+/** Every item of the table as stored, for tests that check nothing of something is left anywhere. */
+export async function scanTable(db: Db): Promise<Record<string, unknown>[]> {
+  const items: Record<string, unknown>[] = [];
+  let startKey: Record<string, unknown> | undefined;
+  do {
+    const page = await db.documentClient.send(
+      new ScanCommand({ TableName: db.tableName, ExclusiveStartKey: startKey }),
+    );
+    items.push(...(page.Items ?? []));
+    startKey = page.LastEvaluatedKey;
+  } while (startKey);
+  return items;
 }

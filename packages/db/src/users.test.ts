@@ -31,7 +31,7 @@ describe('key pages', () => {
     for (let i = 0; i < 25; i++) {
       const projectId = newId();
       created.push(projectId);
-      await createProject(db, { userId, projectId, name: `p${i}`, description: '' });
+      await createProject(db, { userId, projectId, name: `p${i}`, description: '', maxProjects: 100 });
     }
     const first = await listProjects(db, { userId, limit: 10 });
     const second = await listProjects(db, { userId, limit: 10, startKey: first.nextKey ?? undefined });

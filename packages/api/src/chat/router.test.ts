@@ -209,6 +209,7 @@ describe('chat runs', () => {
         content: `question ${i}`,
         provider: 'offline',
         model: 'x',
+        maxMessages: api.deps.quotas.maxMessagesPerSession,
       });
       if (started.outcome !== 'started') throw new Error(started.outcome);
       await finishRun(api.deps.db, {
@@ -243,6 +244,7 @@ describe('chat runs', () => {
       clientMessageId: 'crash',
       userMessageId: newId(),
       assistantMessageId: newId(),
+      maxMessages: api.deps.quotas.maxMessagesPerSession,
       content: 'before the crash',
       provider: 'offline',
       model: 'x',

@@ -11,7 +11,8 @@ import {
 import { tracked } from '@trpc/server';
 import type { SignIn } from '../auth/tokens.js';
 import type { ApiDeps } from '../context.js';
-import { AppError, notFound, tooManyRequests } from '../errors.js';
+import { AppError, notFound, quotaReached, tooManyRequests } from '../errors.js';
+import { formatCount } from '../quotas.js';
 import { requireSession } from '../session/service.js';
 import { executeRun } from './engine.js';
 import type { RunLog } from './hub.js';
@@ -41,6 +42,7 @@ export async function send(
     content: input.content,
     provider: deps.llm.name,
     model: deps.llm.model,
+    maxMessages: deps.quotas.maxMessagesPerSession,
   });
   if (result.outcome === 'duplicate') {
     const existing = await getMessage(deps.db, { sessionId: input.sessionId, messageId: result.messageId });
@@ -54,6 +56,11 @@ export async function send(
     );
   }
   if (result.outcome === 'gone') throw notFound('Session');
+  if (result.outcome === 'full') {
+    throw quotaReached(
+      `This chat has reached the limit of ${formatCount(deps.quotas.maxMessagesPerSession)} messages. Start a new chat, or start this one over.`,
+    );
+  }
 
   const log = deps.runs.start(input.sessionId, runId);
   deps.runs.emit(log, {

@@ -491,6 +491,9 @@ describe('cleaning up', () => {
     expect((await api.deps.storage.listKeys(`projects/${project.id}/`)).length).toBe(3);
 
     await lee.as.project.delete({ projectId: project.id });
+    await expectTrpcError(lee.as.file.byId({ fileId: done.id }), 'NOT_FOUND');
+    // The rest is deleted in the background.
+    await api.deps.background.drain(30_000);
     expect(await api.deps.storage.listKeys(`projects/${project.id}/`)).toEqual([]);
     expect(await getFile(api.deps.db, done.id)).toBeNull();
     expect(await getFile(api.deps.db, pending.file.id)).toBeNull();

@@ -1,18 +1,22 @@
 import {
   createFileRecord,
-  deleteFileRecord,
+  deleteFileRecords,
   type FileRecord,
   getFile as getFileRecord,
+  getProject,
   listFiles as listFileRecords,
   newId,
   renameFile as renameFileRecord,
+  type UsageRecord,
 } from '@leonidas/db';
 import type { ApiDeps } from '../context.js';
-import { AppError, invalidField, notFound } from '../errors.js';
+import { AppError, invalidField, notFound, quotaReached, tooManyRequests } from '../errors.js';
 import { requireProject } from '../project/service.js';
+import { formatBytes, formatCount } from '../quotas.js';
 import { fileObjectKey, previewObjectKey } from './keys.js';
 import { startProcessing } from './processing.js';
 import { type CsvMetadata, type File, type FilePreview, type FileSource, previewOutput } from './schema.js';
+import { removeUnconfirmedUpload } from './sweep.js';
 
 type Owner = { userId: string };
 
@@ -32,10 +36,16 @@ export function toFile(record: FileRecord): File {
   };
 }
 
-/** The file, if this user owns it; another user's file is NOT_FOUND like a missing one. */
+/**
+ * The file, if this user owns it and its project still exists; another user's file is NOT_FOUND like a
+ * missing one, and so is one whose project is being deleted in the background.
+ */
 async function requireFile(deps: ApiDeps, input: Owner & { fileId: string }): Promise<FileRecord> {
   const record = await getFileRecord(deps.db, input.fileId);
   if (!record || record.userId !== input.userId) throw notFound('File');
+  if (!(await getProject(deps.db, { userId: input.userId, projectId: record.projectId }))) {
+    throw notFound('File');
+  }
   return record;
 }
 
@@ -51,12 +61,11 @@ export async function createUpload(
   if (input.size > deps.files.maxUploadBytes) {
     throw invalidField('size', `Files can be at most ${formatBytes(deps.files.maxUploadBytes)}`);
   }
-  await requireProject(deps, input);
   const fileId = newId();
   const contentType = contentTypeFor(input.filename, input.contentType);
   const objectKey = fileObjectKey(input.projectId, fileId);
   const expiresAt = deps.clock.now() + deps.files.uploadUrlTtlSeconds * 1000;
-  const record = await createFileRecord(deps.db, {
+  const record = await createUploadRecord(deps, {
     fileId,
     userId: input.userId,
     projectId: input.projectId,
@@ -74,6 +83,82 @@ export async function createUpload(
     expiresInSeconds: deps.files.uploadUrlTtlSeconds,
   });
   return { file: toFile(record), upload: { ...upload, expiresAt: new Date(expiresAt) } };
+}
+
+/**
+ * The record, within the user's quotas. Uploads whose URL expired hold their place until the sweep removes
+ * them; at the limit this user's are removed at once and the write tried again, so the retry time given is
+ * when the next one expires.
+ */
+async function createUploadRecord(
+  deps: ApiDeps,
+  file: Omit<Parameters<typeof createFileRecord>[1], 'limits'>,
+): Promise<FileRecord> {
+  const { quotas } = deps;
+  const limits = {
+    maxPendingUploads: quotas.maxPendingUploads,
+    maxPendingBytes: quotas.maxPendingUploadBytes,
+    maxStoredBytes: quotas.maxStoredBytes,
+  };
+  for (let attempt = 1; ; attempt++) {
+    const result = await createFileRecord(deps.db, { ...file, limits });
+    // The project's key holds its owner: another user's project is not found, like a missing one.
+    if (result.outcome === 'project-gone') throw notFound('Project');
+    if (result.outcome === 'created') return result.file;
+    const released = await releaseExpiredUploads(deps, result.usage);
+    const refusal = uploadRefusal(deps, result.usage, file.size);
+    // Past the limit by what was just released, or by a state another request has changed since: try again.
+    if ((released > 0 || !refusal) && attempt < 3) continue;
+    throw refusal ?? tooManyRequests('Too many uploads at once.', 1000);
+  }
+}
+
+async function releaseExpiredUploads(deps: ApiDeps, usage: UsageRecord): Promise<number> {
+  const now = deps.clock.now();
+  let released = 0;
+  for (const [fileId, expiresAt] of Object.entries(usage.pendingUploads)) {
+    if (expiresAt > now) continue;
+    const file = await getFileRecord(deps.db, fileId);
+    if (file?.status === 'UPLOADING' && (await removeUnconfirmedUpload(deps, file))) released++;
+  }
+  return released;
+}
+
+/**
+ * Which limit the upload would pass: FORBIDDEN when only deleting files makes room, TOO_MANY_REQUESTS with a
+ * retry time when uploads waiting for confirmation hold the room (they expire).
+ */
+function uploadRefusal(deps: ApiDeps, usage: UsageRecord, size: number): AppError | null {
+  const { quotas } = deps;
+  const now = deps.clock.now();
+  const kept = usage.storedBytes - usage.pendingBytes;
+  if (kept + size > quotas.maxStoredBytes) {
+    return quotaReached(
+      `This file would pass your storage limit of ${formatBytes(quotas.maxStoredBytes)}: your files take ${formatBytes(kept)}. Delete files to make room.`,
+    );
+  }
+  const expiries = Object.values(usage.pendingUploads).filter((expiresAt) => expiresAt > now);
+  const retryAfterMs = expiries.length > 0 ? Math.min(...expiries) - now : 1000;
+  const waiting = Object.keys(usage.pendingUploads).length;
+  if (waiting >= quotas.maxPendingUploads) {
+    return tooManyRequests(
+      `You have reached the limit of ${formatCount(quotas.maxPendingUploads)} uploads waiting for confirmation. Confirm them, or wait until they expire.`,
+      retryAfterMs,
+    );
+  }
+  if (usage.pendingBytes + size > quotas.maxPendingUploadBytes) {
+    return tooManyRequests(
+      `Uploads waiting for confirmation may total at most ${formatBytes(quotas.maxPendingUploadBytes)}; ${formatBytes(usage.pendingBytes)} are waiting. Confirm them, or wait until they expire.`,
+      retryAfterMs,
+    );
+  }
+  if (usage.storedBytes + size > quotas.maxStoredBytes) {
+    return tooManyRequests(
+      `Uploads waiting for confirmation hold the rest of your storage limit of ${formatBytes(quotas.maxStoredBytes)}.`,
+      retryAfterMs,
+    );
+  }
+  return null;
 }
 
 export async function confirmFile(deps: ApiDeps, input: Owner & { fileId: string }): Promise<File> {
@@ -163,20 +248,7 @@ export async function deleteFile(deps: ApiDeps, input: Owner & { fileId: string 
 async function removeFile(deps: ApiDeps, file: FileRecord): Promise<boolean> {
   await deps.storage.delete(file.objectKey);
   await deps.storage.delete(previewObjectKey(file.projectId, file.fileId));
-  return deleteFileRecord(deps.db, file.fileId);
-}
-
-/** For `project.delete`: every file of the project, records and objects. */
-export async function deleteProjectFiles(deps: ApiDeps, input: { projectId: string }): Promise<number> {
-  let deleted = 0;
-  for (;;) {
-    const page = await listFileRecords(deps.db, { projectId: input.projectId, limit: 100 });
-    for (const file of page.items) {
-      await removeFile(deps, file);
-      deleted++;
-    }
-    if (!page.nextKey) return deleted;
-  }
+  return (await deleteFileRecords(deps.db, [file])) === 1;
 }
 
 function assertReady(file: FileRecord): void {
@@ -188,9 +260,4 @@ function assertReady(file: FileRecord): void {
     );
   }
   throw new AppError('CONFLICT', 'This file is not ready yet. Wait until it is processed.');
-}
-
-function formatBytes(bytes: number): string {
-  const mb = bytes / (1024 * 1024);
-  return mb >= 1 ? `${Number.isInteger(mb) ? mb : mb.toFixed(1)} MB` : `${bytes} bytes`;
 }

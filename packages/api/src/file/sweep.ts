@@ -1,4 +1,4 @@
-import { deleteUnconfirmedUpload, listExpiredUploads } from '@leonidas/db';
+import { deleteUnconfirmedUpload, type FileRecord, listExpiredUploads } from '@leonidas/db';
 import type { ApiDeps } from '../context.js';
 
 /**
@@ -11,10 +11,14 @@ export async function sweepExpiredUploads(deps: ApiDeps): Promise<number> {
     const expired = await listExpiredUploads(deps.db, { before: deps.clock.now(), limit: 100 });
     if (expired.length === 0) return swept;
     for (const file of expired) {
-      if (await deleteUnconfirmedUpload(deps.db, file.fileId)) {
-        await deps.storage.delete(file.objectKey);
-        swept++;
-      }
+      if (await removeUnconfirmedUpload(deps, file)) swept++;
     }
   }
+}
+
+/** One unconfirmed upload, its record (which frees its place in the owner's quota) and its object. */
+export async function removeUnconfirmedUpload(deps: ApiDeps, file: FileRecord): Promise<boolean> {
+  if (!(await deleteUnconfirmedUpload(deps.db, file))) return false;
+  await deps.storage.delete(file.objectKey);
+  return true;
 }

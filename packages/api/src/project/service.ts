@@ -1,17 +1,16 @@
 import {
   createProject as createProjectRecord,
-  deleteProjectRecord,
   getProject as getProjectRecord,
   listProjects as listProjectRecords,
   newId,
   type ProjectRecord,
+  startProjectDeletion,
   updateProject as updateProjectRecord,
 } from '@leonidas/db';
 import type { ApiDeps } from '../context.js';
-import { notFound } from '../errors.js';
-import { projectPrefix } from '../file/keys.js';
-import { deleteProjectFiles } from '../file/service.js';
-import { deleteProjectSessions } from '../session/service.js';
+import { deleteInBackground, deletionLeaseUntil } from '../deletion/service.js';
+import { notFound, quotaReached } from '../errors.js';
+import { formatCount } from '../quotas.js';
 import type { Project } from './schema.js';
 
 export function toProject(record: ProjectRecord): Project {
@@ -46,7 +45,13 @@ export async function createProject(
     projectId: newId(),
     name: input.name,
     description: input.description ?? '',
+    maxProjects: deps.quotas.maxProjects,
   });
+  if (!record) {
+    throw quotaReached(
+      `You have reached the limit of ${formatCount(deps.quotas.maxProjects)} projects per account. Delete a project to create a new one.`,
+    );
+  }
   return toProject(record);
 }
 
@@ -80,18 +85,17 @@ export async function updateProject(
 }
 
 /**
- * Removes the project and everything it owns. Children go first and the project record last, so a failure
- * half-way leaves a project the user still sees and can delete again, never orphans without a parent.
+ * The project is gone from view at once (its sessions and files with it) and its slot in the quota is free;
+ * a tombstone stands for it until its sessions, messages, files and stored objects are deleted in the
+ * background, however many there are.
  */
 export async function deleteProject(
   deps: ApiDeps,
   input: { userId: string; projectId: string },
 ): Promise<{ ok: true }> {
-  await requireProject(deps, input);
-  await deleteProjectSessions(deps, input);
-  await deleteProjectFiles(deps, input);
-  // Anything else stored under the project (previews, objects of uploads never recorded) goes too.
-  await deps.storage.deletePrefix(projectPrefix(input.projectId));
-  if (!(await deleteProjectRecord(deps.db, input))) throw notFound('Project');
+  const started = await startProjectDeletion(deps.db, { ...input, leaseUntil: deletionLeaseUntil(deps) });
+  // Ownership is the key: another user's project is not found, like a missing one.
+  if (!started) throw notFound('Project');
+  deleteInBackground(deps, { kind: 'PROJECT', targetId: input.projectId, ...input });
   return { ok: true };
 }

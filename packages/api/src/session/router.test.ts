@@ -60,6 +60,8 @@ describe('sessions', () => {
     await api.deps.background.drain(10_000);
     await as.project.delete({ projectId: project.id });
     await expectTrpcError(as.session.byId({ sessionId: session.id }), 'NOT_FOUND');
+    // The messages are deleted in the background.
+    await api.deps.background.drain(30_000);
     const { listMessagesNewestFirst } = await import('@leonidas/db');
     expect((await listMessagesNewestFirst(api.deps.db, { sessionId: session.id, limit: 10 })).items).toEqual(
       [],

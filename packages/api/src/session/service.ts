@@ -1,16 +1,20 @@
 import {
   createSession as createSessionRecord,
-  deleteSessionItems,
+  deleteSessionContents,
+  getProject,
   getSession,
-  listAllSessionIds,
   listSessions as listSessionRecords,
   newId,
+  recountMessages,
   type SessionRecord,
+  startSessionDeletion,
   updateSession as updateSessionRecord,
 } from '@leonidas/db';
 import type { ApiDeps } from '../context.js';
-import { AppError, notFound } from '../errors.js';
+import { deleteInBackground, deletionLeaseUntil } from '../deletion/service.js';
+import { AppError, notFound, quotaReached } from '../errors.js';
 import { requireProject } from '../project/service.js';
+import { formatCount } from '../quotas.js';
 import type { Session } from './schema.js';
 
 type Owner = { userId: string };
@@ -27,13 +31,19 @@ export function toSession(record: SessionRecord): Session {
   };
 }
 
-/** The session, if this user owns it; another user's session is NOT_FOUND like a missing one. */
+/**
+ * The session, if this user owns it and its project still exists; another user's session is NOT_FOUND like
+ * a missing one, and so is one whose project is being deleted in the background.
+ */
 export async function requireSession(
   deps: ApiDeps,
   input: Owner & { sessionId: string },
 ): Promise<SessionRecord> {
   const record = await getSession(deps.db, input.sessionId);
   if (!record || record.userId !== input.userId) throw notFound('Session');
+  if (!(await getProject(deps.db, { userId: input.userId, projectId: record.projectId }))) {
+    throw notFound('Session');
+  }
   return record;
 }
 
@@ -55,14 +65,21 @@ export async function createSession(
   deps: ApiDeps,
   input: Owner & { projectId: string; title?: string | undefined },
 ): Promise<Session> {
-  await requireProject(deps, input);
-  const record = await createSessionRecord(deps.db, {
+  const result = await createSessionRecord(deps.db, {
     sessionId: newId(),
     userId: input.userId,
     projectId: input.projectId,
     title: input.title ?? DEFAULT_SESSION_TITLE,
+    maxSessions: deps.quotas.maxSessions,
   });
-  return toSession(record);
+  // The project's key holds its owner: another user's project is not found, like a missing one.
+  if (result.outcome === 'project-gone') throw notFound('Project');
+  if (result.outcome === 'limit') {
+    throw quotaReached(
+      `You have reached the limit of ${formatCount(deps.quotas.maxSessions)} chats per account. Delete a chat to start a new one.`,
+    );
+  }
+  return toSession(result.session);
 }
 
 export async function getSessionById(deps: ApiDeps, input: Owner & { sessionId: string }): Promise<Session> {
@@ -85,32 +102,23 @@ export async function refreshSession(deps: ApiDeps, input: Owner & { sessionId: 
   if (session.activeRunId) {
     throw new AppError('CONFLICT', 'DS Bro is still replying. Stop the reply first, then start over.');
   }
-  await deleteSessionItems(deps.db, { sessionId: input.sessionId, keepSession: true });
+  await deleteSessionContents(deps.db, input.sessionId);
+  await recountMessages(deps.db, { sessionId: input.sessionId, onlyIfUncounted: false });
   deps.runs.forget(input.sessionId);
   const record = await updateSessionRecord(deps.db, { sessionId: input.sessionId });
   if (!record) throw notFound('Session');
   return toSession(record);
 }
 
+/** The session is gone from view at once and its slot in the quota is free; its messages go in the background. */
 export async function deleteSession(
   deps: ApiDeps,
   input: Owner & { sessionId: string },
 ): Promise<{ ok: true }> {
-  await requireSession(deps, input);
-  await removeSession(deps, input.sessionId);
+  const session = await requireSession(deps, input);
+  if (!(await startSessionDeletion(deps.db, { ...session, leaseUntil: deletionLeaseUntil(deps) }))) {
+    throw notFound('Session');
+  }
+  deleteInBackground(deps, { kind: 'SESSION', targetId: session.sessionId, ...session });
   return { ok: true };
-}
-
-/** Stops a reply being written here, then deletes messages first and the session last. */
-async function removeSession(deps: ApiDeps, sessionId: string): Promise<void> {
-  deps.runs.abort(sessionId, 'deleted');
-  await deleteSessionItems(deps.db, { sessionId, keepSession: false });
-  deps.runs.forget(sessionId);
-}
-
-/** For `project.delete`: every session of the project with its messages. */
-export async function deleteProjectSessions(deps: ApiDeps, input: { projectId: string }): Promise<number> {
-  const sessionIds = await listAllSessionIds(deps.db, input.projectId);
-  for (const sessionId of sessionIds) await removeSession(deps, sessionId);
-  return sessionIds.length;
 }

@@ -28,7 +28,7 @@ describe('DynamoDB Local launcher', () => {
       expect(await ensureTable(connection, 'leonidas')).toBe('created');
       expect(await ensureTable(connection, 'leonidas')).toBe('existed');
       const db = createDb(createDocumentClient(connection), 'leonidas');
-      await createProject(db, { ...key, name: 'kept', description: '' });
+      await createProject(db, { ...key, name: 'kept', description: '', maxProjects: 1 });
     } finally {
       await first.stop();
     }

@@ -1,0 +1,154 @@
+import {
+  claimDeletion,
+  type DeletionRecord,
+  deleteFileRecords,
+  deleteSessionContents,
+  extendDeletionLease,
+  finishDeletion,
+  listAbandonedDeletions,
+  listFiles,
+  listSessions,
+  MAX_FILES_PER_DELETION,
+  type StartKey,
+  startSessionDeletion,
+} from '@leonidas/db';
+import type { ApiDeps } from '../context.js';
+import { projectPrefix } from '../file/keys.js';
+
+/**
+ * How long a server owns a cascade it started or claimed; it renews the lease after every batch, so only a
+ * cascade whose server died (or gave up) is taken over by housekeeping.
+ */
+export const DELETION_LEASE_MS = 2 * 60_000;
+/** Sessions deleted at once (each clears its messages 250 at a time). */
+const SESSION_BATCH = 10;
+/** Files per transaction, with the usage update: as many as DynamoDB takes. */
+const FILE_BATCH = MAX_FILES_PER_DELETION;
+
+type Deletion = Pick<DeletionRecord, 'kind' | 'targetId' | 'userId' | 'projectId'>;
+
+export const deletionLeaseUntil = (deps: ApiDeps) => deps.clock.now() + DELETION_LEASE_MS;
+
+/**
+ * Runs the cascade of a tombstone just written, after the response. A failure leaves the tombstone, which
+ * housekeeping (`finishAbandonedDeletions`) picks up once the lease runs out.
+ */
+export function deleteInBackground(deps: ApiDeps, deletion: Deletion): void {
+  void deps.background.run(
+    runDeletion(deps, deletion).catch((error: unknown) => {
+      deps.logger.error(
+        { err: error, kind: deletion.kind, id: deletion.targetId },
+        'deletion stopped half-way; housekeeping will finish it',
+      );
+    }),
+  );
+}
+
+/** Housekeeping: finishes the cascades left behind by a server that died or failed, once their lease ran out. */
+export async function finishAbandonedDeletions(deps: ApiDeps): Promise<number> {
+  let finished = 0;
+  for (const abandoned of await listAbandonedDeletions(deps.db, deps.clock.now())) {
+    const claimed = await claimDeletion(deps.db, {
+      kind: abandoned.kind,
+      targetId: abandoned.targetId,
+      now: deps.clock.now(),
+      leaseUntil: deletionLeaseUntil(deps),
+    });
+    if (claimed && (await runDeletion(deps, claimed))) finished++;
+  }
+  return finished;
+}
+
+/**
+ * Deletes what the tombstone stands for, in bounded batches, then the tombstone. Every step can run again
+ * after a crash: deletes of what is already gone change nothing. Returns false when the tombstone has to stay
+ * a while longer (see `clearProject`).
+ */
+async function runDeletion(deps: ApiDeps, deletion: Deletion): Promise<boolean> {
+  if (deletion.kind === 'SESSION') {
+    await clearSession(deps, deletion.targetId);
+  } else {
+    const uploadsOpenUntil = await clearProject(deps, deletion);
+    if (uploadsOpenUntil > deps.clock.now()) {
+      // A browser may still post to an upload URL handed out before the deletion; the object would land
+      // under the project's prefix. Housekeeping runs the (by then nearly empty) cascade again after that.
+      await extendDeletionLease(deps.db, { ...deletion, leaseUntil: uploadsOpenUntil });
+      return false;
+    }
+  }
+  await finishDeletion(deps.db, deletion);
+  return true;
+}
+
+/** Stops a reply being written here (replies elsewhere stop at their next save), then deletes the messages. */
+async function clearSession(deps: ApiDeps, sessionId: string): Promise<void> {
+  deps.runs.abort(sessionId, 'deleted');
+  await deleteSessionContents(deps.db, sessionId);
+  deps.runs.forget(sessionId);
+}
+
+/**
+ * Sessions (each through a tombstone of its own, so a crash never loses track of its messages), then the
+ * stored objects, then the file records with their usage, then the objects once more (a processing run may
+ * have written a preview meanwhile). The project is already gone, so nothing new can be added to it.
+ * Returns until when (epoch ms) an upload URL of one of its files stays valid.
+ */
+async function clearProject(deps: ApiDeps, deletion: Deletion): Promise<number> {
+  let uploadsOpenUntil = 0;
+  // Held at least until those URLs expire, so a crash cannot hand the cascade to housekeeping too early.
+  const renewLease = () =>
+    extendDeletionLease(deps.db, {
+      ...deletion,
+      leaseUntil: Math.max(deletionLeaseUntil(deps), uploadsOpenUntil),
+    });
+  // Passes over the project's index until one finds nothing left: the index is eventually consistent.
+  await untilNothingLeft(async (startKey) => {
+    const page = await listSessions(deps.db, {
+      projectId: deletion.projectId,
+      limit: SESSION_BATCH,
+      startKey,
+    });
+    const deleted = await Promise.all(
+      page.items.map(async (session) => {
+        const started = await startSessionDeletion(deps.db, {
+          ...session,
+          leaseUntil: deletionLeaseUntil(deps),
+        });
+        if (!started) return 0;
+        await clearSession(deps, session.sessionId);
+        await finishDeletion(deps.db, { kind: 'SESSION', targetId: session.sessionId });
+        return 1;
+      }),
+    );
+    await renewLease();
+    return { nextKey: page.nextKey, deleted: deleted.reduce<number>((sum, one) => sum + one, 0) };
+  });
+
+  const prefix = projectPrefix(deletion.projectId);
+  await deps.storage.deletePrefix(prefix);
+  await untilNothingLeft(async (startKey) => {
+    const page = await listFiles(deps.db, { projectId: deletion.projectId, limit: FILE_BATCH, startKey });
+    for (const file of page.items) {
+      if (file.status === 'UPLOADING') uploadsOpenUntil = Math.max(uploadsOpenUntil, file.uploadExpiresAt);
+    }
+    await renewLease();
+    return { nextKey: page.nextKey, deleted: await deleteFileRecords(deps.db, page.items) };
+  });
+  await deps.storage.deletePrefix(prefix);
+  return uploadsOpenUntil;
+}
+
+async function untilNothingLeft(
+  batch: (startKey: StartKey | undefined) => Promise<{ nextKey: StartKey | null; deleted: number }>,
+): Promise<void> {
+  for (;;) {
+    let deletedInPass = 0;
+    let startKey: StartKey | undefined;
+    do {
+      const { nextKey, deleted } = await batch(startKey);
+      deletedInPass += deleted;
+      startKey = nextKey ?? undefined;
+    } while (startKey);
+    if (deletedInPass === 0) return;
+  }
+}
