@@ -13,7 +13,12 @@ export class RedirectRefusedError extends Error {
  * misconfigured server or proxy in between must not be able to hand a sign-in to someone else. Browsers hide
  * where a redirect leads (an opaque response), so there every redirect is refused.
  */
-export async function fetchWithinOrigin(input: string | URL, init: RequestInit = {}): Promise<Response> {
+export async function fetchWithinOrigin(
+  input: Request | string | URL,
+  init: RequestInit = {},
+): Promise<Response> {
+  // tRPC and EventSource pass a URL; a Request may hold a body that cannot be sent a second time.
+  if (input instanceof Request) throw new TypeError('fetchWithinOrigin takes a URL, not a Request.');
   let url = new URL(input);
   let request = init;
   for (let redirects = 0; ; redirects++) {
