@@ -72,8 +72,18 @@ export function createApp({ env, deps, db, logger, storageOrigins }: AppOptions)
     requestBounds(env.MAX_BODY_BYTES),
     createExpressMiddleware({
       router: appRouter,
-      createContext: ({ req }) =>
-        createContext(deps, { authorization: req.headers.authorization, clientIp: req.ip }),
+      createContext: ({ req, res }) =>
+        createContext(deps, {
+          authorization: req.headers.authorization,
+          clientIp: req.ip,
+          cookies: {
+            header: req.headers.cookie,
+            // As `trust proxy` allows: X-Forwarded-Proto counts only from the proxies TRUST_PROXY trusts.
+            https: req.secure,
+            basePath: req.baseUrl,
+            setCookie: (value) => res.append('set-cookie', value),
+          },
+        }),
       maxBodySize: env.MAX_BODY_BYTES,
       maxBatchSize: env.MAX_BATCH_SIZE,
       responseMeta: ({ errors }) => {

@@ -271,6 +271,129 @@ describe('what the server answers to', () => {
   });
 });
 
+describe('the refresh cookie over HTTP', () => {
+  const password = 'pa55word!';
+  const COOKIE =
+    /^leonidas_refresh=([\w-]{43}); Path=\/trpc\/auth\.(refresh|logout); Max-Age=2592000; HttpOnly; SameSite=Strict(; Secure)?$/;
+  /** The token both Set-Cookie headers carry, after checking their attributes. */
+  function cookieToken(response: Response, secure = false): string {
+    const cookies = response.headers.getSetCookie();
+    const matches = cookies.map((cookie) => COOKIE.exec(cookie));
+    expect(matches.map((match) => [match?.[2], match?.[3]])).toEqual([
+      ['refresh', secure ? '; Secure' : undefined],
+      ['logout', secure ? '; Secure' : undefined],
+    ]);
+    expect(matches[0]?.[1]).toBe(matches[1]?.[1]);
+    return matches[0]?.[1] ?? '';
+  }
+  const withCookie = (token: string) => ({ cookie: `leonidas_refresh=${token}` });
+
+  async function browserSignIn(target: string = server.url, headers: Record<string, string> = {}) {
+    const email = uniqueEmail('cookie');
+    await createLeonidasClient({ url: target }).auth.register.mutate({ email, password });
+    return fetch(`${target}/trpc/auth.login`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', ...headers },
+      body: JSON.stringify({ json: { email, password, refreshTokenIn: 'cookie' } }),
+    });
+  }
+
+  it('is set by a cookie-mode sign-in, refreshed and cleared by the cookie, never shown in a body', async () => {
+    const login = await browserSignIn();
+    expect(login.status).toBe(200);
+    const token = cookieToken(login);
+    const loginBody = await login.text();
+    expect(loginBody).toContain('accessToken');
+    expect(loginBody).not.toContain('refreshToken');
+    expect(loginBody).not.toContain(token);
+
+    const refresh = await post('auth.refresh', { json: {} }, withCookie(token));
+    expect(refresh.status).toBe(200);
+    const rotated = cookieToken(refresh);
+    expect(rotated).not.toBe(token);
+    const refreshBody = await refresh.text();
+    expect(refreshBody).not.toContain('refreshToken');
+    expect(refreshBody).not.toContain(rotated);
+
+    const logout = await post('auth.logout', { json: {} }, withCookie(rotated));
+    expect(logout.status).toBe(200);
+    expect(logout.headers.getSetCookie()).toEqual([
+      'leonidas_refresh=; Path=/trpc/auth.refresh; Max-Age=0; HttpOnly; SameSite=Strict',
+      'leonidas_refresh=; Path=/trpc/auth.logout; Max-Age=0; HttpOnly; SameSite=Strict',
+    ]);
+    expect((await post('auth.refresh', { json: {} }, withCookie(rotated))).status).toBe(401);
+  });
+
+  it('leaves services as they are: tokens in the body, no cookie', async () => {
+    const email = uniqueEmail('service');
+    const register = await post('auth.register', { json: { email, password } });
+    const login = await post('auth.login', { json: { email, password } });
+    const { refreshToken } = (
+      (await login.json()) as { result: { data: { json: { refreshToken: string } } } }
+    ).result.data.json;
+    const refresh = await post('auth.refresh', { json: { refreshToken } });
+    expect(await refresh.text()).toMatch(/"refreshToken":"[\w-]{43}"/);
+    const logout = await post('auth.logout', { json: { refreshToken } });
+    for (const response of [register, login, refresh, logout]) {
+      expect(response.status).toBe(200);
+      expect(response.headers.getSetCookie()).toEqual([]);
+    }
+  });
+
+  it('is Secure when the request came over https, as only a trusted proxy can say', async () => {
+    // Not trusted here (TRUST_PROXY=0): anyone can send the header.
+    cookieToken(await browserSignIn(server.url, { 'x-forwarded-proto': 'https' }));
+    const proxied = await startTestServer({ TRUST_PROXY: '1' });
+    try {
+      cookieToken(await browserSignIn(proxied.url, { 'x-forwarded-proto': 'https' }), true);
+      cookieToken(await browserSignIn(proxied.url, { 'x-forwarded-proto': 'http' }));
+    } finally {
+      await proxied.close();
+    }
+  });
+
+  it('takes no cross-site post: forms and no-cors posts are refused unread, JSON needs a preflight that fails', async () => {
+    const login = await browserSignIn();
+    const token = cookieToken(login);
+    const { accessToken } = ((await login.json()) as { result: { data: { json: { accessToken: string } } } })
+      .result.data.json;
+    // What a page on another site can send without asking, even if the browser attached the cookie.
+    const form = new FormData();
+    form.append('json', '{}');
+    const simple: { body: FormData | URLSearchParams | string; headers: Record<string, string> }[] = [
+      { body: form, headers: {} },
+      { body: new URLSearchParams({ json: '{}' }), headers: {} },
+      { body: '{"json":{}}', headers: { 'content-type': 'text/plain' } },
+    ];
+    for (const { body, headers } of simple) {
+      const posted = await fetch(`${server.url}/trpc/auth.refresh`, {
+        method: 'POST',
+        headers: { ...headers, ...withCookie(token), origin: 'https://evil.example' },
+        body,
+      });
+      expect(posted.status).toBe(415);
+      expect(posted.headers.getSetCookie()).toEqual([]);
+      expect(await posted.text()).not.toContain('accessToken');
+    }
+    // A JSON post needs the browser's preflight, which another origin does not pass.
+    const preflight = await fetch(`${server.url}/trpc/auth.refresh`, {
+      method: 'OPTIONS',
+      headers: {
+        origin: 'https://evil.example',
+        'access-control-request-method': 'POST',
+        'access-control-request-headers': 'content-type',
+      },
+    });
+    expect(preflight.headers.get('access-control-allow-origin')).toBeNull();
+    // The sign-in was neither rotated nor revoked: its access token and its cookie still work.
+    const me = await fetch(`${server.url}/trpc/auth.me`, {
+      headers: { authorization: `Bearer ${accessToken}` },
+    });
+    expect(me.status).toBe(200);
+    expect((await post('auth.refresh', { json: {} }, withCookie(token))).status).toBe(200);
+  });
+});
+
 describe('rate limit over HTTP', () => {
   it('answers 429 with when to retry', async () => {
     const limited = await startTestServer({ AUTH_RATE_LIMIT_PER_MINUTE: '2' });

@@ -1,4 +1,6 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer, type IncomingMessage, request, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
@@ -9,6 +11,7 @@ import {
   createLeonidasClient,
   errorCode,
   fieldErrors,
+  RedirectRefusedError,
   type RouterInputs,
   type RouterOutputs,
   uploadFile,
@@ -142,4 +145,105 @@ describe('@leonidas/client', () => {
     >();
     expectTypeOf(client.auth.me.query).returns.resolves.not.toBeAny();
   });
+});
+
+describe('@leonidas/client and redirects', () => {
+  /** What reached the other origin. */
+  const elsewhere: { method?: string; url?: string; authorization?: string; body: string }[] = [];
+  /** Every request to the redirecting server, by path. */
+  const redirector: string[] = [];
+  let otherOrigin: Server;
+  let redirecting: Server;
+  let redirectingUrl = '';
+
+  const listen = async (server: Server) => {
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    return `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  };
+  const bodyOf = async (incoming: IncomingMessage) => {
+    let body = '';
+    for await (const chunk of incoming) body += String(chunk);
+    return body;
+  };
+
+  beforeAll(async () => {
+    otherOrigin = createServer(async (incoming, answer) => {
+      const { method, url, headers } = incoming;
+      elsewhere.push({ method, url, authorization: headers.authorization, body: await bodyOf(incoming) });
+      answer.writeHead(200, { 'content-type': 'application/json' }).end('{}');
+    });
+    const otherUrl = await listen(otherOrigin);
+    // `/away/...` points to another origin, `/moved/...` to the same path on this one, the rest goes to the API.
+    redirecting = createServer((incoming, answer) => {
+      const url = incoming.url ?? '/';
+      redirector.push(url);
+      if (url.startsWith('/away/')) answer.writeHead(307, { location: `${otherUrl}${url.slice(5)}` }).end();
+      else if (url.startsWith('/moved/')) answer.writeHead(307, { location: url.slice(6) }).end();
+      else {
+        const upstream = request(
+          new URL(url, server.url),
+          { method: incoming.method, headers: incoming.headers },
+          (response) => {
+            answer.writeHead(response.statusCode ?? 502, response.headers);
+            response.pipe(answer);
+          },
+        );
+        incoming.pipe(upstream);
+      }
+    });
+    redirectingUrl = await listen(redirecting);
+  });
+  afterAll(async () => {
+    for (const running of [otherOrigin, redirecting]) {
+      running.closeAllConnections();
+      await new Promise((resolve) => running.close(resolve));
+    }
+  });
+
+  it('follows a redirect within the origin, body and all', async () => {
+    const client = createLeonidasClient({ url: `${redirectingUrl}/moved` });
+    const { refreshToken } = await client.auth.register.mutate({
+      email: uniqueEmail('moved'),
+      password: 'pa55word!',
+    });
+    const renewing = createLeonidasClient({
+      url: `${redirectingUrl}/moved`,
+      getToken: () => 'expired',
+      refreshToken: () => refreshToken,
+    });
+    await expect(renewing.project.list.query()).resolves.toEqual({ items: [], nextCursor: null });
+    expect(redirector).toContain('/moved/trpc/auth.refresh?batch=1');
+  });
+
+  it('sends no refresh token, body or token to another origin, from a call, a renewal or a subscription', async () => {
+    const { accessToken, refreshToken } = await account();
+    const away = `${redirectingUrl}/away`;
+    const refused = await createLeonidasClient({ url: away })
+      .auth.refresh.mutate({ refreshToken: refreshToken ?? '' })
+      .catch((error: unknown) => error);
+    expect((refused as Error).cause).toBeInstanceOf(RedirectRefusedError);
+    expect(elsewhere).toEqual([]);
+
+    const renewing = createLeonidasClient({ url: away, getToken: () => accessToken, refreshToken });
+    await expect(renewing.project.create.mutate({ name: 'Secret plans' })).rejects.toThrow(/redirected to/);
+    await expect(renewing.project.list.query()).rejects.toThrow(/redirected to/);
+
+    // Two attempts at the stream: the first one's redirect was dealt with before the client tried again.
+    const subscription = renewing.chat.onEvents.subscribe(
+      { sessionId: 'any' },
+      { onData: (event) => expect.unreachable(`no event was expected, got ${JSON.stringify(event)}`) },
+    );
+    await expect
+      .poll(() => redirector.filter((url) => url.startsWith('/away/trpc/chat.onEvents')).length, {
+        timeout: 20_000,
+      })
+      .toBeGreaterThanOrEqual(2);
+    subscription.unsubscribe();
+
+    expect(elsewhere).toEqual([]);
+    // The refresh token never left, so it still works where it belongs.
+    await expect(
+      createLeonidasClient({ url: server.url }).auth.refresh.mutate({ refreshToken: refreshToken ?? '' }),
+    ).resolves.toHaveProperty('accessToken');
+  }, 30_000);
 });

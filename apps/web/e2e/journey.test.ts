@@ -1,6 +1,8 @@
 import { execFileSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { createServer } from 'node:http';
 import { createRequire } from 'node:module';
+import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startOpenAiServer } from '@leonidas/api/testing';
@@ -12,7 +14,7 @@ import {
   startServerProcess,
   waitForHealthy,
 } from '@leonidas/server/testing';
-import { type Browser, chromium, type Page } from 'playwright-core';
+import { type Browser, type BrowserContext, chromium, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 /**
@@ -189,12 +191,16 @@ describe('a data scientist using Leonidas in a browser', () => {
     await context.close();
   });
 
-  it('keeps a draft, sends on Enter only, stops a reply, explains a failed file, refreshes tokens silently, pages back', async () => {
+  it('keeps a draft, sends on Enter only, stops a reply, explains a failed file, pages back, refreshes tokens silently', async () => {
     const context = await browser!.newContext({ viewport: { width: 1280, height: 860 } });
+    // The page's clock runs as usual until the test moves it forward (to near the access token's expiry).
+    await context.clock.install();
     const page = await context.newPage();
+    const email = `grace.${Date.now()}@example.com`;
+    const password = 'a long password';
     await page.goto(`${baseUrl}/signup`);
-    await page.getByLabel('Email').fill(`grace.${Date.now()}@example.com`);
-    await page.getByLabel('Password').fill('a long password');
+    await page.getByLabel('Email').fill(email);
+    await page.getByLabel('Password').fill(password);
     await page.getByRole('button', { name: 'Sign up' }).click();
     await page.getByLabel('New project name').fill('Details');
     await page.getByRole('button', { name: 'Create project' }).click();
@@ -227,26 +233,14 @@ describe('a data scientist using Leonidas in a browser', () => {
     await log.getByText('Stopped.').waitFor({ timeout: 15_000 });
     expect(await page.getByLabel('Message DS Bro').inputValue()).toBe('');
 
-    // An access token about to expire is renewed before the next call; the user notices nothing.
-    const before = await page.evaluate(() => {
-      const auth = JSON.parse(localStorage.getItem('leonidas.auth') ?? '{}');
-      localStorage.setItem('leonidas.auth', JSON.stringify({ ...auth, expiresAt: Date.now() }));
-      return auth.refreshToken as string;
+    // A long chat (34 messages, more than one page of 30): older messages appear when scrolling up. The
+    // messages come from a service signed in as the same user.
+    const { accessToken } = await createLeonidasClient({ url: baseUrl }).auth.login.mutate({
+      email,
+      password,
     });
-    await page.reload();
-    await page.getByRole('heading', { name: 'New chat' }).waitFor();
-    await log.getByText('hello').waitFor();
-    const after = await page.evaluate(
-      () => JSON.parse(localStorage.getItem('leonidas.auth') ?? '{}').refreshToken as string,
-    );
-    expect(after).not.toBe(before);
-
-    // A long chat (34 messages, more than one page of 30): older messages appear when scrolling up.
-    const token = await page.evaluate(
-      () => JSON.parse(localStorage.getItem('leonidas.auth') ?? '{}').accessToken as string,
-    );
     const sessionId = page.url().split('/').at(-1) ?? '';
-    const client = createLeonidasClient({ url: baseUrl, token });
+    const client = createLeonidasClient({ url: baseUrl, token: accessToken });
     for (let i = 0; i < 16; i++) {
       await new Promise<void>((resolve, reject) => {
         let runId = '';
@@ -282,6 +276,20 @@ describe('a data scientist using Leonidas in a browser', () => {
       element.scrollTop = 0;
     });
     await log.getByText('question 0: what files do I have?').waitFor({ timeout: 15_000 });
+
+    // An access token about to expire is renewed before the next call; the user notices nothing.
+    const calls: string[] = [];
+    const refused: string[] = [];
+    page.on('request', (request) => calls.push(new URL(request.url()).pathname));
+    page.on('response', (response) => response.status() >= 400 && refused.push(response.url()));
+    await page.clock.fastForward('14:30'); // 30 s before the 15-minute access token expires
+    await page.getByLabel('Message DS Bro').fill('one more thing');
+    await page.getByLabel('Message DS Bro').press('Enter');
+    await log.getByText('one more thing').waitFor();
+    const renewal = calls.indexOf('/trpc/auth.refresh');
+    expect(renewal).toBeGreaterThan(-1);
+    expect(renewal).toBeLessThan(calls.findIndex((path) => path.includes('chat.send')));
+    expect(refused).toEqual([]);
     await context.close();
   }, 180_000); // 17 replies streamed word by word, slowly on purpose
 
@@ -303,6 +311,223 @@ describe('a data scientist using Leonidas in a browser', () => {
     const api = await fetch(`${baseUrl}/trpc/auth.me`);
     expect(api.status).toBe(401);
     expect(server?.output()).not.toMatch(/"level":50/);
+  });
+});
+
+describe('where a sign-in lives in the browser', () => {
+  const JWT = /eyJ[\w-]+\.[\w-]+\./;
+  const isRefresh = (url: string) => new URL(url).pathname === '/trpc/auth.refresh';
+
+  async function signUpIn(context: BrowserContext) {
+    const page = await context.newPage();
+    const refused: string[] = [];
+    page.on('response', (response) => response.status() >= 400 && refused.push(response.url()));
+    await page.goto(`${baseUrl}/signup`);
+    await page.getByLabel('Email').fill(`tokens.${Date.now()}@example.com`);
+    await page.getByLabel('Password').fill('a long password');
+    const registered = page.waitForResponse((response) => response.url().includes('/trpc/auth.register'));
+    await page.getByRole('button', { name: 'Sign up' }).click();
+    const body = await (await registered).text();
+    await page.getByRole('heading', { name: 'Projects' }).waitFor();
+    return { page, refused, registerBody: body };
+  }
+
+  /** The refresh cookies as the browser holds them, by path (one value for both). */
+  async function refreshCookies(context: BrowserContext) {
+    const cookies = (await context.cookies()).filter((cookie) => cookie.name === 'leonidas_refresh');
+    return { cookies, value: cookies[0]?.value ?? '' };
+  }
+
+  /** Everything a script in the page can read: both storages and document.cookie. */
+  const readableByScripts = (page: Page) =>
+    page.evaluate(() => ({
+      local: Object.entries(localStorage),
+      session: Object.entries(sessionStorage),
+      cookie: document.cookie,
+    }));
+
+  it('keeps the refresh token in an HttpOnly cookie and the access token in memory, and stays signed in across reloads', async () => {
+    const context = await browser!.newContext();
+    const { page, refused, registerBody } = await signUpIn(context);
+    const accessToken = /"accessToken":"([^"]+)"/.exec(registerBody)?.[1] ?? '';
+    expect(accessToken).toMatch(JWT);
+    expect(registerBody).not.toContain('refreshToken');
+
+    const { cookies, value } = await refreshCookies(context);
+    expect(
+      cookies
+        .map(({ path, httpOnly, sameSite, secure }) => ({ path, httpOnly, sameSite, secure }))
+        .sort((a, b) => a.path.localeCompare(b.path)),
+    ).toEqual([
+      { path: '/trpc/auth.logout', httpOnly: true, sameSite: 'Strict', secure: false },
+      { path: '/trpc/auth.refresh', httpOnly: true, sameSite: 'Strict', secure: false },
+    ]);
+    expect(value).toMatch(/^[\w-]{43}$/);
+
+    const readable = await readableByScripts(page);
+    expect(readable.session).toEqual([]);
+    expect(readable.local.map(([key]) => key)).toEqual(['leonidas.signedIn']);
+    for (const [key, item] of [...readable.local, ...readable.session]) {
+      expect(key).not.toMatch(/token/i);
+      expect(item).not.toMatch(JWT);
+      expect(item).not.toContain(value);
+      expect(item).not.toContain(accessToken);
+    }
+    expect(readable.cookie).not.toContain('leonidas_refresh');
+
+    // A reload has no token in hand: the cookie gets a new one (and is rotated).
+    const refreshed = page.waitForResponse((response) => isRefresh(response.url()));
+    await page.reload();
+    expect((await refreshed).status()).toBe(200);
+    await page.getByRole('heading', { name: 'Projects' }).waitFor();
+    const rotated = (await refreshCookies(context)).value;
+    expect(rotated).not.toBe(value);
+
+    // Tabs opened together take turns with the cookie: a token presented twice would end the sign-in. Refreshes
+    // are held until two are waiting (or a second has passed) and then let go together, so that two tabs not
+    // taking turns would present the same token at once.
+    const held: (() => void)[] = [];
+    const releaseHeld = () => {
+      for (const release of held.splice(0)) release();
+    };
+    await context.route('**/trpc/auth.refresh', async (route) => {
+      const released = new Promise<void>((resolve) => held.push(resolve));
+      if (held.length === 2) releaseHeld();
+      else setTimeout(releaseHeld, 1000);
+      await released;
+      await route.continue();
+    });
+    const second = await context.newPage();
+    await Promise.all([page.reload(), second.goto(baseUrl)]);
+    await page.getByRole('heading', { name: 'Projects' }).waitFor();
+    await second.getByRole('heading', { name: 'Projects' }).waitFor();
+    await context.unrouteAll();
+    await page.reload();
+    await page.getByRole('heading', { name: 'Projects' }).waitFor();
+    expect(refused).toEqual([]);
+    await context.close();
+  });
+
+  it('takes no cross-site post to the refresh call: no new tokens, the sign-in neither rotated nor revoked', async () => {
+    const context = await browser!.newContext();
+    const { page, refused } = await signUpIn(context);
+    const before = (await refreshCookies(context)).value;
+    const target = `${baseUrl}/trpc/auth.refresh`;
+    // A page of the attacker's: a form posting a JSON-looking text body (the classic trick), and two fetches.
+    const attacker = createServer((_request, response) => {
+      response.writeHead(200, { 'content-type': 'text/html' }).end(`<!doctype html>
+        <form id="attack" method="POST" action="${target}" enctype="text/plain" target="sink">
+          <input name='{"json":{"x":"' value='"}}'>
+        </form>
+        <iframe name="sink" title="sink"></iframe>
+        <script>document.getElementById('attack').submit();</script>`);
+    });
+    await new Promise<void>((resolve) => attacker.listen(0, '127.0.0.1', resolve));
+    const attackerPort = (attacker.address() as AddressInfo).port;
+    try {
+      // Another site (localhost is not 127.0.0.1), then the same site on another port: SameSite ignores ports.
+      for (const [origin, sameSite] of [
+        [`http://localhost:${attackerPort}`, false],
+        [`http://127.0.0.1:${attackerPort}`, true],
+      ] as const) {
+        const attack = await context.newPage();
+        const formPost = attack.waitForRequest((request) => isRefresh(request.url()));
+        const refusals: number[] = [];
+        attack.on('response', (response) => {
+          if (isRefresh(response.url()) && response.request().method() === 'POST')
+            refusals.push(response.status());
+        });
+        await attack.goto(origin);
+        const formHeaders = await (await formPost).allHeaders();
+        // Across sites the browser does not even attach the cookie; within the site the server refuses the form.
+        expect(formHeaders.cookie?.includes('leonidas_refresh') ?? false).toBe(sameSite);
+        const fetched = await attack.evaluate(async (url) => {
+          const outcome = (request: Promise<Response>) =>
+            request.then(
+              (response) => `answered ${response.type} ${response.status}`,
+              () => 'failed',
+            );
+          return {
+            json: await outcome(
+              fetch(url, {
+                method: 'POST',
+                credentials: 'include',
+                headers: { 'content-type': 'application/json' },
+                body: '{"json":{}}',
+              }),
+            ),
+            noCors: await outcome(
+              fetch(url, { method: 'POST', mode: 'no-cors', credentials: 'include', body: '{"json":{}}' }),
+            ),
+          };
+        }, target);
+        // JSON needs a preflight, which this origin fails, so it is never sent. A no-cors post is refused as the
+        // form is, and its answer is withheld from the page besides (Cross-Origin-Resource-Policy).
+        expect(fetched).toEqual({ json: 'failed', noCors: 'failed' });
+        await expect.poll(() => refusals.length).toBeGreaterThanOrEqual(1);
+        expect(new Set(refusals)).toEqual(new Set([415]));
+        await attack.close();
+      }
+    } finally {
+      attacker.closeAllConnections();
+      await new Promise((resolve) => attacker.close(resolve));
+    }
+    // Not rotated: the browser's cookie is the one it had, and it still signs the user in.
+    expect((await refreshCookies(context)).value).toBe(before);
+    const refreshed = page.waitForResponse((response) => isRefresh(response.url()));
+    await page.reload();
+    expect((await refreshed).status()).toBe(200);
+    await page.getByRole('heading', { name: 'Projects' }).waitFor();
+    expect(refused).toEqual([]);
+    await context.close();
+  });
+
+  it('logs out: drafts, the access token and the cookie go, and a reload stays signed out', async () => {
+    const context = await browser!.newContext();
+    const { page, refused } = await signUpIn(context);
+    await page.getByLabel('New project name').fill('Drafts');
+    await page.getByRole('button', { name: 'Create project' }).click();
+    await page.getByRole('link', { name: /Drafts/ }).click();
+    await page.getByRole('button', { name: 'New chat' }).click();
+    await page.getByLabel('Message DS Bro').fill('a half-written thought');
+    await expect
+      .poll(async () => (await readableByScripts(page)).local.map(([key]) => key))
+      .toContainEqual(expect.stringMatching(/^leonidas\.draft\./));
+
+    const loggedOut = page.waitForResponse((response) => response.url().includes('/trpc/auth.logout'));
+    await page.getByRole('button', { name: 'Log out' }).click();
+    expect((await loggedOut).status()).toBe(200);
+    await page.getByRole('heading', { name: 'Log in to Leonidas' }).waitFor();
+    expect((await readableByScripts(page)).local).toEqual([]);
+    expect((await refreshCookies(context)).cookies).toEqual([]);
+
+    await page.reload();
+    await page.getByRole('heading', { name: 'Log in to Leonidas' }).waitFor();
+    await page.goto(baseUrl);
+    await page.getByRole('heading', { name: 'Log in to Leonidas' }).waitFor();
+    expect(refused).toEqual([]);
+    await context.close();
+  });
+
+  it('moves tokens stored by an earlier version into the cookie, and forgets them', async () => {
+    const stored = await createLeonidasClient({ url: baseUrl }).auth.register.mutate({
+      email: `upgrade.${Date.now()}@example.com`,
+      password: 'a long password',
+    });
+    const context = await browser!.newContext();
+    const page = await context.newPage();
+    await page.goto(`${baseUrl}/login`);
+    await page.evaluate((tokens) => localStorage.setItem('leonidas.auth', JSON.stringify(tokens)), {
+      user: stored.user,
+      accessToken: stored.accessToken,
+      refreshToken: stored.refreshToken,
+      expiresAt: Date.now() + 60_000,
+    });
+    await page.goto(baseUrl);
+    await page.getByRole('heading', { name: 'Projects' }).waitFor();
+    expect((await readableByScripts(page)).local).toEqual([['leonidas.signedIn', 'yes']]);
+    expect((await refreshCookies(context)).value).toMatch(/^[\w-]{43}$/);
+    await context.close();
   });
 });
 
@@ -386,7 +611,12 @@ describe('DS Bro with a language model, in a browser', () => {
 
   it('carries a reply across the expiry of its access token: no gap, no repeat, no error', async () => {
     const { context, page, problems, ask } = await newChat('patience');
-    const before = await page.evaluate(() => JSON.parse(localStorage.getItem('leonidas.auth') ?? '{}'));
+    const renewals: number[] = [];
+    page.on('response', (response) => {
+      if (new URL(response.url()).pathname === '/trpc/auth.refresh' && response.ok())
+        renewals.push(Date.now());
+    });
+    const asked = Date.now();
     await ask('take your time');
     const reply = page.getByRole('article', { name: "DS Bro's reply" }).last();
     await reply.getByText('p35').waitFor({ timeout: 60_000 });
@@ -396,10 +626,9 @@ describe('DS Bro with a language model, in a browser', () => {
       .waitFor({ state: 'detached' });
     expect((await reply.textContent())?.trim()).toBe(PATIENT_WORDS.join(' '));
     expect(await page.getByText('Live updates stopped').count()).toBe(0);
-    // The reply outlived the token it started with, which the app renewed on its own.
-    const after = await page.evaluate(() => JSON.parse(localStorage.getItem('leonidas.auth') ?? '{}'));
-    expect(Date.now()).toBeGreaterThan(before.expiresAt);
-    expect(after.refreshToken).not.toBe(before.refreshToken);
+    // The reply outlived the 30-second token it started with, which the app renewed on its own.
+    expect(Date.now() - asked).toBeGreaterThan(30_000);
+    expect(renewals.length).toBeGreaterThan(0);
     expect(problems).toEqual([]);
     await context.close();
   }, 120_000);

@@ -11,8 +11,8 @@ import {
 } from '@tanstack/react-router';
 import { StrictMode } from 'react';
 import { createRoot } from 'react-dom/client';
-import { Button } from './components/ui.js';
-import { signOut, useAuth } from './lib/auth.js';
+import { Button, Loading } from './components/ui.js';
+import { logOut, useAuth } from './lib/auth.js';
 import { queryClient, TRPCProvider, trpcClient } from './lib/trpc.js';
 import { AuthPage } from './pages/AuthPage.js';
 import { ChatPage } from './pages/ChatPage.js';
@@ -30,18 +30,13 @@ function Shell() {
         <Link to="/" className="font-semibold tracking-tight">
           Leonidas
         </Link>
-        {auth ? (
+        {auth.status === 'signed-in' ? (
           <div className="flex items-center gap-3 text-sm">
             <span className="hidden text-slate-600 sm:inline">{auth.user.email}</span>
             <Button
               variant="ghost"
               onClick={async () => {
-                const previous = signOut();
-                queryClient.clear();
-                if (previous)
-                  await trpcClient.auth.logout
-                    .mutate({ refreshToken: previous.refreshToken })
-                    .catch(() => undefined);
+                await logOut();
                 await navigate({ to: '/login' });
               }}
             >
@@ -55,9 +50,16 @@ function Shell() {
   );
 }
 
-/** Pages behind sign-in send visitors to the login form. */
+/** Pages behind sign-in send visitors to the login form, once a page load has tried the sign-in cookie. */
 function SignedIn({ children }: { children: React.ReactNode }) {
-  return useAuth() ? children : <Navigate to="/login" />;
+  const auth = useAuth();
+  if (auth.status === 'restoring')
+    return (
+      <main className="mx-auto w-full max-w-3xl px-4 py-8">
+        <Loading label="Signing you in" />
+      </main>
+    );
+  return auth.status === 'signed-in' ? children : <Navigate to="/login" />;
 }
 
 const root = createRootRoute({ component: Shell });

@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Db } from '@leonidas/db';
 import { Analytics } from './analysis/duckdb.js';
+import { type CookieExchange, RefreshCookie } from './auth/refresh-cookie.js';
 import { SignInWatcher } from './auth/sign-ins.js';
 import { TokenService } from './auth/tokens.js';
 import { BackgroundTasks } from './background.js';
@@ -126,12 +127,24 @@ export interface Context {
   accessToken: string | null;
   /** Who is calling, for rate limits and sign-in lockouts (see `clientAddress`). */
   clientAddress: string;
+  /** A browser's refresh token, read from and written to its cookie (only `auth.*` procedures use it). */
+  refreshCookie: RefreshCookie;
 }
 
 export function createContext(
   deps: ApiDeps,
-  request: { authorization?: string | undefined; clientIp?: string | undefined },
+  request: {
+    authorization?: string | undefined;
+    clientIp?: string | undefined;
+    /** The HTTP exchange, for the refresh cookie; in-process callers have none. */
+    cookies?: CookieExchange;
+  },
 ): Context {
   const match = /^Bearer ([^\s]+)$/i.exec(request.authorization?.trim() ?? '');
-  return { deps, accessToken: match?.[1] ?? null, clientAddress: clientAddress(request.clientIp) };
+  return {
+    deps,
+    accessToken: match?.[1] ?? null,
+    clientAddress: clientAddress(request.clientIp),
+    refreshCookie: new RefreshCookie(deps.tokens.refreshTokenTtlSeconds, request.cookies),
+  };
 }

@@ -12,6 +12,7 @@ import type { inferRouterOutputs } from '@trpc/server';
 import { observable, type Unsubscribable } from '@trpc/server/observable';
 import { EventSource } from 'eventsource';
 import superjson from 'superjson';
+import { fetchWithinOrigin } from './redirects.js';
 
 type MaybePromise<T> = T | Promise<T>;
 export type AuthTokens = inferRouterOutputs<AppRouter>['auth']['refresh'];
@@ -58,13 +59,15 @@ export function createLeonidasClient(options: LeonidasClientOptions) {
           eventSourceOptions: async ({ op }) => {
             const headers = await authorization([op]);
             return {
-              fetch: (input, init) => fetch(input, { ...init, headers: { ...init.headers, ...headers } }),
+              fetch: (input, init) =>
+                fetchWithinOrigin(input, { ...init, headers: { ...init.headers, ...headers } }),
             };
           },
         }),
         false: httpBatchLink({
           url,
           transformer: superjson,
+          fetch: fetchWithinOrigin,
           maxItems: MAX_BATCH_ITEMS,
           headers: ({ opList }) => authorization(opList),
         }),
@@ -86,7 +89,9 @@ class TokenKeeper {
     private readonly options: LeonidasClientOptions,
   ) {
     // Renewal uses its own client: it must not go through the links that wait for it.
-    this.plain = createTRPCClient<AppRouter>({ links: [httpBatchLink({ url, transformer: superjson })] });
+    this.plain = createTRPCClient<AppRouter>({
+      links: [httpBatchLink({ url, transformer: superjson, fetch: fetchWithinOrigin })],
+    });
   }
 
   /** Whether an access token other than `refused` is now in hand (renewing with the refresh token if any). */
@@ -202,3 +207,4 @@ export function fieldErrors(error: unknown): Record<string, string[] | undefined
 
 export type { AppRouter, ChatEvent, Message, RouterInputs, RouterOutputs } from '@leonidas/api';
 export { type AskInput, ask, type UploadInput, uploadFile } from './helpers.js';
+export { RedirectRefusedError } from './redirects.js';

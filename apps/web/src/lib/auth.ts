@@ -1,94 +1,163 @@
 import type { AppRouter } from '@leonidas/api';
-import { createTRPCClient, httpBatchLink } from '@trpc/client';
-import type { inferRouterOutputs } from '@trpc/server';
+import { createTRPCClient, httpLink } from '@trpc/client';
+import type { inferRouterInputs, inferRouterOutputs } from '@trpc/server';
 import { useSyncExternalStore } from 'react';
 import superjson from 'superjson';
+import { clearDrafts } from './drafts.js';
 
 type AuthResult = inferRouterOutputs<AppRouter>['auth']['login'];
-export type SignedIn = {
-  user: AuthResult['user'];
-  accessToken: string;
-  refreshToken: string;
-  /** When the access token was received (absent in sign-ins stored by older versions) and expires, epoch ms. */
-  receivedAt?: number;
-  expiresAt: number;
-};
+type RefreshInput = inferRouterInputs<AppRouter>['auth']['refresh'];
 
-const STORAGE_KEY = 'leonidas.auth';
+export type AuthState =
+  /** At page load, while the refresh cookie is exchanged for an access token. */
+  { status: 'restoring' } | { status: 'signed-out' } | { status: 'signed-in'; user: AuthResult['user'] };
+
+/**
+ * The refresh token lives in an HttpOnly cookie that no script can read, sent only to `auth.refresh` and
+ * `auth.logout`; the access token lives here, in this tab's memory only, and a reload gets a new one with the
+ * cookie. Nothing token-like goes into localStorage or sessionStorage, where any script in the page could read it.
+ */
+let accessToken: { value: string; receivedAt: number; expiresAt: number } | null = null;
+
+/**
+ * Whether this browser signed in (a flag, no secret), so that a page load tries the cookie only then and a
+ * visitor who never signed in causes no refused refresh.
+ */
+const SIGNED_IN_FLAG = 'leonidas.signedIn';
+/** Where earlier versions kept both tokens: moved into the cookie at the next page load, and removed. */
+const STORED_TOKENS_KEY = 'leonidas.auth';
+
+let state: AuthState =
+  localStorage.getItem(SIGNED_IN_FLAG) || localStorage.getItem(STORED_TOKENS_KEY)
+    ? { status: 'restoring' }
+    : { status: 'signed-out' };
 const listeners = new Set<() => void>();
+const signOutListeners = new Set<() => void>();
+/** Counts sign-outs, so that a refresh still under way at one cannot sign the tab in again. */
+let signOuts = 0;
 
-function read(): SignedIn | null {
-  try {
-    const raw = localStorage.getItem(STORAGE_KEY);
-    return raw ? (JSON.parse(raw) as SignedIn) : null;
-  } catch {
-    return null;
-  }
-}
-
-let current: SignedIn | null = read();
-
-function write(next: SignedIn | null): void {
-  current = next;
-  if (next) localStorage.setItem(STORAGE_KEY, JSON.stringify(next));
-  else localStorage.removeItem(STORAGE_KEY);
+function setState(next: AuthState): void {
+  state = next;
   for (const listener of listeners) listener();
 }
 
-export function signIn(result: AuthResult): void {
-  write({
-    user: result.user,
-    accessToken: result.accessToken,
-    refreshToken: result.refreshToken,
-    receivedAt: Date.now(),
-    expiresAt: new Date(result.accessTokenExpiresAt).getTime(),
-  });
-}
-
-export function signOut(): SignedIn | null {
-  const previous = current;
-  write(null);
-  return previous;
-}
-
-export function useAuth(): SignedIn | null {
+export function useAuth(): AuthState {
   return useSyncExternalStore(
     (listener) => {
       listeners.add(listener);
       return () => listeners.delete(listener);
     },
-    () => current,
+    () => state,
   );
 }
 
-// Refresh goes through its own plain client, so it never waits on the token it is renewing.
-const refresher = createTRPCClient<AppRouter>({
-  links: [httpBatchLink({ url: '/trpc', transformer: superjson })],
+/** Called whenever this tab signs out, however that came about (e.g. to drop cached data). */
+export function onSignOut(listener: () => void): void {
+  signOutListeners.add(listener);
+}
+
+export function signIn(result: AuthResult): void {
+  accessToken = {
+    value: result.accessToken,
+    receivedAt: Date.now(),
+    expiresAt: new Date(result.accessTokenExpiresAt).getTime(),
+  };
+  localStorage.setItem(SIGNED_IN_FLAG, 'yes');
+  setState({ status: 'signed-in', user: result.user });
+}
+
+function endSession(): void {
+  signOuts++;
+  accessToken = null;
+  localStorage.removeItem(SIGNED_IN_FLAG);
+  setState({ status: 'signed-out' });
+  for (const listener of signOutListeners) listener();
+}
+
+/** The other tabs of the app sign out with this one. */
+const tabs = new BroadcastChannel('leonidas.auth');
+tabs.addEventListener('message', (event: MessageEvent<unknown>) => {
+  if (event.data === 'signed-out') endSession();
 });
-let refreshing: Promise<string | null> | null = null;
+
+// Unbatched, so that each call goes to its own path (`/trpc/auth.refresh`), the only one its cookie is sent to;
+// and a client of its own, so that renewal never waits on the token it is renewing.
+const authCalls = createTRPCClient<AppRouter>({
+  links: [httpLink({ url: '/trpc', transformer: superjson })],
+});
+
+/**
+ * Tabs share the cookie, and a refresh token presented twice counts as stolen (its whole sign-in is revoked):
+ * two tabs refreshing at once, as when a browser reopens them together, would sign the user out everywhere. So
+ * one tab refreshes at a time (Web Locks; they exist in secure contexts only, https and localhost).
+ */
+async function oneTabAtATime<T>(task: () => Promise<T>): Promise<T> {
+  return navigator.locks ? await navigator.locks.request('leonidas.refresh', task) : await task();
+}
+
+let renewing: Promise<string | null> | null = null;
+
+/** A new access token (the cookie rotates with it), shared by every caller; a refused refresh signs out. */
+function renew(input: RefreshInput = {}): Promise<string | null> {
+  const signOutsBefore = signOuts;
+  renewing ??= oneTabAtATime(() => authCalls.auth.refresh.mutate(input))
+    .then(
+      (result) => {
+        if (signOuts !== signOutsBefore) return null;
+        signIn(result);
+        return result.accessToken;
+      },
+      () => {
+        if (signOuts === signOutsBefore) endSession();
+        return null;
+      },
+    )
+    .finally(() => {
+      renewing = null;
+    });
+  return renewing;
+}
+
+/** Tokens stored by an earlier version: the refresh token is moved into the cookie (and so rotated). */
+function storedRefreshToken(): string | undefined {
+  const stored = localStorage.getItem(STORED_TOKENS_KEY);
+  localStorage.removeItem(STORED_TOKENS_KEY);
+  try {
+    const { refreshToken } = JSON.parse(stored ?? '{}') as { refreshToken?: unknown };
+    return typeof refreshToken === 'string' ? refreshToken : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+function restore(): Promise<unknown> {
+  const refreshToken = storedRefreshToken();
+  return renew(refreshToken ? { refreshToken, refreshTokenIn: 'cookie' } : {});
+}
+
+/** Settles once this page load knows whether the user is signed in. */
+const restored = state.status === 'restoring' ? restore() : Promise.resolve();
 
 /**
  * The access token to send, renewed shortly before it expires (a minute before, or in the last quarter of a
- * shorter life; one refresh at a time, shared by every caller), so a user never meets an expiry. A refresh that
- * fails signs the user out.
+ * shorter life; one refresh at a time, shared by every caller), so a user never meets an expiry.
  */
 export async function getAccessToken(): Promise<string | null> {
-  const auth = current;
-  if (!auth) return null;
-  const margin = auth.receivedAt ? Math.min(60_000, (auth.expiresAt - auth.receivedAt) / 4) : 60_000;
-  if (auth.expiresAt - Date.now() > margin) return auth.accessToken;
-  refreshing ??= refresher.auth.refresh
-    .mutate({ refreshToken: auth.refreshToken })
-    .then((result) => {
-      signIn(result);
-      return result.accessToken;
-    })
-    .catch(() => {
-      write(null);
-      return null;
-    })
-    .finally(() => {
-      refreshing = null;
-    });
-  return refreshing;
+  await restored;
+  const token = accessToken;
+  if (!token) return null;
+  const margin = Math.min(60_000, (token.expiresAt - token.receivedAt) / 4);
+  if (token.expiresAt - Date.now() > margin) return token.value;
+  return renew();
+}
+
+/**
+ * Ends the sign-in: in this tab at once (the access token, cached data, drafts), in the other tabs, and on the
+ * server, which revokes it and clears the cookie (only it can: the cookie is HttpOnly).
+ */
+export async function logOut(): Promise<void> {
+  endSession();
+  clearDrafts();
+  tabs.postMessage('signed-out');
+  await authCalls.auth.logout.mutate({}).catch(() => undefined);
 }

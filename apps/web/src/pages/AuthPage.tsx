@@ -33,8 +33,9 @@ export function AuthPage({ mode }: { mode: 'login' | 'signup' }) {
 
   const submit = (event: FormEvent) => {
     event.preventDefault();
-    if (mode === 'login') login.mutate({ email, password });
-    else register.mutate({ email, password, ...(name.trim() ? { name } : {}) });
+    // The refresh token goes into an HttpOnly cookie, out of this page's reach; the response carries no copy.
+    if (mode === 'login') login.mutate({ email, password, refreshTokenIn: 'cookie' });
+    else register.mutate({ email, password, refreshTokenIn: 'cookie', ...(name.trim() ? { name } : {}) });
   };
 
   return (

@@ -7,6 +7,7 @@ import { type KeyboardEvent, useEffect, useLayoutEffect, useReducer, useRef, use
 import { Markdown } from '../components/Markdown.js';
 import { Button, ConfirmDialog, ErrorNote, errorMessage, Loading, RenameForm } from '../components/ui.js';
 import { type ChatMessage, chatReducer, emptyChat, orderedMessages } from '../lib/chat-state.js';
+import { draftKey } from '../lib/drafts.js';
 import { useTRPC } from '../lib/trpc.js';
 
 export function ChatPage({ projectId, sessionId }: { projectId: string; sessionId: string }) {
@@ -259,13 +260,13 @@ function Composer({
   onStop: () => void;
 }) {
   const trpc = useTRPC();
-  const draftKey = `leonidas.draft.${sessionId}`;
-  const [draft, setDraft] = useState(() => localStorage.getItem(draftKey) ?? '');
+  const draftStorageKey = draftKey(sessionId);
+  const [draft, setDraft] = useState(() => localStorage.getItem(draftStorageKey) ?? '');
   const send = useMutation(trpc.chat.send.mutationOptions());
   useEffect(() => {
-    if (draft) localStorage.setItem(draftKey, draft);
-    else localStorage.removeItem(draftKey);
-  }, [draft, draftKey]);
+    if (draft) localStorage.setItem(draftStorageKey, draft);
+    else localStorage.removeItem(draftStorageKey);
+  }, [draft, draftStorageKey]);
 
   const submit = async () => {
     const content = draft;

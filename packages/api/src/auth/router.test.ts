@@ -2,6 +2,9 @@ import jwt from 'jsonwebtoken';
 import { afterAll, beforeAll, describe, expect, it, onTestFinished } from 'vitest';
 import { ZodError } from 'zod';
 import { createTestApi, expectTrpcError, signUp, type TestApi, uniqueEmail } from '../../test/helpers.js';
+import { createContext } from '../context.js';
+import { appRouter } from '../root.js';
+import { createCallerFactory } from '../trpc.js';
 import { LOGIN_LOCK_THRESHOLD } from './service.js';
 
 let api: TestApi;
@@ -284,6 +287,147 @@ describe('refresh tokens', () => {
     await expectTrpcError(api.caller().auth.refresh({ refreshToken: 'never-issued' }), 'UNAUTHORIZED');
     api.clock.advance(31 * 24 * 60 * 60_000);
     await expectTrpcError(api.caller().auth.refresh({ refreshToken }), 'UNAUTHORIZED');
+  });
+});
+
+describe('refresh token in a browser cookie', () => {
+  const createCaller = createCallerFactory(appRouter);
+  const THIRTY_DAYS = 30 * 24 * 60 * 60;
+
+  /** A browser's call over HTTP: the Cookie header it sends, and the Set-Cookie headers it gets back. */
+  function browser(cookie?: string, https = false) {
+    const setCookies: string[] = [];
+    const caller = createCaller(
+      createContext(api.deps, {
+        clientIp: '127.0.0.1',
+        cookies: { header: cookie, https, basePath: '/trpc', setCookie: (value) => setCookies.push(value) },
+      }),
+    );
+    return { caller, setCookies };
+  }
+
+  /** The token the Set-Cookie headers carry, after checking there is one cookie per path and all agree. */
+  function cookieToken(setCookies: string[]): string {
+    expect(setCookies.map((cookie) => /Path=([^;]+)/.exec(cookie)?.[1])).toEqual([
+      '/trpc/auth.refresh',
+      '/trpc/auth.logout',
+    ]);
+    const values = setCookies.map((cookie) => /^leonidas_refresh=([^;]*)/.exec(cookie)?.[1]);
+    expect(values[0]).toBe(values[1]);
+    return values[0] ?? '';
+  }
+
+  const newBrowserSignIn = async () => {
+    const email = uniqueEmail('browser');
+    const { caller, setCookies } = browser();
+    const registered = await caller.auth.register({
+      email,
+      password: 'a long password',
+      refreshTokenIn: 'cookie',
+    });
+    return { email, registered, token: cookieToken(setCookies) };
+  };
+
+  it('sets HttpOnly, SameSite=Strict cookies for refresh and logout only, and leaves the token out of the body', async () => {
+    const email = uniqueEmail('cookie');
+    const signUpCall = browser();
+    const registered = await signUpCall.caller.auth.register({
+      email,
+      password: 'a long password',
+      refreshTokenIn: 'cookie',
+    });
+    const token = cookieToken(signUpCall.setCookies);
+    expect(token).toMatch(/^[A-Za-z0-9_-]{43}$/);
+    for (const cookie of signUpCall.setCookies) {
+      expect(cookie.split('; ').slice(2).sort()).toEqual([
+        'HttpOnly',
+        `Max-Age=${THIRTY_DAYS}`,
+        'SameSite=Strict',
+      ]);
+    }
+    expect(registered).not.toHaveProperty('refreshToken');
+    expect(JSON.stringify(registered)).not.toContain(token);
+    await expect(api.caller(registered.accessToken).auth.me()).resolves.toMatchObject({ email });
+
+    // Over https (as Express reports it) the cookie is Secure too.
+    const loginCall = browser(undefined, true);
+    const loggedIn = await loginCall.caller.auth.login({
+      email,
+      password: 'a long password',
+      refreshTokenIn: 'cookie',
+    });
+    const loginToken = cookieToken(loginCall.setCookies);
+    expect(loginToken).not.toBe(token);
+    for (const cookie of loginCall.setCookies) expect(cookie.split('; ')).toContain('Secure');
+    expect(loggedIn).not.toHaveProperty('refreshToken');
+  });
+
+  it('refreshes by the cookie, rotating it, and never puts that token in the body', async () => {
+    const { token } = await newBrowserSignIn();
+    const refreshCall = browser(`theme=dark; leonidas_refresh=${token}; other=x`);
+    const refreshed = await refreshCall.caller.auth.refresh({});
+    const rotated = cookieToken(refreshCall.setCookies);
+    expect(rotated).not.toBe(token);
+    expect(refreshed).not.toHaveProperty('refreshToken');
+    await expect(api.caller(refreshed.accessToken).auth.me()).resolves.toBeDefined();
+    // The rotated token works once, by the cookie as by the body.
+    await expect(api.caller().auth.refresh({ refreshToken: rotated })).resolves.toHaveProperty(
+      'refreshToken',
+    );
+  });
+
+  it('keeps the replay rule: a rotated cookie presented again revokes the whole sign-in', async () => {
+    const { token } = await newBrowserSignIn();
+    const first = browser(`leonidas_refresh=${token}`);
+    const refreshed = await first.caller.auth.refresh({});
+    const rotated = cookieToken(first.setCookies);
+    await expectTrpcError(browser(`leonidas_refresh=${token}`).caller.auth.refresh({}), 'UNAUTHORIZED');
+    await expectTrpcError(browser(`leonidas_refresh=${rotated}`).caller.auth.refresh({}), 'UNAUTHORIZED');
+    await expectTrpcError(api.caller(refreshed.accessToken).auth.me(), 'UNAUTHORIZED');
+  });
+
+  it('logs out by the cookie: the sign-in is revoked and both cookies are cleared', async () => {
+    const { registered, token } = await newBrowserSignIn();
+    const logoutCall = browser(`leonidas_refresh=${token}`);
+    await expect(logoutCall.caller.auth.logout({})).resolves.toEqual({ ok: true });
+    expect(cookieToken(logoutCall.setCookies)).toBe('');
+    for (const cookie of logoutCall.setCookies) expect(cookie).toContain('Max-Age=0');
+    await expectTrpcError(api.caller(registered.accessToken).auth.me(), 'UNAUTHORIZED');
+    await expectTrpcError(browser(`leonidas_refresh=${token}`).caller.auth.refresh({}), 'UNAUTHORIZED');
+    // Without a cookie, logging out is harmless and refreshing is a session that has ended.
+    await expect(browser().caller.auth.logout({})).resolves.toEqual({ ok: true });
+    const ended = await expectTrpcError(browser().caller.auth.refresh({}), 'UNAUTHORIZED');
+    expect(ended.message).toBe('Your session has ended. Please sign in again.');
+    await expectTrpcError(browser('leonidas_refresh=not a token!').caller.auth.refresh({}), 'UNAUTHORIZED');
+  });
+
+  it('leaves services as they are: the token in the body, no cookie, and a body token wins over a cookie', async () => {
+    const { token: browserToken } = await newBrowserSignIn();
+    const service = browser(`leonidas_refresh=${browserToken}`);
+    const email = uniqueEmail('service');
+    const registered = await service.caller.auth.register({ email, password: 'a long password' });
+    const loggedIn = await service.caller.auth.login({ email, password: 'a long password' });
+    const refreshed = await service.caller.auth.refresh({ refreshToken: loggedIn.refreshToken ?? '' });
+    await service.caller.auth.logout({ refreshToken: registered.refreshToken ?? '' });
+    for (const result of [registered, loggedIn, refreshed])
+      expect(result.refreshToken).toMatch(/^[\w-]{43}$/);
+    expect(service.setCookies).toEqual([]);
+    // The browser's sign-in was not touched by those calls.
+    await expect(browser(`leonidas_refresh=${browserToken}`).caller.auth.refresh({})).resolves.toBeDefined();
+  });
+
+  it('moves a token from the body into the cookie on request (a browser upgrading from stored tokens)', async () => {
+    const { refreshToken } = await signUp(api, 'upgrade');
+    const moving = browser();
+    const moved = await moving.caller.auth.refresh({ refreshToken, refreshTokenIn: 'cookie' });
+    expect(moved).not.toHaveProperty('refreshToken');
+    const inCookie = cookieToken(moving.setCookies);
+    await expect(browser(`leonidas_refresh=${inCookie}`).caller.auth.refresh({})).resolves.toBeDefined();
+    // There is no asking for a cookie's token in the body.
+    await expectTrpcError(
+      browser(`leonidas_refresh=${inCookie}`).caller.auth.refresh({ refreshTokenIn: 'body' } as never),
+      'BAD_REQUEST',
+    );
   });
 });
 

@@ -17,7 +17,7 @@ import {
 import type { ApiDeps } from '../context.js';
 import { AppError, notFound, tooManyRequests } from '../errors.js';
 import { hashPassword, verifyAgainstDecoy, verifyPassword } from './passwords.js';
-import type { AuthResult, User } from './schema.js';
+import type { IssuedTokens, User } from './schema.js';
 import { hashRefreshToken } from './tokens.js';
 
 /**
@@ -39,7 +39,7 @@ export function toUser(record: UserRecord): User {
 export async function register(
   deps: ApiDeps,
   input: { email: string; password: string; name?: string | undefined },
-): Promise<AuthResult> {
+): Promise<IssuedTokens> {
   const passwordHash = await hashPassword(input.password);
   const record = await createUserWithEmailClaim(deps.db, {
     userId: newId(),
@@ -58,7 +58,7 @@ export async function register(
 export async function login(
   deps: ApiDeps,
   input: { email: string; password: string; clientAddress: string },
-): Promise<AuthResult> {
+): Promise<IssuedTokens> {
   const now = deps.clock.now();
   const guardKey = { email: input.email, address: input.clientAddress };
   const guard = await getLoginGuard(deps.db, guardKey);
@@ -92,9 +92,11 @@ export async function login(
 
 /**
  * Rotates the refresh token. A token presented a second time means it leaked (or two clients raced):
- * the whole family is revoked, so the thief's and the owner's newer tokens both stop working.
+ * the whole family is revoked, so the thief's and the owner's newer tokens both stop working. No token at all
+ * (a browser without its cookie) is a session that has ended.
  */
-export async function refresh(deps: ApiDeps, input: { refreshToken: string }): Promise<AuthResult> {
+export async function refresh(deps: ApiDeps, input: { refreshToken: string | null }): Promise<IssuedTokens> {
+  if (input.refreshToken === null) throw new AppError('UNAUTHORIZED', SESSION_ENDED);
   const current = await getRefreshToken(deps.db, hashRefreshToken(input.refreshToken));
   if (!current || current.expiresAt <= deps.clock.now()) throw new AppError('UNAUTHORIZED', SESSION_ENDED);
 
@@ -128,8 +130,12 @@ export async function refresh(deps: ApiDeps, input: { refreshToken: string }): P
   };
 }
 
-/** Ends the login the token belongs to. Unknown or already revoked tokens are fine: the outcome is the same. */
-export async function logout(deps: ApiDeps, input: { refreshToken: string }): Promise<{ ok: true }> {
+/**
+ * Ends the login the token belongs to. Unknown, already revoked or missing tokens are fine: the outcome is the
+ * same.
+ */
+export async function logout(deps: ApiDeps, input: { refreshToken: string | null }): Promise<{ ok: true }> {
+  if (input.refreshToken === null) return { ok: true };
   const current = await getRefreshToken(deps.db, hashRefreshToken(input.refreshToken));
   if (current) await revokeLogin(deps, current.familyId);
   return { ok: true };
@@ -147,7 +153,7 @@ export async function me(deps: ApiDeps, userId: string): Promise<User> {
   return toUser(user);
 }
 
-async function issueSession(deps: ApiDeps, user: UserRecord): Promise<AuthResult> {
+async function issueSession(deps: ApiDeps, user: UserRecord): Promise<IssuedTokens> {
   const refreshToken = deps.tokens.newRefreshToken();
   const loginId = newId();
   await startRefreshFamily(deps.db, {

@@ -79,7 +79,11 @@ export class TokenService {
   }
 
   refreshTokenExpiry(): number {
-    return this.options.clock.now() + this.options.refreshTokenTtlDays * 24 * 60 * 60 * 1000;
+    return this.options.clock.now() + this.refreshTokenTtlSeconds * 1000;
+  }
+
+  get refreshTokenTtlSeconds(): number {
+    return this.options.refreshTokenTtlDays * 24 * 60 * 60;
   }
 }
 
