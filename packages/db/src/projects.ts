@@ -5,13 +5,12 @@ import {
   GetItemCommand,
   PutTransaction,
   UpdateItemCommand,
-  UpdateTransaction,
 } from 'dynamodb-toolbox';
 import type { Db } from './db.js';
 import { tombstonePut } from './deletions.js';
 import { failedConditionIndexes, isConditionFailure } from './errors.js';
 import { type KeyPage, queryPage, type StartKey } from './pagination.js';
-import { withUsage } from './usage.js';
+import { countChange, withUsage } from './usage.js';
 
 export interface ProjectRecord {
   userId: string;
@@ -32,17 +31,7 @@ export async function createProject(
   try {
     const { ToolboxItems } = await withUsage(db, input.userId, () =>
       executeTransactWrite(
-        db.entities.usage
-          .build(UpdateTransaction)
-          .item({ userId: input.userId, projects: $add(1) })
-          .options({
-            condition: {
-              and: [
-                { attr: 'userId', exists: true },
-                { attr: 'projects', lt: maxProjects },
-              ],
-            },
-          }),
+        countChange(db, { userId: input.userId, counter: 'projects', by: 1, below: maxProjects }),
         db.entities.project
           .build(PutTransaction)
           .item({ ...project, version: 1 })
@@ -118,10 +107,7 @@ export async function startProjectDeletion(
   try {
     await withUsage(db, userId, () =>
       executeTransactWrite(
-        db.entities.usage
-          .build(UpdateTransaction)
-          .item({ userId, projects: $add(-1) })
-          .options({ condition: { attr: 'userId', exists: true } }),
+        countChange(db, { userId, counter: 'projects', by: -1 }),
         db.entities.project
           .build(DeleteTransaction)
           .key({ userId, projectId })

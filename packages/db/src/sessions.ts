@@ -7,13 +7,12 @@ import {
   GetItemCommand,
   PutTransaction,
   UpdateItemCommand,
-  UpdateTransaction,
 } from 'dynamodb-toolbox';
 import type { Db } from './db.js';
 import { tombstonePut } from './deletions.js';
 import { failedConditionIndexes, isConditionFailure } from './errors.js';
 import { type KeyPage, queryPage, type StartKey } from './pagination.js';
-import { withUsage } from './usage.js';
+import { countChange, withUsage } from './usage.js';
 
 export interface SessionRecord {
   sessionId: string;
@@ -50,17 +49,7 @@ export async function createSession(
   try {
     const { ToolboxItems } = await withUsage(db, input.userId, () =>
       executeTransactWrite(
-        db.entities.usage
-          .build(UpdateTransaction)
-          .item({ userId: input.userId, sessions: $add(1) })
-          .options({
-            condition: {
-              and: [
-                { attr: 'userId', exists: true },
-                { attr: 'sessions', lt: maxSessions },
-              ],
-            },
-          }),
+        countChange(db, { userId: input.userId, counter: 'sessions', by: 1, below: maxSessions }),
         db.entities.project
           .build(ConditionCheck)
           .key({ userId: input.userId, projectId: input.projectId })
@@ -178,10 +167,7 @@ export async function startSessionDeletion(
   try {
     await withUsage(db, userId, () =>
       executeTransactWrite(
-        db.entities.usage
-          .build(UpdateTransaction)
-          .item({ userId, sessions: $add(-1) })
-          .options({ condition: { attr: 'userId', exists: true } }),
+        countChange(db, { userId, counter: 'sessions', by: -1 }),
         db.entities.session
           .build(DeleteTransaction)
           .key({ sessionId })

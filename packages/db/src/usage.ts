@@ -1,5 +1,5 @@
 import { type QueryCommandInput, QueryCommand as RawQueryCommand } from '@aws-sdk/lib-dynamodb';
-import { GetItemCommand, PutItemCommand } from 'dynamodb-toolbox';
+import { $add, GetItemCommand, PutItemCommand, UpdateTransaction } from 'dynamodb-toolbox';
 import type { Db } from './db.js';
 import { failedConditionIndexes, isConditionFailure, isTransactionConflictOnly } from './errors.js';
 
@@ -13,6 +13,29 @@ export interface UsageRecord {
   pendingBytes: number;
   /** Each unconfirmed upload's file id and when its upload URL expires (epoch ms). */
   pendingUploads: Record<string, number>;
+}
+
+/**
+ * The usage half of a transaction that creates (`by: 1`, only while the count is below `below`) or deletes
+ * (`by: -1`) one project or session. It goes first in the transaction, as `withUsage` expects.
+ */
+export function countChange(
+  db: Db,
+  input: { userId: string; counter: 'projects' | 'sessions'; by: 1 | -1; below?: number },
+) {
+  const { userId, counter, by, below } = input;
+  const exists = { attr: 'userId', exists: true } as const;
+  return db.entities.usage
+    .build(UpdateTransaction)
+    .item(counter === 'projects' ? { userId, projects: $add(by) } : { userId, sessions: $add(by) })
+    .options({
+      condition:
+        below === undefined
+          ? exists
+          : counter === 'projects'
+            ? { and: [exists, { attr: 'projects', lt: below }] }
+            : { and: [exists, { attr: 'sessions', lt: below }] },
+    });
 }
 
 export async function getUsage(db: Db, userId: string): Promise<UsageRecord | null> {
