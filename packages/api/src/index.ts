@@ -3,7 +3,16 @@ import type { AppRouter } from './root.js';
 
 export type { User } from './auth/schema.js';
 export type { ChatRequest, LlmProvider, ProviderEvent } from './chat/llm/types.js';
-export type { ChatEvent, Message } from './chat/schema.js';
+export type {
+  CellValue,
+  ChatEvent,
+  MakeChartOutput,
+  Message,
+  NumberCheck,
+  RunSqlOutput,
+  SaveTableOutput,
+  ToolError,
+} from './chat/schema.js';
 export { recoverInterruptedRuns } from './chat/service.js';
 export type { Clock } from './clock.js';
 export {
@@ -17,7 +26,7 @@ export {
 export { finishAbandonedDeletions } from './deletion/service.js';
 export { type ApiEnv, apiEnvProblems, apiEnvSchema, parseApiEnv } from './env.js';
 export { retryAfterSecondsOf } from './errors.js';
-export type { File, FilePreview, FileSource, FileStatus } from './file/schema.js';
+export type { File, FilePreview, FileSource, FileStatus, Provenance } from './file/schema.js';
 export { sweepExpiredUploads } from './file/sweep.js';
 export type { Logger } from './logger.js';
 export type { Project } from './project/schema.js';

@@ -142,6 +142,8 @@ export function createEntities(table: LeonidasTable) {
       processingStartedAt: number().optional(),
       failureReason: string().optional(),
       metadata: any().optional(),
+      /** For files DS Bro made: the session, message, SQL and source files they came from. */
+      provenance: any().optional(),
       version: number(),
       gsi3pk: string().optional(),
       gsi3sk: string().optional(),
@@ -201,6 +203,8 @@ export function createEntities(table: LeonidasTable) {
       toolCalls: any().optional(),
       usage: any().optional(),
       error: string().optional(),
+      /** The numbers of a finished reply, each checked against the run's tool results. */
+      numbers: any().optional(),
       cancelRequested: boolean().optional(),
       gsi3pk: string().optional(),
       gsi3sk: string().optional(),

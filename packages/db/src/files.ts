@@ -35,6 +35,7 @@ export interface FileRecord {
   processingStartedAt?: number | undefined;
   failureReason?: string | undefined;
   metadata?: unknown;
+  provenance?: unknown;
   version: number;
   createdAt: string;
   updatedAt: string;

@@ -30,6 +30,7 @@ export interface MessageRecord {
   toolCalls?: unknown;
   usage?: unknown;
   error?: string | undefined;
+  numbers?: unknown;
   cancelRequested?: boolean | undefined;
   createdAt: string;
   updatedAt: string;

@@ -1,6 +1,6 @@
 import type { MessageRecord } from '@leonidas/db';
 import { RunLog } from './hub.js';
-import type { ChatEvent, Message, ToolCall, Usage } from './schema.js';
+import type { ChatEvent, Message, NumberCheck, ToolCall, Usage } from './schema.js';
 
 export function toMessage(record: MessageRecord): Message {
   return {
@@ -16,6 +16,7 @@ export function toMessage(record: MessageRecord): Message {
       : {}),
     ...(record.usage ? { usage: record.usage as Usage } : {}),
     ...(record.error ? { error: record.error } : {}),
+    ...(Array.isArray(record.numbers) ? { numbers: record.numbers as NumberCheck[] } : {}),
   };
 }
 

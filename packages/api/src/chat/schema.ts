@@ -28,6 +28,19 @@ export type ToolCall = z.infer<typeof toolCallOutput>;
 export const usageOutput = z.object({ inputTokens: z.number(), outputTokens: z.number() });
 export type Usage = z.infer<typeof usageOutput>;
 
+/**
+ * A number in a reply, where it is (offsets into `content`) and whether a tool's result (or the user's own
+ * message) holds it as written: `callId` names the tool call it came from.
+ */
+export const numberCheckOutput = z.object({
+  text: z.string(),
+  start: z.number().int(),
+  end: z.number().int(),
+  status: z.enum(['verified', 'unverified']),
+  callId: z.string().optional(),
+});
+export type NumberCheck = z.infer<typeof numberCheckOutput>;
+
 export const messageOutput = z.object({
   id: z.string(),
   sessionId: z.string(),
@@ -39,6 +52,7 @@ export const messageOutput = z.object({
   toolCalls: z.array(toolCallOutput).optional(),
   usage: usageOutput.optional(),
   error: z.string().optional(),
+  numbers: z.array(numberCheckOutput).optional(),
 });
 export type Message = z.infer<typeof messageOutput>;
 
@@ -54,3 +68,31 @@ export type ChatEvent =
   | { type: 'message.completed'; runId: string; message: Message }
   | { type: 'run.cancelled'; runId: string; message: Message }
   | { type: 'run.failed'; runId: string; messageId: string; error: string };
+
+/** A cell of a query result or preview: typed values, 64-bit integers beyond 2^53 as strings. */
+export type CellValue = string | number | boolean | null;
+
+/** What DS Bro's tools answer (the `output` of their `tool.result` events and stored tool calls). */
+export interface ToolError {
+  error: string;
+  /** What to try instead, e.g. the tables and columns when a name was wrong. */
+  hint?: string;
+}
+export interface RunSqlOutput {
+  queryId: string;
+  columns: { name: string; type: string }[];
+  /** The first rows (at most 50); the whole result (at most 10,000 rows) is kept under `queryId`. */
+  rows: CellValue[][];
+  rowCount: number;
+  /** Whether the result had more rows than were kept. */
+  truncated: boolean;
+}
+export interface MakeChartOutput {
+  fileId: string;
+  filename: string;
+}
+export interface SaveTableOutput {
+  fileId: string;
+  filename: string;
+  table: string;
+}

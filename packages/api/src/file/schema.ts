@@ -76,6 +76,18 @@ export const csvMetadataOutput = z.object({
 });
 export type CsvMetadata = z.infer<typeof csvMetadataOutput>;
 
+/** Where a file DS Bro made came from. */
+export const provenanceOutput = z.object({
+  sessionId: z.string(),
+  messageId: z.string(),
+  sql: z.string(),
+  sourceFileIds: z.array(z.string()),
+});
+export type Provenance = z.infer<typeof provenanceOutput>;
+
+/** The content type of a chart DS Bro made: a Vega-Lite v5 specification with its data inline. */
+export const VEGA_LITE_CONTENT_TYPE = 'application/vnd.vegalite.v5+json';
+
 export const fileOutput = z.object({
   id: z.string(),
   projectId: z.string(),
@@ -86,6 +98,7 @@ export const fileOutput = z.object({
   source: FileSource,
   failureReason: z.string().optional(),
   metadata: csvMetadataOutput.optional(),
+  provenance: provenanceOutput.optional(),
   createdAt: z.date(),
   updatedAt: z.date(),
 });

@@ -15,7 +15,14 @@ import { requireProject } from '../project/service.js';
 import { formatBytes, formatCount } from '../quotas.js';
 import { fileObjectKey, previewObjectKey } from './keys.js';
 import { startProcessing } from './processing.js';
-import { type CsvMetadata, type File, type FilePreview, type FileSource, previewOutput } from './schema.js';
+import {
+  type CsvMetadata,
+  type File,
+  type FilePreview,
+  type FileSource,
+  type Provenance,
+  previewOutput,
+} from './schema.js';
 import { removeUnconfirmedUpload } from './sweep.js';
 
 type Owner = { userId: string };
@@ -31,6 +38,7 @@ export function toFile(record: FileRecord): File {
     source: record.source,
     ...(record.failureReason ? { failureReason: record.failureReason } : {}),
     ...(record.metadata ? { metadata: record.metadata as CsvMetadata } : {}),
+    ...(record.provenance ? { provenance: record.provenance as Provenance } : {}),
     createdAt: new Date(record.createdAt),
     updatedAt: new Date(record.updatedAt),
   };
