@@ -162,7 +162,7 @@ function isoValue(value: string, kind: 'date' | 'datetime'): string {
 }
 
 /** DuckDB's JSON rows carry 64-bit integers as strings; numbers within the safe range become numbers again. */
-function cellValue(value: unknown, kind: ColumnType): CellValue {
+export function cellValue(value: unknown, kind: ColumnType): CellValue {
   if (value === null || value === undefined) return null;
   if (kind === 'integer') {
     const number = Number(value);
