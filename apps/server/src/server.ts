@@ -103,6 +103,7 @@ export async function startServer(
       env: { ...env, JWT_SECRET: jwtSecret },
       logger,
       scratchDirectory: join(env.DATA_DIR, 'tmp', 'duckdb'),
+      tableCacheDirectory: join(env.DATA_DIR, 'cache', 'tables'),
     });
     const app = createApp({ env, deps, db, logger, storageOrigins: storageOrigins(storageConfig) });
 

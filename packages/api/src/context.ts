@@ -3,6 +3,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Db } from '@leonidas/db';
 import { Analytics } from './analysis/duckdb.js';
+import { writeTable } from './analysis/profile.js';
+import type { QueryLimits } from './analysis/query-engine.js';
+import { MAX_KEPT_ROWS } from './analysis/query-results.js';
+import { TableCache } from './analysis/table-cache.js';
 import { type CookieExchange, RefreshCookie } from './auth/refresh-cookie.js';
 import { SignInWatcher } from './auth/sign-ins.js';
 import { TokenService } from './auth/tokens.js';
@@ -43,6 +47,10 @@ export interface ApiDeps {
   files: FileSettings;
   /** Where uploads wait their turn to be validated and profiled. */
   fileWork: WorkQueue;
+  /** DS Bro's SQL: the tables' local copies, the queue queries wait in, and their limits. */
+  tables: TableCache;
+  queryWork: WorkQueue;
+  queries: QueryLimits;
   quotas: QuotaSettings;
   llm: LlmProvider;
   runs: RunHub;
@@ -57,6 +65,8 @@ export interface ApiDepsOptions {
   logger?: Logger;
   /** Where DuckDB spills when a file does not fit its memory limit. */
   scratchDirectory?: string;
+  /** Where local copies of tables are kept for queries. */
+  tableCacheDirectory?: string;
   /** Defaults to the provider `LLM_PROVIDER` names. */
   llm?: LlmProvider;
   /** How often live streams' logins are checked for a revocation made by another instance. */
@@ -70,18 +80,20 @@ export function createApiDeps({
   clock = systemClock,
   logger = silentLogger,
   scratchDirectory = join(tmpdir(), 'leonidas-duckdb'),
+  tableCacheDirectory = join(tmpdir(), 'leonidas-tables'),
   llm = createProvider(env),
   signInCheckIntervalMs = 10_000,
 }: ApiDepsOptions): ApiDeps {
   const secret = Buffer.from(env.JWT_SECRET);
+  const analytics = new Analytics({
+    memoryLimit: env.DUCKDB_MEMORY_LIMIT,
+    threads: env.DUCKDB_THREADS,
+    tempDirectory: scratchDirectory,
+  });
   return {
     db,
     storage,
-    analytics: new Analytics({
-      memoryLimit: env.DUCKDB_MEMORY_LIMIT,
-      threads: env.DUCKDB_THREADS,
-      tempDirectory: scratchDirectory,
-    }),
+    analytics,
     background: new BackgroundTasks(),
     clock,
     logger,
@@ -107,6 +119,22 @@ export function createApiDeps({
     llm,
     runs: new RunHub(),
     chat: { maxRunMs: env.CHAT_MAX_RUN_SECONDS * 1000, historyTokenBudget: env.CHAT_HISTORY_TOKEN_BUDGET },
+    tables: new TableCache({
+      directory: tableCacheDirectory,
+      maxBytes: env.TABLE_CACHE_BYTES,
+      storage,
+      buildFromCsv: (file, csvPath, tablePath) =>
+        analytics.withConnection((connection) =>
+          writeTable(connection, { path: csvPath, delimiter: file.delimiter, tablePath }),
+        ),
+    }),
+    queryWork: new WorkQueue({ perServer: env.QUERY_CONCURRENCY, perKey: 1 }),
+    queries: {
+      timeoutMs: env.QUERY_TIMEOUT_SECONDS * 1000,
+      memoryLimit: env.QUERY_MEMORY_LIMIT,
+      threads: env.DUCKDB_THREADS,
+      maxRows: MAX_KEPT_ROWS,
+    },
     fileWork: new WorkQueue({
       perServer: env.FILE_PROCESSING_CONCURRENCY,
       perKey: env.FILE_PROCESSING_PER_USER,

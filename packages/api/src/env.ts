@@ -1,5 +1,8 @@
 import { z } from 'zod';
 
+/** A memory size as DuckDB takes it, e.g. `512MB` or `1GB`. */
+const memorySize = z.string().regex(/^\d+(\.\d+)?\s*(KB|MB|GB|TB|KiB|MiB|GiB|TiB)$/i);
+
 /**
  * The API's own settings. The server reads them from its environment through `parseApiEnv` and passes the
  * result in; nothing else in this package reads `process.env`.
@@ -25,14 +28,21 @@ export const apiEnvSchema = z.object({
   DOWNLOAD_URL_TTL_SECONDS: z.coerce.number().int().min(10).max(3600).default(300),
   /** How long `file.confirm` waits for processing before answering PROCESSING and finishing in the background. */
   CONFIRM_WAIT_MS: z.coerce.number().int().min(0).max(60_000).default(10_000),
-  DUCKDB_MEMORY_LIMIT: z
-    .string()
-    .regex(/^\d+(\.\d+)?\s*(KB|MB|GB|TB|KiB|MiB|GiB|TiB)$/i)
-    .default('1GB'),
+  DUCKDB_MEMORY_LIMIT: memorySize.default('1GB'),
   DUCKDB_THREADS: z.coerce.number().int().min(1).max(64).default(2),
   /** Uploads validated and profiled at once on this server, and at once for one user; the rest wait in turn. */
   FILE_PROCESSING_CONCURRENCY: z.coerce.number().int().min(1).max(64).default(2),
   FILE_PROCESSING_PER_USER: z.coerce.number().int().min(1).max(64).default(1),
+  /** DS Bro's SQL: how long one query may run, how much memory it may use, how many run at once. */
+  QUERY_TIMEOUT_SECONDS: z.coerce.number().int().min(1).max(600).default(15),
+  QUERY_MEMORY_LIMIT: memorySize.default('512MB'),
+  QUERY_CONCURRENCY: z.coerce.number().int().min(1).max(64).default(2),
+  /** Local copies of tables kept for queries, in bytes (least recently used go first). */
+  TABLE_CACHE_BYTES: z.coerce
+    .number()
+    .int()
+    .min(1024 * 1024)
+    .default(2 * 1024 ** 3),
   AWS_REGION: z.string().min(1).optional(),
   LLM_PROVIDER: z.enum(['offline', 'bedrock', 'openai']).default('offline'),
   BEDROCK_MODEL_ID: z.string().min(1).default('openai.gpt-oss-120b-1:0'),

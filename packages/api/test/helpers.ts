@@ -72,6 +72,7 @@ export async function createTestApi(
     clock,
     env: { ...parseApiEnv(env), JWT_SECRET: secret },
     scratchDirectory: join(directory, 'duckdb'),
+    tableCacheDirectory: join(directory, 'tables'),
     ...options,
   });
   return {

@@ -174,6 +174,8 @@ export function createEntities(table: LeonidasTable) {
       title: string(),
       activeRunId: string().optional(),
       messageCount: number().optional(),
+      /** How many queries DS Bro has run in the session: its results are `q1`, `q2`, ... */
+      queryCount: number().optional(),
       version: number(),
     }).and((schema) => ({
       gsi1pk: string().link<typeof schema>(({ projectId }) => `PROJECT#${projectId}`),

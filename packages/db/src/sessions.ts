@@ -21,6 +21,7 @@ export interface SessionRecord {
   title: string;
   activeRunId?: string | undefined;
   messageCount?: number | undefined;
+  queryCount?: number | undefined;
   version: number;
   createdAt: string;
   updatedAt: string;
@@ -230,5 +231,23 @@ export async function recountMessages(
       .send();
   } catch (error) {
     if (!isConditionFailure(error)) throw error;
+  }
+}
+
+/**
+ * The number of the session's next query, counted atomically (every query counts, failed ones too), or null
+ * when the session is gone.
+ */
+export async function nextQueryNumber(db: Db, sessionId: string): Promise<number | null> {
+  try {
+    const { Attributes } = await db.entities.session
+      .build(UpdateItemCommand)
+      .item({ sessionId, queryCount: $add(1) })
+      .options({ condition: { attr: 'sessionId', exists: true }, returnValues: 'UPDATED_NEW' })
+      .send();
+    return Attributes?.queryCount ?? null;
+  } catch (error) {
+    if (isConditionFailure(error)) return null;
+    throw error;
   }
 }

@@ -19,7 +19,7 @@ async function profileOf(content: string, previewRows = 50) {
   const scan = await scanCsv(path);
   if (!scan.ok) throw new Error(scan.reason);
   return analytics.withConnection((connection) =>
-    profileCsv(connection, { path, delimiter: scan.delimiter, previewRows }),
+    profileCsv(connection, { path, delimiter: scan.delimiter, previewRows, tablePath: `${path}.parquet` }),
   );
 }
 

@@ -36,13 +36,17 @@ interface SniffedColumn {
   type: string;
 }
 
-/** Profiles a CSV the scanner has validated: column types, nulls, exact distinct counts, min/max/mean. */
+/**
+ * Profiles a CSV the scanner has validated (column types, nulls, exact distinct counts, min/max/mean) and
+ * writes its rows to `tablePath` as Parquet: the CSV is parsed once, strictly, with the types the sniffer
+ * found over the whole file; the statistics, the preview and every later query read the Parquet copy.
+ */
 export async function profileCsv(
   connection: DuckDBConnection,
-  input: { path: string; delimiter: Delimiter; previewRows: number },
+  input: { path: string; delimiter: Delimiter; previewRows: number; tablePath: string },
 ): Promise<{ profile: CsvProfile; preview: CsvPreview }> {
-  const sniffed = await sniff(connection, input.path, input.delimiter);
-  const source = readCsvSql(input.path, input.delimiter, sniffed);
+  const sniffed = await writeTable(connection, input);
+  const source = `read_parquet(${sqlString(input.tablePath)})`;
   const columns = sniffed.columns.map((column) => ({ ...column, kind: columnType(column.type) }));
 
   const aggregates = columns.map((column, i) => {
@@ -57,7 +61,7 @@ export async function profileCsv(
     return base;
   });
   // Exact distinct counts keep a hash table per column: a few columns per pass keep memory bounded on wide
-  // files (1,000 columns at once needed more than 1 GB), at the price of reading a wide file a few times.
+  // files (1,000 columns at once needed more than 1 GB); each pass reads only its columns of the Parquet copy.
   const stats: Record<string, unknown> = {};
   for (let start = 0; start < aggregates.length; start += COLUMNS_PER_PASS) {
     const batch = aggregates.slice(start, start + COLUMNS_PER_PASS).flat();
@@ -103,6 +107,21 @@ export async function profileCsv(
     },
     preview: { columns: columns.map((column) => column.name), rows },
   };
+}
+
+/**
+ * Writes a CSV's rows to `tablePath` as Parquet, parsed once, strictly, with the types the sniffer found over
+ * the whole file. Returns what the sniffer found.
+ */
+export async function writeTable(
+  connection: DuckDBConnection,
+  input: { path: string; delimiter: Delimiter; tablePath: string },
+) {
+  const sniffed = await sniff(connection, input.path, input.delimiter);
+  await connection.run(
+    `COPY (SELECT * FROM ${readCsvSql(input.path, input.delimiter, sniffed)}) TO ${sqlString(input.tablePath)} (FORMAT parquet, COMPRESSION zstd)`,
+  );
+  return sniffed;
 }
 
 async function sniff(connection: DuckDBConnection, path: string, delimiter: Delimiter) {

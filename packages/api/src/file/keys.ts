@@ -3,6 +3,7 @@ export const projectPrefix = (projectId: string) => `projects/${projectId}/`;
 export const fileObjectKey = (projectId: string, fileId: string) => `projects/${projectId}/files/${fileId}`;
 export const previewObjectKey = (projectId: string, fileId: string) =>
   `projects/${projectId}/previews/${fileId}.json`;
+export const PARQUET_CONTENT_TYPE = 'application/vnd.apache.parquet';
 /** The file's rows as Parquet, written when it is processed: what queries read, never the CSV again. */
 export const tableObjectKey = (projectId: string, fileId: string) =>
   `projects/${projectId}/tables/${fileId}.parquet`;

@@ -7,7 +7,7 @@ import { profileCsv } from '../analysis/profile.js';
 import type { ApiDeps } from '../context.js';
 import { errorSummary } from '../logger.js';
 import { InspectionStoppedError, ObjectTooLargeError } from '../storage/s3.js';
-import { previewObjectKey } from './keys.js';
+import { PARQUET_CONTENT_TYPE, previewObjectKey, tableObjectKey } from './keys.js';
 
 /** A PROCESSING file whose run started longer ago than this is taken over (its server went away). */
 export const PROCESSING_STALE_MS = 15 * 60_000;
@@ -75,6 +75,7 @@ async function processClaimed(deps: ApiDeps, file: FileRecord, objectSize: numbe
   const workDir = await mkdtemp(join(tmpdir(), 'leonidas-file-'));
   try {
     const path = join(workDir, 'upload.csv');
+    const tablePath = join(workDir, 'table.parquet');
     // The scan runs on the chunks as they arrive; its first failure ends the download there.
     const scanner = new CsvScanner();
     let failure: string | undefined;
@@ -94,7 +95,7 @@ async function processClaimed(deps: ApiDeps, file: FileRecord, objectSize: numbe
     if (!scan.ok) return await fail(scan.reason);
     const profiled = await deps.analytics
       .withConnection((connection) =>
-        profileCsv(connection, { path, delimiter: scan.delimiter, previewRows: PREVIEW_ROWS }),
+        profileCsv(connection, { path, delimiter: scan.delimiter, previewRows: PREVIEW_ROWS, tablePath }),
       )
       .then(
         (result) => ({ ok: true as const, ...result }),
@@ -119,6 +120,13 @@ async function processClaimed(deps: ApiDeps, file: FileRecord, objectSize: numbe
     }
     const { profile, preview } = profiled;
     await deps.storage.putJson(previewObjectKey(file.projectId, file.fileId), preview);
+    await deps.storage.uploadFile(
+      tableObjectKey(file.projectId, file.fileId),
+      tablePath,
+      PARQUET_CONTENT_TYPE,
+    );
+    // This server has the table already: its first query needs no download.
+    await deps.tables.adopt(file.fileId, tablePath);
     const completed = await finishProcessing(deps.db, {
       fileId: file.fileId,
       processingStartedAt: file.processingStartedAt ?? 0,

@@ -488,7 +488,8 @@ describe('cleaning up', () => {
     const project = await lee.as.project.create({ name: 'Doomed' });
     const done = await uploadAndConfirm(lee, project.id, 'a,b\n1,2\n');
     const pending = await uploadFile(lee, project.id, 'a,b\n3,4\n');
-    expect((await api.deps.storage.listKeys(`projects/${project.id}/`)).length).toBe(3);
+    // The confirmed file, its preview and its table; the pending upload.
+    expect((await api.deps.storage.listKeys(`projects/${project.id}/`)).length).toBe(4);
 
     await lee.as.project.delete({ projectId: project.id });
     await expectTrpcError(lee.as.file.byId({ fileId: done.id }), 'NOT_FOUND');

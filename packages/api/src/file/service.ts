@@ -13,7 +13,7 @@ import type { ApiDeps } from '../context.js';
 import { AppError, invalidField, notFound, quotaReached, tooManyRequests } from '../errors.js';
 import { requireProject } from '../project/service.js';
 import { formatBytes, formatCount } from '../quotas.js';
-import { fileObjectKey, previewObjectKey } from './keys.js';
+import { fileObjectKey, previewObjectKey, tableObjectKey } from './keys.js';
 import { startProcessing } from './processing.js';
 import {
   type CsvMetadata,
@@ -256,6 +256,8 @@ export async function deleteFile(deps: ApiDeps, input: Owner & { fileId: string 
 async function removeFile(deps: ApiDeps, file: FileRecord): Promise<boolean> {
   await deps.storage.delete(file.objectKey);
   await deps.storage.delete(previewObjectKey(file.projectId, file.fileId));
+  await deps.storage.delete(tableObjectKey(file.projectId, file.fileId));
+  await deps.tables.forget(file.fileId);
   return (await deleteFileRecords(deps.db, [file])) === 1;
 }
 

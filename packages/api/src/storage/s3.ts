@@ -1,4 +1,5 @@
-import { createWriteStream } from 'node:fs';
+import { createReadStream, createWriteStream } from 'node:fs';
+import { stat } from 'node:fs/promises';
 import { Readable, Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import {
@@ -149,13 +150,26 @@ export class Storage {
     return Object.fromEntries(TagSet.map((tag) => [tag.Key ?? '', tag.Value ?? '']));
   }
 
-  async putJson(key: string, value: unknown): Promise<void> {
+  async putJson(key: string, value: unknown, contentType = 'application/json'): Promise<void> {
+    await this.putObject(key, JSON.stringify(value), contentType);
+  }
+
+  async putObject(key: string, body: string | Buffer, contentType: string): Promise<void> {
+    await this.client.send(
+      new PutObjectCommand({ Bucket: this.bucket, Key: key, Body: body, ContentType: contentType }),
+    );
+  }
+
+  /** Streams a local file into the object, never holding it in memory. */
+  async uploadFile(key: string, path: string, contentType: string): Promise<void> {
+    const { size } = await stat(path);
     await this.client.send(
       new PutObjectCommand({
         Bucket: this.bucket,
         Key: key,
-        Body: JSON.stringify(value),
-        ContentType: 'application/json',
+        Body: createReadStream(path),
+        ContentLength: size,
+        ContentType: contentType,
       }),
     );
   }
