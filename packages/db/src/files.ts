@@ -124,6 +124,66 @@ export async function createFileRecord(
   }
 }
 
+/**
+ * A file the app made itself (DS Bro's charts and saved tables), its object already written: it counts in the
+ * user's stored bytes at once (never pending), only while its project exists and the storage limit holds. A
+ * chart is written COMPLETED; a saved table PROCESSING (claimed at `now`), to be validated and profiled like
+ * an upload.
+ */
+export async function createGeneratedFile(
+  db: Db,
+  input: Pick<
+    FileRecord,
+    'fileId' | 'userId' | 'projectId' | 'filename' | 'contentType' | 'size' | 'objectKey'
+  > & {
+    provenance: unknown;
+    status: 'COMPLETED' | 'PROCESSING';
+    now: number;
+    maxStoredBytes: number;
+  },
+): Promise<CreateFileResult> {
+  const { maxStoredBytes, now, status, ...file } = input;
+  try {
+    const { ToolboxItems } = await withUsage(db, input.userId, () =>
+      executeTransactWrite(
+        db.entities.usage
+          .build(UpdateTransaction)
+          .item({ userId: input.userId, storedBytes: $add(input.size) })
+          .options({
+            condition: {
+              and: [
+                { attr: 'userId', exists: true },
+                { attr: 'storedBytes', lte: maxStoredBytes - input.size },
+              ],
+            },
+          }),
+        db.entities.project
+          .build(ConditionCheck)
+          .key({ userId: input.userId, projectId: input.projectId })
+          .condition({ attr: 'projectId', exists: true }),
+        db.entities.file
+          .build(PutTransaction)
+          .item({
+            ...file,
+            source: 'APP_GENERATED',
+            status,
+            uploadExpiresAt: now,
+            ...(status === 'PROCESSING' ? { processingStartedAt: now } : {}),
+            version: 1,
+          })
+          .options({ condition: { attr: 'fileId', exists: false } }),
+      ),
+    );
+    return { outcome: 'created', file: withoutIndexKeys(ToolboxItems[2]) };
+  } catch (error) {
+    const failed = failedConditionIndexes(error);
+    if (failed.includes(1)) return { outcome: 'project-gone' };
+    const usage = failed.includes(0) ? await getUsage(db, input.userId) : null;
+    if (usage) return { outcome: 'limit', usage };
+    throw error;
+  }
+}
+
 export async function getFile(db: Db, fileId: string): Promise<FileRecord | null> {
   const { Item } = await db.entities.file
     .build(GetItemCommand)

@@ -33,11 +33,14 @@ export type QueryOutcome =
  * statement is even parsed: it can read those tables' files and nothing else (no other path, no network, no
  * extension), cannot change its configuration, has its own memory limit and threads, and is interrupted when
  * it runs past its time. A new engine per query costs ~25 ms and leaves nothing behind between queries.
+ * `catalog`: every table of the project with its columns, named in the hint when a name was wrong (only the
+ * tables the query uses need to be in `tables`).
  */
 export async function runQuery(
   tables: QueryTable[],
   sql: string,
   limits: QueryLimits,
+  catalog: Omit<QueryTable, 'path'>[] = tables,
 ): Promise<QueryOutcome> {
   const instance = await DuckDBInstance.create(':memory:', {
     memory_limit: limits.memoryLimit,
@@ -48,11 +51,11 @@ export async function runQuery(
   const connection = await instance.connect();
   try {
     await lockDown(connection, tables);
-    const statement = await singleReadOnlyStatement(connection, sql, tables);
+    const statement = await singleReadOnlyStatement(connection, sql, catalog);
     if ('error' in statement) return { ok: false, ...statement };
     return await withTimeLimit(connection, limits.timeoutMs, () => readResult(statement, limits.maxRows));
   } catch (error) {
-    return { ok: false, ...explain(error, tables, limits) };
+    return { ok: false, ...explain(error, catalog, limits) };
   } finally {
     connection.closeSync();
     instance.closeSync();
@@ -75,7 +78,7 @@ async function lockDown(connection: DuckDBConnection, tables: QueryTable[]): Pro
 async function singleReadOnlyStatement(
   connection: DuckDBConnection,
   sql: string,
-  tables: QueryTable[],
+  catalog: Omit<QueryTable, 'path'>[],
 ): Promise<DuckDBPreparedStatement | ToolError> {
   const statements = await connection.extractStatements(sql).catch((error: unknown) => {
     // The bindings fail this way, rather than count zero, for text with no statement at all (blank, comments).
@@ -91,7 +94,7 @@ async function singleReadOnlyStatement(
     return {
       error:
         'Only a query that reads (SELECT, WITH ... SELECT) can run here; nothing can be changed or written.',
-      hint: tableHint(tables),
+      hint: tableHint(catalog),
     };
   }
   return prepared;
@@ -144,7 +147,7 @@ class QueryTimeoutError extends Error {
 }
 
 /** An error the model can act on: DuckDB's own first line, and the tables when a name was wrong. */
-function explain(error: unknown, tables: QueryTable[], limits: QueryLimits): ToolError {
+function explain(error: unknown, catalog: Omit<QueryTable, 'path'>[], limits: QueryLimits): ToolError {
   if (error instanceof QueryTimeoutError) {
     return {
       error: `The query ran longer than ${limits.timeoutMs / 1000} s and was stopped.`,
@@ -164,14 +167,14 @@ function explain(error: unknown, tables: QueryTable[], limits: QueryLimits): Too
   if (/^Permission Error/.test(message)) {
     return {
       error: 'Only the tables of this project can be read; no other file, address or extension.',
-      hint: tableHint(tables),
+      hint: tableHint(catalog),
     };
   }
   const wrongName = /^(Catalog|Binder) Error/.test(message);
-  return { error: message.slice(0, 500), ...(wrongName ? { hint: tableHint(tables) } : {}) };
+  return { error: message.slice(0, 500), ...(wrongName ? { hint: tableHint(catalog) } : {}) };
 }
 
-function tableHint(tables: QueryTable[]): string {
+function tableHint(tables: Omit<QueryTable, 'path'>[]): string {
   if (tables.length === 0) return 'This project has no ready files, so there are no tables yet.';
   return `Tables: ${tables
     .map(

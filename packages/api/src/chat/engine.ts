@@ -7,13 +7,16 @@ import { conversation, filesContext, SYSTEM_PROMPT } from './prompt.js';
 import type { ToolCall, Usage } from './schema.js';
 import { projectFiles, runTool, TOOL_SPECS } from './tools.js';
 
-/** Enough for list, describe and an answer, while a confused model cannot loop for ever. */
-export const MAX_TOOL_ROUNDS = 4;
+/** Enough for an analysis in several steps (look, query, repair, chart, save), while a confused model cannot loop for ever. */
+export const MAX_TOOL_ROUNDS = 8;
+/** Failed queries in a row a reply may make before it must answer with what it has. */
+export const MAX_FAILED_QUERIES = 3;
 /** The reply is saved at most this often while it grows, not per token (each save is a DynamoDB write). */
 export const SAVE_INTERVAL_MS = 1000;
 
 export interface RunInput {
   log: RunLog;
+  userId: string;
   projectId: string;
   assistantMessage: MessageRecord;
   /** Recent messages, newest first, including the new user message. */
@@ -36,6 +39,8 @@ export async function executeRun(deps: ApiDeps, input: RunInput): Promise<void> 
 
   let content = '';
   const toolCalls: ToolCall[] = [];
+  const scope = { userId: input.userId, projectId: input.projectId, sessionId, messageId };
+  let failedQueries = 0;
   const usage: Usage = { inputTokens: 0, outputTokens: 0 };
   let sawUsage = false;
   let dirty = false;
@@ -92,7 +97,14 @@ export async function executeRun(deps: ApiDeps, input: RunInput): Promise<void> 
       const results: ContentPart[] = [];
       for (const use of uses) {
         emit({ type: 'tool.call', runId, messageId, callId: use.id, name: use.name, input: use.input });
-        const output = await runTool(deps, { projectId: input.projectId }, use.name, use.input);
+        const output =
+          use.name === 'run_sql' && failedQueries >= MAX_FAILED_QUERIES
+            ? {
+                error: `${MAX_FAILED_QUERIES} queries in a row failed; no more are run in this reply.`,
+                hint: 'Answer with what the results so far show, or ask the user how to go on.',
+              }
+            : await runTool(deps, scope, use.name, use.input);
+        if (use.name === 'run_sql') failedQueries = isToolError(output) ? failedQueries + 1 : 0;
         toolCalls.push({ callId: use.id, name: use.name, input: use.input, output });
         dirty = true;
         emit({ type: 'tool.result', runId, messageId, callId: use.id, output });
@@ -141,6 +153,10 @@ export async function executeRun(deps: ApiDeps, input: RunInput): Promise<void> 
   else if (ending.status === 'cancelled') emit({ type: 'run.cancelled', runId, message });
   else emit({ type: 'run.failed', runId, messageId, error: ending.error });
   deps.runs.finish(log);
+}
+
+function isToolError(output: unknown): boolean {
+  return typeof output === 'object' && output !== null && 'error' in output;
 }
 
 /** How the run ends when it was stopped from outside (time limit, cancel, shutdown, deletion), if it was. */

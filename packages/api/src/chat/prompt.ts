@@ -1,7 +1,7 @@
 import type { FileRecord, MessageRecord } from '@leonidas/db';
 import type { ChatTurn } from './llm/types.js';
 import type { ToolCall } from './schema.js';
-import { fileSummary } from './tools.js';
+import { fileSummaries } from './tools.js';
 
 /**
  * The instructions, and only instructions: nothing from the user's files (names, columns, cells) is ever
@@ -29,7 +29,7 @@ export function filesContext(files: FileRecord[]): ChatTurn[] {
     {
       role: 'user',
       content: [
-        { type: 'tool_result', toolUseId: id, content: JSON.stringify({ files: files.map(fileSummary) }) },
+        { type: 'tool_result', toolUseId: id, content: JSON.stringify({ files: fileSummaries(files) }) },
       ],
     },
   ];

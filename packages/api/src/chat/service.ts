@@ -76,6 +76,7 @@ export async function send(
   void deps.background.run(
     executeRun(deps, {
       log,
+      userId: input.userId,
       projectId: session.projectId,
       assistantMessage: result.assistantMessage,
       history,

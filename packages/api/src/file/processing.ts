@@ -48,6 +48,14 @@ export async function startProcessing(
   return finished ?? claimed;
 }
 
+/**
+ * Processes a table DS Bro saved (written PROCESSING, claimed at its creation) exactly as an upload is, in the
+ * same queue, and waits for the outcome.
+ */
+export function processGeneratedTable(deps: ApiDeps, file: FileRecord): Promise<FileRecord> {
+  return deps.background.run(deps.fileWork.run(file.userId, () => processClaimed(deps, file, file.size)));
+}
+
 /** Never rejects: every way out ends the file COMPLETED or FAILED (or leaves it to a newer claim). */
 async function processClaimed(deps: ApiDeps, file: FileRecord, objectSize: number): Promise<FileRecord> {
   const fail = async (failureReason: string) =>
