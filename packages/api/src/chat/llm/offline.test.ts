@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { OfflineProvider, recognise } from './offline.js';
+import { OfflineProvider } from './offline.js';
+import { recognise } from './offline-requests.js';
 
 describe('the offline analyst reading a message', () => {
   it.each([

@@ -1,31 +1,16 @@
-import type { CsvMetadata } from '../../file/schema.js';
+import { answerFromTool, HELP, NO_MODEL } from './offline-answers.js';
+import { decide } from './offline-requests.js';
 import type { ChatRequest, ChatTurn, LlmProvider, ProviderEvent } from './types.js';
 
 export const OFFLINE_MODEL = 'ds-bro-offline';
 
-const NO_MODEL = [
-  "I'm DS Bro in offline mode: no language model is configured, so I can't chat freely yet.",
-  'What I can do right now: **list your files** ("what files do I have?"), **describe a file** ("describe sales.csv") and **show its first rows** ("show the first 10 rows of sales.csv").',
-  'To talk about anything else, set `LLM_PROVIDER=bedrock` (with `BEDROCK_MODEL_ID` and AWS credentials) or `LLM_PROVIDER=openai` (with `OPENAI_BASE_URL`, `OPENAI_API_KEY` and `OPENAI_MODEL`, which also covers Ollama, vLLM and llama.cpp) and restart the server.',
-].join('\n\n');
-
-const HELP = [
-  "Hey! I'm DS Bro, your data scientist. I'm running offline (no language model configured), but I can still work with your data:",
-  '- "what files do I have?" lists the project\'s files',
-  '- "describe sales.csv" profiles a file: rows, column types, nulls, distinct values, min/max/mean',
-  '- "show the first 10 rows of sales.csv" shows the top of a file',
-  'Upload a CSV to the project and ask away.',
-].join('\n');
-
-type Intent =
-  | { kind: 'help' }
-  | { kind: 'list' }
-  | { kind: 'describe'; filename: string; rows: number }
-  | { kind: 'unknown' };
+/** Its own tool calls are named so, to tell their results from the context the server adds. */
+const OWN_CALL_PREFIX = 'offline-';
 
 /**
- * The embedded default: no language model. It recognises a few intents, answers them through the same tools a
- * model would call (so tool calls show up as events), and otherwise says how to configure a model.
+ * The embedded default: no language model. It reads commands and a few plain requests (see
+ * `offline-requests.ts`), answers them through the same tools a model calls (so tool calls show up as events,
+ * and its numbers are checked like a model's), and otherwise says how to configure a model.
  */
 export class OfflineProvider implements LlmProvider {
   readonly name = 'offline' as const;
@@ -44,18 +29,17 @@ export class OfflineProvider implements LlmProvider {
       yield* this.say(answerFromTool(call?.name ?? '', parse(ownResult.content)), request.signal);
       return;
     }
-    const intent = recognise(latestUserText(request.messages));
-    if (intent.kind === 'list') {
-      yield { type: 'tool_use', id: `${OWN_CALL_PREFIX}list`, name: 'list_files', input: {} };
-    } else if (intent.kind === 'describe') {
+    const action = decide(latestUserText(request.messages), latestQueryId(request.messages));
+    if (action.kind === 'call') {
       yield {
         type: 'tool_use',
-        id: `${OWN_CALL_PREFIX}describe`,
-        name: 'describe_file',
-        input: { filename: intent.filename, rows: intent.rows },
+        id: `${OWN_CALL_PREFIX}${action.name}`,
+        name: action.name,
+        input: action.input,
       };
     } else {
-      yield* this.say(intent.kind === 'help' ? HELP : NO_MODEL, request.signal);
+      const text = action.text === 'help' ? HELP : action.text === 'no-model' ? NO_MODEL : action.text.usage;
+      yield* this.say(text, request.signal);
     }
   }
 
@@ -69,59 +53,6 @@ export class OfflineProvider implements LlmProvider {
   }
 }
 
-/**
- * The commands are short: only the start of a message is read for them, so a 32,000-character message costs no
- * more than a short one.
- */
-const MAX_COMMAND_CHARS = 500;
-
-export function recognise(message: string): Intent {
-  const text = message.slice(0, MAX_COMMAND_CHARS);
-  const lower = text.toLowerCase().trim();
-  const words = lower.split(/\s+/);
-  const filename = mentionedFile(text);
-  const rows = Number(/\b(?:first|top|head)\s+(\d{1,2})\b/.exec(lower)?.[1] ?? 5);
-  const asksForRows =
-    words.some((word) => /^(first|top|head)$/.test(word)) && words.some((word) => /^rows?\b/.test(word));
-  if (
-    /\b(describe|profile|summari[sz]e|columns?|tell me about|look at|analy[sz]e)\b/.test(lower) ||
-    asksForRows
-  ) {
-    const named =
-      filename ??
-      /\b(?:describe|profile|summari[sz]e|about|of|analy[sz]e)\s+(?:the\s+)?(?:file\s+)?["'`]?([\p{L}\p{N}_\-.]{1,255})/iu.exec(
-        text,
-      )?.[1];
-    if (named) return { kind: 'describe', filename: named, rows: Math.min(Math.max(rows, 1), 20) };
-  }
-  if (
-    /\b(files?|data ?sets?|uploads?|tables?)\b/.test(lower) &&
-    /\b(what|which|list|show|have|my|any)\b/.test(lower)
-  ) {
-    return { kind: 'list' };
-  }
-  if (/^(hi|hey|hello|yo|help|what can you do|who are you)\b/.test(lower) || lower === '?')
-    return { kind: 'help' };
-  return { kind: 'unknown' };
-}
-
-/**
- * The first name of a CSV or TSV file: a quoted one (`"Q1 (final).csv"`, spaces allowed), else a word
- * (`sales.csv`), found by splitting the text into words once rather than by a pattern that retries from every
- * position (the text is already short).
- */
-function mentionedFile(text: string): string | undefined {
-  const quoted = /(["'`])([^"'`\n]{1,255}?\.(?:csv|tsv))\1/i.exec(text)?.[2];
-  if (quoted) return quoted;
-  for (const word of text.split(/[\s"'`,;:!?]+/)) {
-    const name = word.replace(/[^\p{L}\p{N}_\-.()]+$/u, '');
-    if (/\.(?:csv|tsv)$/i.test(name) && /^[\p{L}\p{N}_\-.()]+$/u.test(name)) return name;
-  }
-  return undefined;
-}
-
-const OWN_CALL_PREFIX = 'offline-';
-
 function latestUserText(messages: ChatTurn[]): string {
   for (const turn of [...messages].reverse()) {
     if (turn.role !== 'user') continue;
@@ -129,6 +60,25 @@ function latestUserText(messages: ChatTurn[]): string {
     if (texts.length > 0) return texts.join(' ');
   }
   return '';
+}
+
+/** The chat's latest query result, as the conversation replays earlier `run_sql` results. */
+function latestQueryId(messages: ChatTurn[]): string | undefined {
+  for (const turn of [...messages].reverse()) {
+    for (const part of [...turn.content].reverse()) {
+      if (part.type !== 'tool_result') continue;
+      const result = parse(part.content);
+      if (
+        typeof result === 'object' &&
+        result !== null &&
+        'queryId' in result &&
+        typeof result.queryId === 'string'
+      ) {
+        return result.queryId;
+      }
+    }
+  }
+  return undefined;
 }
 
 function findToolUse(messages: ChatTurn[], id: string) {
@@ -144,91 +94,6 @@ function parse(content: string): unknown {
   } catch {
     return content;
   }
-}
-
-type FileSummary = {
-  name: string;
-  status: string;
-  sizeBytes: number;
-  rowCount?: number;
-  columns?: string[];
-  failureReason?: string;
-};
-type Described = {
-  name?: string;
-  error?: string;
-  files?: string[];
-  status?: string;
-  failureReason?: string;
-  profile?: CsvMetadata;
-  firstRows?: { columns: string[]; rows: unknown[][] };
-};
-
-function answerFromTool(tool: string, result: unknown): string {
-  if (tool === 'list_files') {
-    const files = ((result as { files?: FileSummary[] }).files ?? []) as FileSummary[];
-    if (files.length === 0) return "This project has no files yet. Upload a CSV and I'll take a look.";
-    const lines = files.map(
-      (file) =>
-        `| ${cell(file.name)} | ${file.status} | ${file.rowCount !== undefined ? formatNumber(file.rowCount) : '-'} | ${file.columns?.length ?? '-'} |`,
-    );
-    return [
-      `You have ${files.length} file${files.length === 1 ? '' : 's'} in this project:`,
-      '',
-      '| File | Status | Rows | Columns |',
-      '|---|---|---:|---:|',
-      ...lines,
-      '',
-      'Say "describe <file name>" and I\'ll profile one.',
-    ].join('\n');
-  }
-  const described = result as Described;
-  if (described.error) {
-    const known = described.files?.length
-      ? ` Files here: ${described.files.join(', ')}.`
-      : ' This project has no files yet.';
-    return `${described.error}${known}`;
-  }
-  if (!described.profile) {
-    return `**${described.name}** is not ready yet (status: ${described.status}).${described.failureReason ? ` ${described.failureReason}` : ''}`;
-  }
-  const profile = described.profile;
-  const delimiter = { ',': 'comma', ';': 'semicolon', '\t': 'tab', '|': 'pipe' }[profile.delimiter];
-  const columns = profile.columns.map(
-    (column) =>
-      `| ${cell(column.name)} | ${column.type} | ${formatNumber(column.nullCount)} | ${formatNumber(column.distinctCount)} | ${formatValue(column.min)} | ${formatValue(column.max)} | ${formatValue(column.mean)} |`,
-  );
-  const first = described.firstRows;
-  const rowsTable = first
-    ? [
-        `| ${first.columns.map(cell).join(' | ')} |`,
-        `|${first.columns.map(() => '---').join('|')}|`,
-        ...first.rows.map(
-          (row) => `| ${row.map((value) => cell(value === null ? '' : String(value))).join(' | ')} |`,
-        ),
-      ]
-    : [];
-  return [
-    `**${described.name}** has **${formatNumber(profile.rowCount)} rows** and **${profile.columns.length} columns** (${delimiter}-separated${profile.hasHeader ? ', with a header row' : ''}).`,
-    '',
-    '| Column | Type | Nulls | Distinct | Min | Max | Mean |',
-    '|---|---|---:|---:|---:|---:|---:|',
-    ...columns,
-    ...(first
-      ? ['', `First ${first.rows.length} row${first.rows.length === 1 ? '' : 's'}:`, '', ...rowsTable]
-      : []),
-  ].join('\n');
-}
-
-const cell = (text: string) => text.replaceAll('|', '\\|').replaceAll('\n', ' ');
-
-export function formatNumber(value: number): string {
-  return value.toLocaleString('en-US', { maximumFractionDigits: 4 });
-}
-
-function formatValue(value: number | string | undefined): string {
-  if (value === undefined) return '-';
-  return typeof value === 'number' ? formatNumber(value) : value;
 }
 
 /** Waits, or stops waiting when the run is stopped; either way nothing stays listening on the signal. */
