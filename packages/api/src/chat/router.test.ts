@@ -62,7 +62,9 @@ describe('the offline DS Bro', () => {
     ]);
     expect(listing[1]?.data).toMatchObject({ name: 'list_files' });
     const listed = listing.at(-1)?.data.message as { content: string; model: string; toolCalls: unknown[] };
-    expect(listed.content).toContain('| sales.csv | `sales` | ready | 4 | region (string), units (integer) |');
+    expect(listed.content).toContain(
+      '| sales.csv | `sales` | ready | 4 | region (string), units (integer) |',
+    );
     expect(listed.model).toBe('offline/ds-bro-offline');
     expect(listed.toolCalls).toHaveLength(1);
 

@@ -1,0 +1,167 @@
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { DuckDBInstance } from '@duckdb/node-api';
+import { getFile } from '@leonidas/db';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import {
+  collectEvents,
+  createTestApi,
+  postToPresignedUrl,
+  signUp,
+  type TestApi,
+} from '../../test/helpers.js';
+import type { RunSqlOutput } from './schema.js';
+
+let api: TestApi;
+beforeAll(async () => {
+  api = await createTestApi({ OFFLINE_TOKEN_DELAY_MS: '0', CHAT_SEND_PER_MINUTE: '1000' });
+});
+afterAll(() => api.close());
+
+/** A messy export: semicolons, a BOM, quoted newlines, non-ASCII text, nulls, dates. */
+const SALES = `\uFEFFregion;product;day;units;price\n${Array.from(
+  { length: 2_000 },
+  (_, i) =>
+    `${['North', 'South', 'Östra', 'West'][i % 4]};"item ${i % 13}${i % 97 === 0 ? '\nspecial' : ''}";2024-${String((i % 12) + 1).padStart(2, '0')}-${String((i % 28) + 1).padStart(2, '0')};${i % 11 === 0 ? '' : i % 23};${((i * 37) % 1000) / 10}`,
+).join('\n')}\n`;
+
+async function projectWithSales() {
+  const account = await signUp(api);
+  const project = await account.as.project.create({ name: 'Analysis' });
+  const { file, upload } = await account.as.file.createUpload({
+    projectId: project.id,
+    filename: 'Sales 2024.csv',
+    size: Buffer.byteLength(SALES),
+    contentType: 'text/csv',
+  });
+  expect(await postToPresignedUrl(upload, SALES)).toBe(204);
+  expect(await account.as.file.confirm({ fileId: file.id })).toMatchObject({ status: 'COMPLETED' });
+  const session = await account.as.session.create({ projectId: project.id });
+  let n = 0;
+  /** Sends a message and answers the finished reply with its tool calls. */
+  const ask = async (content: string) => {
+    const { runId } = await account.as.chat.send({
+      sessionId: session.id,
+      content,
+      clientMessageId: `m${n++}`,
+    });
+    const events = await collectEvents(await account.as.chat.onEvents({ sessionId: session.id }), (got) =>
+      got.some((e) => e.data.runId === runId && e.data.type === 'message.completed'),
+    );
+    return events.at(-1)?.data.message as {
+      content: string;
+      toolCalls?: { name: string; input: unknown; output: unknown }[];
+    };
+  };
+  return { ...account, project, file, session, ask };
+}
+
+/** DuckDB on the same CSV, read directly: the reference. */
+async function direct(sql: string) {
+  const instance = await DuckDBInstance.create(':memory:');
+  const connection = await instance.connect();
+  const path = join(mkdtempSync(join(tmpdir(), 'leonidas-direct-')), 'sales.csv');
+  writeFileSync(path, SALES);
+  await connection.run(`CREATE VIEW sales_2024 AS FROM read_csv('${path}', delim=';')`);
+  const rows = (await connection.runAndReadAll(sql)).getRowsJson();
+  connection.closeSync();
+  instance.closeSync();
+  return rows;
+}
+
+describe('DS Bro offline, analysing a file', () => {
+  it('answers /sql with the numbers DuckDB computes on the file itself', async () => {
+    const { ask } = await projectWithSales();
+    const sql =
+      'SELECT region, sum(units) AS units, round(avg(price), 2) AS price FROM sales_2024 GROUP BY region ORDER BY region';
+    const reply = await ask(`/sql ${sql}`);
+    const output = reply.toolCalls?.[0]?.output as RunSqlOutput;
+    expect(reply.toolCalls?.[0]?.name).toBe('run_sql');
+    expect(output.queryId).toBe('q1');
+    const expected = await direct(sql);
+    expect(output.rows.map((row) => row.map(String))).toEqual(expected.map((row) => row.map(String)));
+    expect(reply.content).toContain('The query returned 4 rows.');
+    for (const [region, units] of expected)
+      expect(reply.content).toContain(`| ${region} | ${Number(units).toLocaleString('en-US')} |`);
+
+    // A message that is one fenced block is a query too; its id counts on.
+    const fenced = await ask(
+      "```sql\nSELECT count(*) AS n FROM sales_2024 WHERE day >= DATE '2024-07-01'\n```",
+    );
+    expect(fenced.toolCalls?.[0]?.output).toMatchObject({
+      queryId: 'q2',
+      rows: [
+        [Number((await direct("SELECT count(*) FROM sales_2024 WHERE day >= DATE '2024-07-01'"))[0]?.[0])],
+      ],
+    });
+  });
+
+  it('charts and saves the latest result, with provenance, and queries the saved table', async () => {
+    const { ask, as, project, file, session } = await projectWithSales();
+    await ask('/chart bar x=region y=units');
+    expect((await ask('/chart bar x=region y=units')).content).toMatch(/Run a query first/);
+    await ask('/sql SELECT region, sum(units) AS units FROM sales_2024 GROUP BY region ORDER BY units DESC');
+    const charted = await ask('/chart bar x=region y=units title=Units by region');
+    const chart = charted.toolCalls?.[0]?.output as { fileId: string; filename: string };
+    expect(chart.filename).toBe('Units by region.vl.json');
+    const chartFile = await as.file.byId({ fileId: chart.fileId });
+    expect(chartFile).toMatchObject({
+      status: 'COMPLETED',
+      source: 'APP_GENERATED',
+      contentType: 'application/vnd.vegalite.v5+json',
+      provenance: {
+        sessionId: session.id,
+        sql: expect.stringContaining('GROUP BY region'),
+        sourceFileIds: [file.id],
+      },
+    });
+    const spec = (await (await fetch((await as.file.downloadUrl({ fileId: chart.fileId })).url)).json()) as {
+      mark: { type: string };
+      data: { values: unknown[] };
+      encoding: { x: { field: string; type: string }; y: { type: string } };
+    };
+    expect(spec.mark.type).toBe('bar');
+    expect(spec.data.values).toHaveLength(4);
+    expect(spec.encoding).toMatchObject({
+      x: { field: 'region', type: 'nominal' },
+      y: { type: 'quantitative' },
+    });
+
+    const saved = await ask('/save units by region');
+    expect(saved.toolCalls?.[0]?.output).toMatchObject({
+      filename: 'units by region.csv',
+      table: 'units_by_region',
+    });
+    const list = await as.file.list({ projectId: project.id, source: 'APP_GENERATED' });
+    expect(list.items.map((item) => item.filename).sort()).toEqual([
+      'Units by region.vl.json',
+      'units by region.csv',
+    ]);
+    const table = list.items.find((item) => item.filename.endsWith('.csv'));
+    expect(table).toMatchObject({ status: 'COMPLETED', metadata: { rowCount: 4 } });
+    const requery = await ask('/sql SELECT sum(units) AS total FROM units_by_region');
+    expect(requery.toolCalls?.[0]?.output).toMatchObject({
+      rows: (await direct('SELECT sum(units) FROM sales_2024')).map((row) => row.map(Number)),
+    });
+    // Saved tables are the user's files now: gone only when deleted.
+    expect(await getFile(api.deps.db, table?.id ?? '')).not.toBeNull();
+  });
+
+  it('says what went wrong, naming the tables, and lists them', async () => {
+    const { ask } = await projectWithSales();
+    const wrong = await ask('/sql SELECT revenue FROM sales_2024');
+    expect(wrong.toolCalls?.[0]?.output).toMatchObject({
+      error: expect.stringMatching(/revenue/),
+      hint: expect.stringContaining('sales_2024(region'),
+    });
+    expect(wrong.content).toMatch(/^That did not work:/);
+    const refused = await ask("/sql SELECT * FROM read_csv('/etc/passwd')");
+    expect(refused.toolCalls?.[0]?.output).toMatchObject({
+      error: expect.stringMatching(/Only the tables of this project/),
+    });
+    const tables = await ask('/tables');
+    expect(tables.content).toContain('| Sales 2024.csv | `sales_2024` | ready | 2,000 |');
+    expect((await ask('/nope')).content).toMatch(/There is no command `\/nope`/);
+  });
+});
