@@ -45,14 +45,24 @@ const script: WireScript = (request) => {
     const sql = question.id === WRONG_QUERY.id ? byId.get(WRONG_QUERY.runs)?.sql : question.sql;
     return [{ toolCall: { id: `call_${question.id}`, name: 'run_sql', input: { sql } } }, usage];
   }
-  const values = runSqlOutput
-    .parse(JSON.parse(request.lastUserText))
-    .rows.flat()
+  const result = runSqlOutput.safeParse(parseJson(request.lastUserText));
+  // A refused query or another shape of result shows up in the eval's table rather than as a crash here.
+  if (!result.success) return [{ text: `I could not read this result: ${request.lastUserText}` }, usage];
+  const values = result.data.rows
+    .flat()
     .map(Number)
     .map((value) => (question.id === MADE_UP_NUMBER ? value + 1 : value));
   const stated = values.map((value) => value.toLocaleString('en-US', { maximumFractionDigits: 10 }));
   return [{ text: 'Here is what the data says: ' }, { text: `**${stated.join(', ')}**.` }, usage];
 };
+
+function parseJson(text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch {
+    return undefined;
+  }
+}
 
 const dataDir = mkdtempSync(join(tmpdir(), 'leonidas-eval-'));
 let model: Awaited<ReturnType<typeof startOpenAiServer>> | undefined;
