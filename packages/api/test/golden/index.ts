@@ -1,0 +1,2 @@
+export { type GoldenFile, generateGoldenData } from './generate.js';
+export { type GoldenQuestion, goldenQuestions } from './questions.js';
