@@ -3,16 +3,22 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type OpenExecutor, openDuckDbExecutor, type SqlResult } from '../../test/golden/executor.js';
+import {
+  type OpenExecutor,
+  openDuckDbExecutor,
+  openRunSqlExecutor,
+  type SqlResult,
+} from '../../test/golden/executor.js';
 import { type GoldenFile, generateGoldenData, goldenQuestions } from '../../test/golden/index.js';
 
 /**
  * The golden questions against the golden data: each question's SQL must still give its literal answer, so the
  * generator, the SQL and the answers move together. Each executor is a way of running SQL over the project's
- * files; the product's `run_sql` tool joins DuckDB-direct here once it exists.
+ * files: DuckDB reading the CSVs directly, and the product's `run_sql` tool over its Parquet tables.
  */
 const executors: { name: string; open(files: GoldenFile[]): Promise<OpenExecutor> }[] = [
   { name: 'DuckDB directly', open: openDuckDbExecutor },
+  { name: 'the run_sql tool', open: openRunSqlExecutor },
 ];
 
 const dir = mkdtempSync(join(tmpdir(), 'leonidas-golden-'));
