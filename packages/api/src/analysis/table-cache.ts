@@ -1,5 +1,5 @@
-import { mkdirSync, readdirSync, rmSync, statSync } from 'node:fs';
-import { copyFile, mkdtemp, rename, rm } from 'node:fs/promises';
+import { existsSync, mkdirSync, readdirSync, rmSync, statSync } from 'node:fs';
+import { copyFile, mkdir, mkdtemp, rename, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { PARQUET_CONTENT_TYPE } from '../file/keys.js';
 import type { Storage } from '../storage/s3.js';
@@ -45,10 +45,12 @@ export class TableCache {
   /** The local path of the file's table, fetched (or built) once however many queries ask at the same time. */
   async pathOf(file: TableFile): Promise<string> {
     const entry = this.entries.get(file.fileId);
-    if (entry) {
+    // Someone may have cleared the cache folder under a running server (to free disk): fetched again then.
+    if (entry && existsSync(entry.path)) {
       entry.usedAt = Date.now();
       return entry.path;
     }
+    this.entries.delete(file.fileId);
     const pending = this.fetching.get(file.fileId) ?? this.fetch(file);
     this.fetching.set(file.fileId, pending);
     try {
@@ -70,6 +72,7 @@ export class TableCache {
   }
 
   private async fetch(file: TableFile): Promise<string> {
+    await mkdir(this.options.directory, { recursive: true, mode: 0o700 });
     // Beside the tables, so that the finished copy is moved into place, not copied.
     const workDir = await mkdtemp(join(this.options.directory, '.fetch-'));
     try {

@@ -11,6 +11,7 @@ import {
   signUp,
   type TestApi,
 } from '../../test/helpers.js';
+import { sessionPrefix } from '../file/keys.js';
 import type { RunSqlOutput } from './schema.js';
 
 let api: TestApi;
@@ -146,6 +147,16 @@ describe('DS Bro offline, analysing a file', () => {
     });
     // Saved tables are the user's files now: gone only when deleted.
     expect(await getFile(api.deps.db, table?.id ?? '')).not.toBeNull();
+  });
+
+  it("deletes a chat's kept query results with the chat", async () => {
+    const { ask, as, project, session } = await projectWithSales();
+    await ask('/sql SELECT count(*) AS n FROM sales_2024');
+    const kept = sessionPrefix(project.id, session.id);
+    expect(await api.deps.storage.listKeys(kept)).toEqual([`${kept}queries/q1.json`]);
+    await as.session.delete({ sessionId: session.id });
+    await api.deps.background.drain(10_000);
+    expect(await api.deps.storage.listKeys(kept)).toEqual([]);
   });
 
   it('says what went wrong, naming the tables, and lists them', async () => {

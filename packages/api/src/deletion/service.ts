@@ -13,7 +13,7 @@ import {
   startSessionDeletion,
 } from '@leonidas/db';
 import type { ApiDeps } from '../context.js';
-import { projectPrefix } from '../file/keys.js';
+import { projectPrefix, sessionPrefix } from '../file/keys.js';
 
 /**
  * How long a server owns a cascade it started or claimed; it renews the lease after every batch, so only a
@@ -66,7 +66,7 @@ export async function finishAbandonedDeletions(deps: ApiDeps): Promise<number> {
  */
 async function runDeletion(deps: ApiDeps, deletion: Deletion): Promise<boolean> {
   if (deletion.kind === 'SESSION') {
-    await clearSession(deps, deletion.targetId);
+    await clearSession(deps, deletion.projectId, deletion.targetId);
   } else {
     const uploadsOpenUntil = await clearProject(deps, deletion);
     if (uploadsOpenUntil > deps.clock.now()) {
@@ -80,10 +80,14 @@ async function runDeletion(deps: ApiDeps, deletion: Deletion): Promise<boolean> 
   return true;
 }
 
-/** Stops a reply being written here (replies elsewhere stop at their next save), then deletes the messages. */
-async function clearSession(deps: ApiDeps, sessionId: string): Promise<void> {
+/**
+ * Stops a reply being written here (replies elsewhere stop at their next save), then deletes the messages and
+ * the chat's kept query results.
+ */
+async function clearSession(deps: ApiDeps, projectId: string, sessionId: string): Promise<void> {
   deps.runs.abort(sessionId, 'deleted');
   await deleteSessionContents(deps.db, sessionId);
+  await deps.storage.deletePrefix(sessionPrefix(projectId, sessionId));
   deps.runs.forget(sessionId);
 }
 
@@ -115,7 +119,7 @@ async function clearProject(deps: ApiDeps, deletion: Deletion): Promise<number> 
           leaseUntil: deletionLeaseUntil(deps),
         });
         if (!started) return 0;
-        await clearSession(deps, session.sessionId);
+        await clearSession(deps, session.projectId, session.sessionId);
         await finishDeletion(deps.db, { kind: 'SESSION', targetId: session.sessionId });
         return 1;
       }),
@@ -130,6 +134,8 @@ async function clearProject(deps: ApiDeps, deletion: Deletion): Promise<number> 
     const page = await listFiles(deps.db, { projectId: deletion.projectId, limit: FILE_BATCH, startKey });
     for (const file of page.items) {
       if (file.status === 'UPLOADING') uploadsOpenUntil = Math.max(uploadsOpenUntil, file.uploadExpiresAt);
+      // This server's copy of the table; another server's copy ages out of its cache.
+      await deps.tables.forget(file.fileId);
     }
     await renewLease();
     return { nextKey: page.nextKey, deleted: await deleteFileRecords(deps.db, page.items) };
