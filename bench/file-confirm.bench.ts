@@ -3,37 +3,14 @@
  * CSV scan, DuckDB profiling, DynamoDB writes) vs DuckDB reading the same local file directly, in one run.
  * Prints MB/s for each, their ratio, and the server's peak RSS growth while it confirms.
  */
-import { createWriteStream, mkdtempSync, openAsBlob, rmSync, statSync } from 'node:fs';
+import { mkdtempSync, openAsBlob, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DuckDBInstance } from '@duckdb/node-api';
 import { createLeonidasClient } from '@leonidas/client';
-import { rssBytes, startBenchStack } from './support.js';
+import { generateCsv, rssBytes, startBenchStack } from './support.js';
 
 const TARGET_MB = Number(process.env.BENCH_FILE_MB ?? 200);
-
-async function generateCsv(path: string, targetBytes: number): Promise<number> {
-  const out = createWriteStream(path);
-  const cities = ['Paris', 'Zürich', 'Lima', 'Tōkyō', 'Nairobi', 'Oslo'];
-  out.write('id,city,amount,day,active,note\n');
-  let bytes = 0;
-  let id = 0;
-  while (bytes < targetBytes) {
-    const lines: string[] = [];
-    for (let i = 0; i < 10_000; i++) {
-      id++;
-      const day = `2024-${String((id % 12) + 1).padStart(2, '0')}-${String((id % 28) + 1).padStart(2, '0')}`;
-      lines.push(
-        `${id},${cities[id % cities.length]},${((id * 7919) % 100_000) / 100},${day},${id % 3 === 0},"note ${id % 97}, ok"`,
-      );
-    }
-    const chunk = `${lines.join('\n')}\n`;
-    bytes += Buffer.byteLength(chunk);
-    if (!out.write(chunk)) await new Promise<void>((resolve) => out.once('drain', () => resolve()));
-  }
-  await new Promise<void>((resolve) => out.end(() => resolve()));
-  return statSync(path).size;
-}
 
 async function duckDbDirect(path: string) {
   const instance = await DuckDBInstance.create(':memory:', { threads: '2' });

@@ -1,6 +1,6 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { readFileSync } from 'node:fs';
+import { createWriteStream, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { ensureTable, freePort, startDynamoDbLocal } from '@leonidas/db/local';
 import { generateCredentials, startObjectStore } from '@leonidas/object-store';
@@ -79,4 +79,31 @@ export async function startBenchStack(workDir: string, env: Record<string, strin
     throw error;
   }
   return { url, pid: server.pid ?? 0, connection, stop };
+}
+
+/**
+ * Writes a CSV of at least `targetBytes` (about 60 bytes a row: id, city, amount, day, active, note), the same
+ * rows every time. Returns its size.
+ */
+export async function generateCsv(path: string, targetBytes: number): Promise<number> {
+  const out = createWriteStream(path);
+  const cities = ['Paris', 'Zürich', 'Lima', 'Tōkyō', 'Nairobi', 'Oslo'];
+  out.write('id,city,amount,day,active,note\n');
+  let bytes = 0;
+  let id = 0;
+  while (bytes < targetBytes) {
+    const lines: string[] = [];
+    for (let i = 0; i < 10_000; i++) {
+      id++;
+      const day = `2024-${String((id % 12) + 1).padStart(2, '0')}-${String((id % 28) + 1).padStart(2, '0')}`;
+      lines.push(
+        `${id},${cities[id % cities.length]},${((id * 7919) % 100_000) / 100},${day},${id % 3 === 0},"note ${id % 97}, ok"`,
+      );
+    }
+    const chunk = `${lines.join('\n')}\n`;
+    bytes += Buffer.byteLength(chunk);
+    if (!out.write(chunk)) await new Promise<void>((resolve) => out.once('drain', () => resolve()));
+  }
+  await new Promise<void>((resolve) => out.end(() => resolve()));
+  return statSync(path).size;
 }
