@@ -440,7 +440,7 @@ describe('what is not a number to check', () => {
     '01-03-2024',
     '1 March 2024',
     'March 1, 2024',
-    'March 1st, 1850',
+    'March 1st, 2024',
     'Mar. 5',
     '5th of May',
     'the 3rd Jan',
@@ -478,6 +478,10 @@ describe('what is not a number to check', () => {
   });
 
   it('numbers next to a month are dates, others near dates are not', () => {
+    expect(verdicts('On March 1, 5000 units; in March 1850 rows', tool(5000, 1850))).toEqual([
+      ['5000', 'verified'],
+      ['1850', 'verified'],
+    ]);
     expect(verdicts('On March 1, 2024 we sold 5 units; 7 Marches; 31 rows', tool(5, 7, 31))).toEqual([
       ['5', 'verified'],
       ['7', 'verified'],

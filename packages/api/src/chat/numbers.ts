@@ -232,11 +232,11 @@ const SCALE_WORDS = new Map([
   ['trillion', 12],
 ]);
 const ORDINAL_SUFFIXES = new Set(['st', 'nd', 'rd', 'th']);
-const MONTHS = new Set(
-  'january february march april may june july august september october november december jan feb mar apr jun jul aug sep sept oct nov dec'.split(
-    ' ',
-  ),
-);
+// biome-ignore format: a list of words reads best filled to the line width
+const MONTHS = new Set([
+  'january', 'february', 'march', 'april', 'may', 'june', 'july', 'august', 'september', 'october', 'november',
+  'december', 'jan', 'feb', 'mar', 'apr', 'jun', 'jul', 'aug', 'sep', 'sept', 'oct', 'nov', 'dec',
+]);
 
 function findWrittenNumbers(text: string, code: readonly Span[]): WrittenNumber[] {
   const scanner = new NumberScanner(text);
@@ -255,8 +255,6 @@ function findWrittenNumbers(text: string, code: readonly Span[]): WrittenNumber[
 
 class NumberScanner {
   readonly found: WrittenNumber[] = [];
-  /** Where the last date part ended, for the year of "March 1, 2024". */
-  private dateEnd = -1;
   /** The last number, while a range could still lend it the unit of its end ("5–10%", "1-2 million"). */
   private rangeStart: WrittenNumber | undefined;
 
@@ -281,7 +279,7 @@ class NumberScanner {
       const markerEnd = listMarkerEnd(text, i);
       if (markerEnd !== undefined) return markerEnd;
       const dateEnd = dateOrTimeEnd(text, i);
-      if (dateEnd !== undefined) return this.skipDate(dateEnd);
+      if (dateEnd !== undefined) return this.skip(dateEnd);
     }
     const body = readDigits(text, i);
     // A dotted run (1.2.3, 192.168.0.1) is a version or an address; digits joined by an underscore an identifier.
@@ -301,7 +299,7 @@ class NumberScanner {
     const fraction =
       plain && !suffix.ordinal && suffix.unit === undefined ? readFraction(text, body) : undefined;
     if (fraction) return this.add({ start: prefix.start, sign: '', ...fraction }, false);
-    if (plain && this.isDatePart(i, body, suffix)) return this.skipDate(suffix.resume);
+    if (plain && isDatePart(text, i, body, suffix)) return this.skip(suffix.resume);
 
     const hasUnit = suffix.percent || suffix.scale !== 0 || suffix.ordinal;
     if (hasUnit) this.lendUnitToRangeStart(prefix.start, suffix);
@@ -325,8 +323,7 @@ class NumberScanner {
     return resume;
   }
 
-  private skipDate(end: number): number {
-    this.dateEnd = end;
+  private skip(end: number): number {
     this.rangeStart = undefined;
     return end;
   }
@@ -339,22 +336,21 @@ class NumberScanner {
     rangeStart.exponent += suffix.scale;
     if (suffix.percent) rangeStart.form = 'percent';
   }
+}
 
-  /** A day next to a month name ("1 March", "March 1st", "5th of May"), or a year after a month or a day. */
-  private isDatePart(i: number, body: Digits, suffix: Suffix): boolean {
-    const { text } = this;
-    const length = body.end - i;
-    if (length <= 2 && Number(body.digits) >= 1 && Number(body.digits) <= 31) {
-      return followedByMonth(text, suffix.textEnd) || precededByMonth(text, i);
-    }
-    if (length !== 4 || suffix.ordinal) return false;
-    const afterDate =
-      (i === this.dateEnd + 1 && SPACES.has(text[this.dateEnd] ?? '')) ||
-      (i === this.dateEnd + 2 && text[this.dateEnd] === ',' && text[this.dateEnd + 1] === ' ');
-    const year = Number(body.digits);
-    const bareYear = year >= 1900 && year <= 2100 && (suffix.unit === undefined || suffix.unit === 's');
-    return afterDate || precededByMonth(text, i) || bareYear;
+/**
+ * A day next to a month name ("1 March", "March 1st", "5th of May"), or a year: a four-digit integer from 1900
+ * to 2100, "s" allowed ("1990s"). Other years ("March 1850") are checked: read as years, "March 5000 units"
+ * would hide a number.
+ */
+function isDatePart(text: string, i: number, body: Digits, suffix: Suffix): boolean {
+  const length = body.end - i;
+  const value = Number(body.digits);
+  if (length <= 2 && value >= 1 && value <= 31) {
+    return followedByMonth(text, suffix.textEnd) || precededByMonth(text, i);
   }
+  const isYear = length === 4 && value >= 1900 && value <= 2100 && !suffix.ordinal;
+  return isYear && (suffix.unit === undefined || suffix.unit === 's');
 }
 
 interface Digits {
