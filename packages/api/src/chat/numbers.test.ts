@@ -68,10 +68,29 @@ describe('rounding to the digits shown', () => {
     expect(statusOf('1.00', 1.04)).toBe('unverified');
   });
 
-  it('zero, and a leading decimal point', () => {
+  it('rounding keeps the leading digit: only zero is "0", and a ratio is not "1"', () => {
     expect(statusOf('0', 0)).toBe('verified');
-    expect(statusOf('0.0', 0.04)).toBe('verified');
-    expect(statusOf('0.1', 0.04)).toBe('unverified');
+    expect(statusOf('0.0', 0)).toBe('verified');
+    expect(statusOf('0%', -0)).toBe('verified');
+    expect(statusOf('0', 0.37)).toBe('unverified');
+    expect(statusOf('0.0', 0.04)).toBe('unverified');
+    expect(statusOf('0%', 0.004)).toBe('unverified');
+    expect(statusOf('1', 0.67)).toBe('unverified');
+    expect(statusOf('1', 0.96)).toBe('unverified');
+    expect(statusOf('1M', 960_000)).toBe('unverified');
+    expect(statusOf('1', 1)).toBe('verified');
+    expect(statusOf('1', 1.49)).toBe('verified');
+    expect(statusOf('1.0', 0.96)).toBe('verified');
+    expect(statusOf('100%', 0.996)).toBe('verified');
+    expect(statusOf('1M', 1_040_000)).toBe('verified');
+    expect(statusOf('2', 1.5)).toBe('verified');
+    expect(verdicts('See Figure 1: 0 errors.', tool(0.67, 0.37))).toEqual([
+      ['1', 'unverified'],
+      ['0', 'unverified'],
+    ]);
+  });
+
+  it('a leading decimal point', () => {
     expect(statusOf('.5', 0.5)).toBe('verified');
     expect(statusOf('.5', 5)).toBe('unverified');
   });

@@ -20,6 +20,8 @@ export interface NumberSource {
  * not units ("5 kg", "3x"), nor "±" or "~" around it.
  *
  * Rules where a reply's text is ambiguous:
+ * - Rounding: at exactly half, both neighbours are right (1234.5 is "1234" or "1235"); past half, only the
+ *   nearer. Rounding must keep the source's leading digit: only zero is "0", and 0.67 is not "1".
  * - A number written without a sign matches a source by magnitude: prose gives the direction in words ("fell
  *   by 5" for -5, "a loss of $3M"), and a reader checks the figure. A written sign must agree: "-5" needs a
  *   negative source, "+5" one that is not negative.
@@ -706,11 +708,13 @@ interface Magnitude {
   point: number;
 }
 
+const ZERO: Magnitude = { digits: '', point: 0 };
+
 /** `digits` × 10^`exponent`, or undefined past the significant digits compared. */
 function magnitudeOf(digits: string, exponent: number): Magnitude | undefined {
   let first = 0;
   while (digits[first] === '0') first++;
-  if (first === digits.length) return { digits: '', point: 0 };
+  if (first === digits.length) return ZERO;
   let last = digits.length;
   while (digits[last - 1] === '0') last--;
   if (last - first > MAX_SIGNIFICANT_DIGITS) return undefined;
@@ -841,19 +845,12 @@ class SortedValues {
     this.firstSource = new RangeMinimum(sources);
   }
 
-  /**
-   * The first source with a value that rounds to `digits` × 10^`exponent` at that precision: one within half
-   * a unit of the last digit shown. Exactly half a unit below rounds up to it (half-up); exactly half a unit
-   * above rounds down to it only by half-even rounding, when its last digit is even.
-   */
+  /** The first source with a value that rounds to `digits` × 10^`exponent` (see `roundingTo`). */
   firstRoundingTo(digits: string, exponent: number): number | undefined {
-    const isZero = /^0*$/.test(digits);
-    const low = magnitudeOf(isZero ? '0' : `${decrement(digits)}5`, exponent - 1);
-    const high = magnitudeOf(`${digits}5`, exponent - 1);
-    if (!low || !high) return undefined;
-    const includesHigh = '02468'.includes(digits.at(-1) ?? '0');
-    const from = this.countBelow(low, false);
-    const to = this.countBelow(high, includesHigh);
+    const range = roundingTo(digits, exponent);
+    if (!range) return undefined;
+    const from = this.countBelow(range.low, false);
+    const to = this.countBelow(range.high, range.includesHigh);
     return from < to ? this.firstSource.min(from, to) : undefined;
   }
 
@@ -871,7 +868,27 @@ class SortedValues {
   }
 }
 
-/** A positive integer's digits minus one (leading zeros are fine: magnitudes drop them). */
+/**
+ * The magnitudes that round to `digits` × 10^`exponent` at that precision: those within half a unit of the
+ * last digit shown. Exactly half a unit below rounds up to it (half-up); exactly half a unit above rounds down
+ * to it only by half-even rounding, when its last digit is even.
+ *
+ * Rounding must keep the value's leading digit: 0.67 is not "1", 0.37 not "0", 960,000 not "1M", and only zero
+ * is "0". Otherwise any ratio in a result would verify the small integers of prose ("Figure 1", "0 errors").
+ */
+function roundingTo(digits: string, exponent: number) {
+  const significant = digits.replace(/^0+/, '');
+  if (significant === '') return { low: ZERO, high: ZERO, includesHigh: true };
+  const low =
+    significant === '1'
+      ? magnitudeOf('1', exponent)
+      : magnitudeOf(`${decrement(significant)}5`, exponent - 1);
+  const high = magnitudeOf(`${significant}5`, exponent - 1);
+  const includesHigh = '02468'.includes(significant.at(-1) ?? '');
+  return low && high ? { low, high, includesHigh } : undefined;
+}
+
+/** A positive integer's digits minus one (a leading zero is fine: magnitudes drop it). */
 function decrement(digits: string): string {
   let i = digits.length - 1;
   while (digits[i] === '0') i--;
