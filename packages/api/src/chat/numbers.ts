@@ -10,10 +10,11 @@ export interface NumberSource {
 }
 
 /**
- * Checks every number written in `content` outside code, except list markers and dates, against the values of
- * `sources` (design.md, "Number checks"). A number is verified when a source value, rounded to the last digit the
- * number shows (half-up and half-even both accepted), equals it; `callId` names the first source, in order, by
- * which the number is verified.
+ * Checks every number written in `content` outside code, except list markers, dates and times, and digits
+ * inside words, identifiers and links, against the values of `sources` (design.md, "Number checks"): every
+ * number in a tool's JSON output (and every string there that is entirely a number), and every number written
+ * in the user's message. A number is verified when a value rounded to the last digit it shows equals it;
+ * `callId` names the first source, in order, by which it is verified.
  *
  * `text` is what a reader takes as the number: its sign and currency symbol, its digits and separators, and the
  * `%`, "percent", scale suffix or word ("1.2k", "2 million") or ordinal suffix that changes what it means;
@@ -28,11 +29,12 @@ export interface NumberSource {
  * - Grouping separators are a comma, an apostrophe, a no-break, thin or narrow no-break space, each followed
  *   by exactly three digits, the same one all along ("1,234,567", "1 234"); never a plain space, which
  *   separates numbers in prose ("rows 1 234"). "1,2,3" is three numbers; a decimal comma is not supported.
- * - A percentage matches the source as a ratio (`45%` is 0.45) or as written (45); a scaled number ("1.2k",
- *   "3.4M", "7bn", "2 million") matches only at its scale. A lowercase "m" means million only after a currency
- *   symbol ("$5m"): otherwise it is a unit (minutes, metres).
+ * - A percentage (or percentage points, "pp") matches the source as a ratio (`45%` is 0.45) or as written
+ *   (45). A scaled number ("1.2k", "3.4M", "7bn", "2 million") matches only at its scale. A lowercase "m"
+ *   means million only after a currency symbol ("$5m"): otherwise it is a unit (minutes, metres).
  * - A fraction "a/b" matches its quotient to two significant digits, as a ratio or a percentage, or both its
- *   terms ("3/4 checks passed" as 3 of 4).
+ *   terms ("3/4 checks passed" as 3 of 4). A range ("10-20") is two numbers, the second lending its unit to
+ *   the first ("5–10%"); scientific notation shows its precision in its mantissa (`2.5e-3`).
  * - A plain four-digit integer from 1900 to 2100 is a year, hence a date, and not checked.
  */
 export function checkNumbers(content: string, sources: NumberSource[]): NumberCheck[] {
@@ -463,6 +465,7 @@ function readSuffix(text: string, body: Digits, currency: boolean): Suffix | 'id
     }
     const scale = SCALE_SUFFIXES.get(letters) ?? (letters === 'm' && currency ? 6 : undefined);
     if (scale !== undefined) return suffix(lettersEnd, { scale });
+    if (letters === 'pp') return suffix(lettersEnd, { percent: true });
     if (ORDINAL_SUFFIXES.has(letters) && body.isInteger) return suffix(lettersEnd, { ordinal: true });
     return suffix(i, { unit: letters }, lettersEnd);
   }
@@ -490,10 +493,10 @@ const suffix = (
   unit: meaning.unit,
 });
 
-/** Where "percent", "per cent" or "percentage point(s)" starting with `word` ends. */
+/** Where "percent", "per cent", "percentage point(s)" or "pp" starting with `word` ends. */
 function percentWordsEnd(text: string, word: Word): number | undefined {
   const lower = word.word.toLowerCase();
-  if (lower === 'percent') return word.end;
+  if (lower === 'percent' || lower === 'pp') return word.end;
   if (text[word.end] !== ' ') return undefined;
   const next = wordAt(text, word.end + 1);
   const nextLower = next?.word.toLowerCase();
