@@ -104,6 +104,9 @@ describe('rounding to the digits shown', () => {
     expect(statusOf('4.5%', 0.45)).toBe('unverified');
     expect(statusOf('1.2M', 1.2)).toBe('unverified');
     expect(statusOf('1.2M', 1_200)).toBe('unverified');
+    expect(statusOf('1,234', 12, 34)).toBe('unverified');
+    expect(statusOf('45.000%', 0.4501)).toBe('unverified');
+    expect(statusOf('12', '12 apples', { 12: 'key' }, true)).toBe('unverified');
   });
 
   it('a number in prose that no tool produced is unverified', () => {
@@ -439,7 +442,8 @@ describe('what is not a number to check', () => {
   });
 
   it('ordered-list markers', () => {
-    const content = '1. North: 5\n2) South: 6\n   3. nested 7\n> 4. quoted 8\n10. ten 9\n\tWe saw 1. and 2.';
+    const content =
+      '1. North: 5\n2) South: 6\n   3. nested 7\n> 4. quoted 8\n## 10. ten 9\n\tWe saw 1. and 2.';
     expect(verdicts(content, tool(5, 6, 7, 8, 9))).toEqual([
       ['5', 'verified'],
       ['6', 'verified'],

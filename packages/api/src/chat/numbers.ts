@@ -590,10 +590,13 @@ function quotientToTwoDigits(numerator: number, denominator: number) {
     : { digits: String(rounded), exponent: -shift };
 }
 
-/** Where a Markdown ordered-list marker (`1.`, `2)`, after indentation or `>`) starting at `i` ends. */
+/**
+ * Where a Markdown ordered-list marker (`1.`, `2)`, after indentation or `>`) starting at `i` ends; a heading's
+ * section number (`## 2. Results`) is one too.
+ */
 function listMarkerEnd(text: string, i: number): number | undefined {
   let before = i - 1;
-  while (before >= 0 && (text[before] === ' ' || text[before] === '\t' || text[before] === '>')) before--;
+  while (before >= 0 && ' \t>#'.includes(text[before] ?? '')) before--;
   if (before >= 0 && text[before] !== '\n') return undefined;
   const digitsEnd = digitRunEnd(text, i);
   const marker = text[digitsEnd];
