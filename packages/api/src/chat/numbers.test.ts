@@ -537,6 +537,7 @@ describe('what is not a number to check', () => {
     'www.example.com/7',
     '[the report](https://x.io/a/42)',
     '2024_sales',
+    '_2024_q1',
     '1e6x',
     'é5',
   ])('numbers inside words and identifiers: %s', (content) => {

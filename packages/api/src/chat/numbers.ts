@@ -271,7 +271,7 @@ class NumberScanner {
     if (isDigit(char) || (char === '.' && isDigit(text[i + 1]) && !isWordChar(text[i - 1]))) {
       return this.readNumber(i);
     }
-    // `_45%_` is emphasis; `_2024` starts an identifier.
+    // An underscore before digits opens emphasis (`_45%_`); `_2024_q1` turns out an identifier once read.
     if (char === '_' && isDigit(text[i + 1]) && !isWordChar(text[i - 1])) return i + 1;
     if (isWordChar(char)) return urlEnd(text, i) ?? identifierEnd(text, i);
     return i + 1;
