@@ -87,7 +87,7 @@ describe('the built server in embedded mode', () => {
         },
       );
     });
-    expect(reply).toContain('**visits.csv** has **2 rows** and **2 columns**');
+    expect(reply).toContain('**visits.csv** has **2 rows** in the columns below');
     expect(reply).toContain('| visits | integer | 0 | 2 | 3 | 5 | 4 |');
 
     first.child.kill('SIGTERM');

@@ -218,6 +218,8 @@ export async function finishRun(
     status: Exclude<MessageStatus, 'streaming'>;
     content: string;
     toolCalls: unknown[];
+    /** The reply's numbers as checked (`Message.numbers`). */
+    numbers?: unknown[];
     usage?: unknown;
     error?: string | undefined;
   },
@@ -233,6 +235,7 @@ export async function finishRun(
           status: input.status,
           content: input.content,
           toolCalls: $set(input.toolCalls),
+          ...(input.numbers ? { numbers: $set(input.numbers) } : {}),
           ...(input.usage ? { usage: $set(input.usage) } : {}),
           ...(input.error ? { error: input.error } : {}),
           gsi3pk: $remove(),

@@ -3,16 +3,19 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DuckDBInstance } from '@duckdb/node-api';
 import { getFile } from '@leonidas/db';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, onTestFinished } from 'vitest';
 import {
   collectEvents,
   createTestApi,
   postToPresignedUrl,
+  ScriptedProvider,
   signUp,
   type TestApi,
 } from '../../test/helpers.js';
+import { startBedrockServer, startOpenAiServer, type WireScript } from '../../test/wire/index.js';
 import { sessionPrefix } from '../file/keys.js';
-import type { RunSqlOutput } from './schema.js';
+import { MAX_FAILED_QUERIES, MAX_TOOL_ROUNDS, TOO_MANY_STEPS } from './engine.js';
+import type { NumberCheck, RunSqlOutput } from './schema.js';
 
 let api: TestApi;
 beforeAll(async () => {
@@ -27,8 +30,8 @@ const SALES = `\uFEFFregion;product;day;units;price\n${Array.from(
     `${['North', 'South', 'Östra', 'West'][i % 4]};"item ${i % 13}${i % 97 === 0 ? '\nspecial' : ''}";2024-${String((i % 12) + 1).padStart(2, '0')}-${String((i % 28) + 1).padStart(2, '0')};${i % 11 === 0 ? '' : i % 23};${((i * 37) % 1000) / 10}`,
 ).join('\n')}\n`;
 
-async function projectWithSales() {
-  const account = await signUp(api);
+async function projectWithSales(on: TestApi = api) {
+  const account = await signUp(on);
   const project = await account.as.project.create({ name: 'Analysis' });
   const { file, upload } = await account.as.file.createUpload({
     projectId: project.id,
@@ -50,9 +53,14 @@ async function projectWithSales() {
     const events = await collectEvents(await account.as.chat.onEvents({ sessionId: session.id }), (got) =>
       got.some((e) => e.data.runId === runId && e.data.type === 'message.completed'),
     );
-    return events.at(-1)?.data.message as {
-      content: string;
-      toolCalls?: { name: string; input: unknown; output: unknown }[];
+    return {
+      ...(events.at(-1)?.data.message as {
+        id: string;
+        content: string;
+        toolCalls?: { callId: string; name: string; input: unknown; output: unknown }[];
+        numbers?: NumberCheck[];
+      }),
+      events: events.filter((event) => event.data.runId === runId).map((event) => event.data),
     };
   };
   return { ...account, project, file, session, ask };
@@ -174,5 +182,189 @@ describe('DS Bro offline, analysing a file', () => {
     const tables = await ask('/tables');
     expect(tables.content).toContain('| Sales 2024.csv | `sales_2024` | ready | 2,000 |');
     expect((await ask('/nope')).content).toMatch(/There is no command `\/nope`/);
+  });
+});
+
+describe('number checks on the offline analyst', () => {
+  it('verifies every number of its answers: results, profiles, listings', async () => {
+    const { ask } = await projectWithSales();
+    for (const question of [
+      '/sql SELECT region, sum(units) AS units, round(avg(price), 3) AS price FROM sales_2024 GROUP BY region',
+      '/sql SELECT * FROM sales_2024',
+      'describe Sales 2024.csv',
+      'what files do I have?',
+    ]) {
+      const reply = await ask(question);
+      expect(reply.numbers?.length).toBeGreaterThan(0);
+      expect(reply.numbers?.filter((number) => number.status !== 'verified')).toEqual([]);
+    }
+  });
+});
+
+/**
+ * A model over the wire (the real Bedrock and OpenAI SDKs against stand-ins speaking their protocols) that
+ * analyses as a model would: a query that fails, its repair, a chart and a saved table in one turn, then an
+ * answer stating two numbers from the result and one it made up.
+ */
+const analyst: WireScript = (request) => {
+  const results = request.toolResults.map((text) => JSON.parse(text) as RunSqlOutput);
+  const usage = { usage: { input: 10, output: 5 } };
+  switch (results.length) {
+    case 0:
+      return [
+        { text: 'Let me add up the units. ' },
+        { toolCall: { id: 'c1', name: 'run_sql', input: { sql: 'SELECT sum(quantity) FROM sales_2024' } } },
+        usage,
+      ];
+    case 1: {
+      const sql = 'SELECT region, sum(units) AS units FROM sales_2024 GROUP BY region ORDER BY units DESC';
+      return [{ toolCall: { id: 'c2', name: 'run_sql', input: { sql } } }, usage];
+    }
+    case 2: {
+      const { queryId } = results[1] as RunSqlOutput;
+      return [
+        {
+          toolCall: {
+            id: 'c3',
+            name: 'make_chart',
+            input: { queryId, mark: 'bar', x: 'region', y: 'units', title: 'Units by region' },
+          },
+        },
+        { toolCall: { id: 'c4', name: 'save_table', input: { queryId, filename: 'units by region' } } },
+        usage,
+      ];
+    }
+    default: {
+      const [first, second] = (results[1] as RunSqlOutput).rows;
+      return [
+        { text: `**${first?.[0]}** sold the most, ${Number(first?.[1]).toLocaleString('en-US')} units; ` },
+        { text: `${second?.[0]} follows with ${second?.[1]}. ` },
+        { text: 'Next year I expect 98,765.4 units.' },
+        usage,
+      ];
+    }
+  }
+};
+
+describe.each([
+  [
+    'bedrock',
+    async () => {
+      const model = await startBedrockServer(analyst);
+      return {
+        model,
+        env: { LLM_PROVIDER: 'bedrock', AWS_REGION: 'us-east-1', BEDROCK_ENDPOINT: model.endpoint },
+      };
+    },
+  ],
+  [
+    'openai',
+    async () => {
+      const model = await startOpenAiServer(analyst);
+      return {
+        model,
+        env: { LLM_PROVIDER: 'openai', OPENAI_BASE_URL: model.baseUrl, OPENAI_API_KEY: 'test' },
+      };
+    },
+  ],
+] as const)('DS Bro on a model (%s)', (_name, start) => {
+  it('repairs a failed query, charts and saves the result, and marks the number it made up', async () => {
+    const { model, env } = await start();
+    const onModel = await createTestApi(env);
+    onTestFinished(async () => {
+      await onModel.close();
+      await model.stop();
+    });
+    const { ask, as, project, file, session } = await projectWithSales(onModel);
+    const reply = await ask('How many units did each region sell?');
+
+    expect(reply.events.map((event) => [event.type, 'name' in event ? event.name : undefined])).toEqual([
+      ['run.started', undefined],
+      ['message.delta', undefined],
+      ['tool.call', 'run_sql'],
+      ['tool.result', undefined],
+      ['tool.call', 'run_sql'],
+      ['tool.result', undefined],
+      ['tool.call', 'make_chart'],
+      ['tool.result', undefined],
+      ['tool.call', 'save_table'],
+      ['tool.result', undefined],
+      ['message.delta', undefined],
+      ['message.delta', undefined],
+      ['message.delta', undefined],
+      ['message.completed', undefined],
+    ]);
+    const [failed, repaired, chart, saved] = reply.toolCalls ?? [];
+    expect(failed?.output).toMatchObject({
+      error: expect.stringMatching(/quantity/),
+      hint: expect.stringContaining('sales_2024(region'),
+    });
+    // The failed query took q1: ids count every query of the chat.
+    const expected = await direct(
+      'SELECT region, sum(units) FROM sales_2024 GROUP BY region ORDER BY 2 DESC',
+    );
+    expect(repaired?.output).toMatchObject({
+      queryId: 'q2',
+      rows: expected.map(([region, units]) => [region, Number(units)]),
+    });
+
+    const [top, runnerUp] = expected;
+    const topUnits = Number(top?.[1]).toLocaleString('en-US');
+    expect(reply.content).toBe(
+      `Let me add up the units. **${top?.[0]}** sold the most, ${topUnits} units; ${runnerUp?.[0]} follows with ${runnerUp?.[1]}. Next year I expect 98,765.4 units.`,
+    );
+    expect(reply.numbers).toEqual([
+      {
+        text: topUnits,
+        start: reply.content.indexOf(topUnits),
+        end: reply.content.indexOf(topUnits) + topUnits.length,
+        status: 'verified',
+        callId: repaired?.callId,
+      },
+      expect.objectContaining({ text: String(runnerUp?.[1]), status: 'verified', callId: repaired?.callId }),
+      expect.objectContaining({ text: '98,765.4', status: 'unverified' }),
+    ]);
+    // Saved with the message, as history shows it.
+    const history = await as.chat.history({ sessionId: session.id });
+    expect(history.items.at(-1)).toMatchObject({ id: reply.id, numbers: reply.numbers });
+
+    const provenance = {
+      sessionId: session.id,
+      messageId: reply.id,
+      sql: expect.stringContaining('GROUP BY region'),
+      sourceFileIds: [file.id],
+    };
+    const chartFile = await as.file.byId({
+      fileId: (chart?.output as { fileId: string } | undefined)?.fileId ?? '',
+    });
+    expect(chartFile).toMatchObject({ filename: 'Units by region.vl.json', status: 'COMPLETED', provenance });
+    const table = await as.file.byId({
+      fileId: (saved?.output as { fileId: string } | undefined)?.fileId ?? '',
+    });
+    expect(table).toMatchObject({ filename: 'units by region.csv', status: 'COMPLETED', provenance });
+    const files = await as.file.list({ projectId: project.id });
+    expect(files.items).toHaveLength(3);
+  });
+});
+
+describe('a model that will not stop', () => {
+  it('gets no more queries after three failures in a row, and the reply ends after eight rounds, saying so', async () => {
+    const model = new ScriptedProvider([
+      [{ type: 'tool_use', id: 'again', name: 'run_sql', input: { sql: 'SELECT nope FROM sales_2024' } }],
+    ]);
+    const stubborn = await createTestApi({}, { llm: model });
+    onTestFinished(() => stubborn.close());
+    const { ask } = await projectWithSales(stubborn);
+    const reply = await ask('total units?');
+    expect(model.requests).toHaveLength(MAX_TOOL_ROUNDS);
+    const errors = (reply.toolCalls ?? []).map((call) => (call.output as { error: string }).error);
+    expect(errors).toHaveLength(MAX_TOOL_ROUNDS);
+    expect(errors.slice(0, MAX_FAILED_QUERIES).every((error) => /nope/.test(error))).toBe(true);
+    expect(
+      errors
+        .slice(MAX_FAILED_QUERIES)
+        .every((error) => error.startsWith(`${MAX_FAILED_QUERIES} queries in a row failed`)),
+    ).toBe(true);
+    expect(reply).toMatchObject({ status: 'complete', content: TOO_MANY_STEPS });
   });
 });

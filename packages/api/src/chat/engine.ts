@@ -3,14 +3,17 @@ import type { ApiDeps } from '../context.js';
 import type { RunLog } from './hub.js';
 import type { ChatTurn, ContentPart } from './llm/types.js';
 import { toMessage } from './messages.js';
+import { checkNumbers } from './numbers.js';
 import { conversation, filesContext, SYSTEM_PROMPT } from './prompt.js';
-import type { ToolCall, Usage } from './schema.js';
+import type { NumberCheck, ToolCall, Usage } from './schema.js';
 import { projectFiles, runTool, TOOL_SPECS } from './tools.js';
 
 /** Enough for an analysis in several steps (look, query, repair, chart, save), while a confused model cannot loop for ever. */
 export const MAX_TOOL_ROUNDS = 8;
 /** Failed queries in a row a reply may make before it must answer with what it has. */
 export const MAX_FAILED_QUERIES = 3;
+export const TOO_MANY_STEPS =
+  'I stopped here: this took more steps than one reply may take. Say "go on" and I will continue from these results.';
 /** The reply is saved at most this often while it grows, not per token (each save is a DynamoDB write). */
 export const SAVE_INTERVAL_MS = 1000;
 
@@ -111,6 +114,12 @@ export async function executeRun(deps: ApiDeps, input: RunInput): Promise<void> 
         results.push({ type: 'tool_result', toolUseId: use.id, content: JSON.stringify(output) });
       }
       turns.push({ role: 'user', content: results });
+      if (round === MAX_TOOL_ROUNDS - 1) {
+        // Still calling tools at the last round: say so rather than end on a reply with no answer.
+        const note = `${content ? '\n\n' : ''}${TOO_MANY_STEPS}`;
+        content += note;
+        emit({ type: 'message.delta', runId, messageId, text: note });
+      }
     }
     ending = stoppedEnding(deadline, log.abort.signal) ?? ending;
   } catch (error) {
@@ -127,6 +136,8 @@ export async function executeRun(deps: ApiDeps, input: RunInput): Promise<void> 
     clearInterval(saver);
   }
 
+  const asked = input.history.find((message) => message.role === 'user')?.content ?? '';
+  const numbers = checkReply(content, toolCalls, asked);
   const finished = await finishRun(deps.db, {
     sessionId,
     messageId,
@@ -134,6 +145,7 @@ export async function executeRun(deps: ApiDeps, input: RunInput): Promise<void> 
     status: ending.status,
     content,
     toolCalls,
+    numbers,
     ...(sawUsage ? { usage } : {}),
     ...(ending.status === 'error' ? { error: ending.error } : {}),
   }).catch((error: unknown) => {
@@ -146,6 +158,7 @@ export async function executeRun(deps: ApiDeps, input: RunInput): Promise<void> 
       content,
       status: ending.status,
       toolCalls,
+      numbers,
       updatedAt: new Date().toISOString(),
     },
   );
@@ -153,6 +166,14 @@ export async function executeRun(deps: ApiDeps, input: RunInput): Promise<void> 
   else if (ending.status === 'cancelled') emit({ type: 'run.cancelled', runId, message });
   else emit({ type: 'run.failed', runId, messageId, error: ending.error });
   deps.runs.finish(log);
+}
+
+/** What a reply states, checked against what its tools computed and what the user said (design.md). */
+export function checkReply(content: string, toolCalls: ToolCall[], asked: string): NumberCheck[] {
+  return checkNumbers(content, [
+    ...toolCalls.map((call) => ({ callId: call.callId, value: call.output })),
+    { value: asked },
+  ]);
 }
 
 function isToolError(output: unknown): boolean {

@@ -14,10 +14,10 @@ import type { ApiDeps } from '../context.js';
 import { AppError, notFound, quotaReached, tooManyRequests } from '../errors.js';
 import { formatCount } from '../quotas.js';
 import { requireSession } from '../session/service.js';
-import { executeRun } from './engine.js';
+import { checkReply, executeRun } from './engine.js';
 import type { RunLog } from './hub.js';
 import { rebuildRun, toMessage } from './messages.js';
-import type { Message } from './schema.js';
+import type { Message, ToolCall } from './schema.js';
 
 type Owner = { userId: string };
 
@@ -205,13 +205,16 @@ export async function recoverInterruptedRuns(deps: ApiDeps, staleAfterMs = 60_00
     new Date(deps.clock.now() - staleAfterMs).toISOString(),
   );
   for (const message of stale) {
+    const toolCalls = Array.isArray(message.toolCalls) ? (message.toolCalls as ToolCall[]) : [];
     await finishRun(deps.db, {
       sessionId: message.sessionId,
       messageId: message.messageId,
       runId: message.runId ?? '',
       status: 'error',
       content: message.content,
-      toolCalls: Array.isArray(message.toolCalls) ? message.toolCalls : [],
+      toolCalls,
+      // What was written is kept, so it is checked too (numbers the user gave show as unverified here).
+      numbers: checkReply(message.content, toolCalls, ''),
       error: 'The reply was interrupted because the server stopped.',
     });
   }

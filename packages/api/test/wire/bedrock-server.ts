@@ -49,9 +49,21 @@ export async function startBedrockServer(
       .filter((message) => message.role === 'user')
       .flatMap((message) => message.content.flatMap((part) => (part.text === undefined ? [] : [part.text])))
       .at(-1);
+    const asked = body.messages.findLastIndex(
+      (message) => message.role === 'user' && message.content.some((part) => part.text !== undefined),
+    );
+    const toolResults = body.messages
+      .slice(asked + 1)
+      .flatMap((message) => message.content)
+      .flatMap((part) =>
+        part.toolResult && !isContextCall(part.toolResult.toolUseId)
+          ? [part.toolResult.content[0]?.text ?? '']
+          : [],
+      );
     const steps = script({
       lastUserText: (toolResult ? toolResult.content[0]?.text : userText) ?? '',
       hasToolResult: toolResult !== undefined,
+      toolResults,
       toolNames: (body.toolConfig?.tools ?? []).map((tool) => tool.toolSpec.name),
       body,
     });

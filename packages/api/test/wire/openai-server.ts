@@ -26,9 +26,15 @@ export async function startOpenAiServer(
     const last = body.messages.at(-1);
     const answersToolCall = last?.role === 'tool' && !isContextCall(last.tool_call_id);
     const userText = body.messages.findLast((message) => message.role === 'user')?.content;
+    const asked = body.messages.findLastIndex((message) => message.role === 'user');
+    const toolResults = body.messages
+      .slice(asked + 1)
+      .filter((message) => message.role === 'tool' && !isContextCall(message.tool_call_id))
+      .map((message) => message.content ?? '');
     const steps = script({
       lastUserText: (answersToolCall ? last?.content : userText) ?? '',
       hasToolResult: answersToolCall,
+      toolResults,
       toolNames: (body.tools ?? []).map((tool) => tool.function.name),
       body,
     });

@@ -10,6 +10,8 @@ export interface WireRequest {
   lastUserText: string;
   /** Whether the request answers a tool call the model made (the server's own context does not count). */
   hasToolResult: boolean;
+  /** The results (JSON text) of the tool calls the model made since the user's latest text, in order. */
+  toolResults: string[];
   toolNames: string[];
   body: unknown;
 }

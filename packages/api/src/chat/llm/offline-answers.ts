@@ -10,9 +10,9 @@ export const NO_MODEL = [
 
 export const HELP = [
   "Hey! I'm DS Bro, your data scientist. I'm running offline (no language model configured), but I can still work with your data:",
-  '- "what files do I have?" lists the project\'s files',
-  '- "describe sales.csv" profiles a file: rows, column types, nulls, distinct values, min/max/mean',
-  '- "show the first 10 rows of sales.csv" shows the top of a file',
+  "- `what files do I have?` lists the project's files",
+  '- `describe sales.csv` profiles a file: rows, column types, nulls, distinct values, min/max/mean',
+  '- `show the first 10 rows of sales.csv` shows the top of a file',
   COMMANDS_HELP,
   'Upload a CSV to the project and ask away.',
 ].join('\n');
@@ -75,7 +75,8 @@ function listAnswer(files: FileSummary[]): string {
       `| ${cell(file.name)} | ${file.table ? `\`${file.table}\`` : '-'} | ${file.status} | ${file.rowCount !== undefined ? formatNumber(file.rowCount) : '-'} | ${cell(file.columns?.map((column) => `${column.name} (${column.type})`).join(', ') ?? '-')} |`,
   );
   return [
-    `You have ${files.length} file${files.length === 1 ? '' : 's'} in this project:`,
+    // Every number of a reply is checked against its tool results: counts the tool did not give are not written.
+    files.length === 1 ? 'The file in this project:' : 'The files in this project:',
     '',
     '| File | Table | Status | Rows | Columns |',
     '|---|---|---|---:|---|',
@@ -91,7 +92,7 @@ function queryAnswer(result: RunSqlOutput): string {
     result.rowCount === 0
       ? 'The query returned no rows.'
       : result.rowCount > shown.length
-        ? `The query returned ${formatNumber(result.rowCount)} rows; here are the first ${shown.length}.`
+        ? `The query returned ${formatNumber(result.rowCount)} rows; the first ones are below.`
         : `The query returned ${formatNumber(result.rowCount)} row${result.rowCount === 1 ? '' : 's'}.`;
   return [
     `${count} (result \`${result.queryId}\`: \`/chart\` draws it, \`/save\` keeps it.)`,
@@ -125,7 +126,7 @@ function describeAnswer(described: Described): string {
   );
   const first = described.firstRows;
   return [
-    `**${described.name}** has **${formatNumber(profile.rowCount)} rows** and **${profile.columns.length} columns** (${delimiter}-separated${profile.hasHeader ? ', with a header row' : ''})${described.table ? `; its table is \`${described.table}\`` : ''}.`,
+    `**${described.name}** has **${formatNumber(profile.rowCount)} rows** in the columns below (${delimiter}-separated${profile.hasHeader ? ', with a header row' : ''})${described.table ? `; its table is \`${described.table}\`` : ''}.`,
     '',
     '| Column | Type | Nulls | Distinct | Min | Max | Mean |',
     '|---|---|---:|---:|---:|---:|---:|',
@@ -133,7 +134,7 @@ function describeAnswer(described: Described): string {
     ...(first
       ? [
           '',
-          `First ${first.rows.length} row${first.rows.length === 1 ? '' : 's'}:`,
+          first.rows.length === 1 ? 'Its first row:' : 'Its first rows:',
           '',
           ...markdownTable(first.columns, first.rows),
         ]
