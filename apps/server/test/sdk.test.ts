@@ -11,9 +11,12 @@ import {
   createLeonidasClient,
   errorCode,
   fieldErrors,
+  type MakeChartOutput,
   RedirectRefusedError,
   type RouterInputs,
   type RouterOutputs,
+  type RunSqlOutput,
+  type SaveTableOutput,
   uploadFile,
 } from '@leonidas/client';
 import { afterAll, beforeAll, describe, expect, expectTypeOf, it } from 'vitest';
@@ -119,6 +122,88 @@ describe('@leonidas/client', () => {
       second.push(event);
     expect(new Set(second.map((event) => event.runId)).size).toBe(1);
     expect(second[0]?.runId).not.toBe(events[0]?.runId);
+  });
+
+  it('analyses a file with the offline commands: a query, a chart and a saved table, all over HTTP and SSE', async () => {
+    const { accessToken } = await account();
+    const client = createLeonidasClient({ url: server.url, token: accessToken });
+    const project = await client.project.create.mutate({ name: 'Analysis' });
+    const csv = 'team,score,day\nred,3,2024-01-02\nblue,5,2024-01-03\nred,4,2024-02-01\n';
+    await uploadFile(client, { projectId: project.id, filename: 'scores.csv', data: Buffer.from(csv) });
+    const session = await client.session.create.mutate({ projectId: project.id });
+    const reply = async (content: string) => {
+      const events: ChatEvent[] = [];
+      for await (const event of ask(client, { sessionId: session.id, content })) events.push(event);
+      const last = events.at(-1);
+      if (last?.type !== 'message.completed') throw new Error(`the reply ended ${last?.type}`);
+      return { events, message: last.message };
+    };
+    const outputOf = <T>(message: { toolCalls?: { output: unknown }[] | undefined }) => {
+      const output = message.toolCalls?.[0]?.output;
+      if (output === undefined) throw new Error('the reply called no tool');
+      return output as T;
+    };
+
+    const query = await reply(
+      '/sql SELECT team, sum(score) AS total FROM scores GROUP BY team ORDER BY total DESC',
+    );
+    expect(query.events.map((event) => event.type)).toEqual([
+      'run.started',
+      'tool.call',
+      'tool.result',
+      ...query.events.slice(3, -1).map(() => 'message.delta'),
+      'message.completed',
+    ]);
+    const result = query.events.find((event) => event.type === 'tool.result');
+    expect(result?.type === 'tool.result' && (result.output as RunSqlOutput)).toEqual({
+      queryId: 'q1',
+      columns: [
+        { name: 'team', type: 'VARCHAR' },
+        { name: 'total', type: 'HUGEINT' },
+      ],
+      rows: [
+        ['red', 7],
+        ['blue', 5],
+      ],
+      rowCount: 2,
+      truncated: false,
+    });
+    expect(query.message.content).toContain('| red | 7 |');
+    expect(query.message.numbers?.map((number) => [number.text, number.status])).toEqual([
+      ['2', 'verified'],
+      ['7', 'verified'],
+      ['5', 'verified'],
+    ]);
+
+    const chart = await reply('/chart bar x=team y=total title=Scores');
+    const { fileId: chartId } = outputOf<MakeChartOutput>(chart.message);
+    const spec = await (await fetch((await client.file.downloadUrl.query({ fileId: chartId })).url)).json();
+    expect(spec).toMatchObject({
+      mark: { type: 'bar' },
+      data: {
+        values: [
+          { team: 'red', total: 7 },
+          { team: 'blue', total: 5 },
+        ],
+      },
+    });
+
+    const saved = await reply('/save team totals');
+    const { fileId: tableId, table } = outputOf<SaveTableOutput>(saved.message);
+    expect(table).toBe('team_totals');
+    expect(await client.file.byId.query({ fileId: tableId })).toMatchObject({
+      status: 'COMPLETED',
+      source: 'APP_GENERATED',
+      provenance: {
+        sessionId: session.id,
+        messageId: saved.message.id,
+        sql: expect.stringContaining('sum(score)'),
+      },
+    });
+    const csvBack = await (
+      await fetch((await client.file.downloadUrl.query({ fileId: tableId })).url)
+    ).text();
+    expect(csvBack.trim().split('\n')).toEqual(['team,total', 'red,7', 'blue,5']);
   });
 
   it('infers procedure inputs, outputs and event types', () => {

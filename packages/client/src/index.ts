@@ -205,6 +205,18 @@ export function fieldErrors(error: unknown): Record<string, string[] | undefined
   return (isLeonidasError(error) ? error.data?.zodError?.fieldErrors : undefined) ?? {};
 }
 
-export type { AppRouter, ChatEvent, Message, RouterInputs, RouterOutputs } from '@leonidas/api';
+export type {
+  AppRouter,
+  CellValue,
+  ChatEvent,
+  MakeChartOutput,
+  Message,
+  NumberCheck,
+  RouterInputs,
+  RouterOutputs,
+  RunSqlOutput,
+  SaveTableOutput,
+  ToolError,
+} from '@leonidas/api';
 export { type AskInput, ask, type UploadInput, uploadFile } from './helpers.js';
 export { RedirectRefusedError } from './redirects.js';
