@@ -7,6 +7,7 @@ import {
   DeleteTransaction,
   executeTransactWrite,
   GetItemCommand,
+  type PutItemInput,
   PutTransaction,
   QueryCommand,
   UpdateItemCommand,
@@ -77,51 +78,28 @@ export async function createFileRecord(
   > & { limits: UploadLimits },
 ): Promise<CreateFileResult> {
   const { limits, ...file } = input;
-  try {
-    const { ToolboxItems } = await withUsage(db, input.userId, () =>
-      executeTransactWrite(
-        db.entities.usage
-          .build(UpdateTransaction)
-          .item({
-            userId: input.userId,
-            pendingUploads: { [input.fileId]: input.uploadExpiresAt },
-            pendingBytes: $add(input.size),
-            storedBytes: $add(input.size),
-          })
-          .options({
-            condition: {
-              and: [
-                { attr: 'userId', exists: true },
-                { size: 'pendingUploads', lt: limits.maxPendingUploads },
-                { attr: 'pendingBytes', lte: limits.maxPendingBytes - input.size },
-                { attr: 'storedBytes', lte: limits.maxStoredBytes - input.size },
-              ],
-            },
-          }),
-        db.entities.project
-          .build(ConditionCheck)
-          .key({ userId: input.userId, projectId: input.projectId })
-          .condition({ attr: 'projectId', exists: true }),
-        db.entities.file
-          .build(PutTransaction)
-          .item({
-            ...file,
-            status: 'UPLOADING',
-            version: 1,
-            gsi3pk: PENDING_UPLOAD,
-            gsi3sk: new Date(input.uploadExpiresAt).toISOString(),
-          })
-          .options({ condition: { attr: 'fileId', exists: false } }),
-      ),
-    );
-    return { outcome: 'created', file: withoutIndexKeys(ToolboxItems[2]) };
-  } catch (error) {
-    const failed = failedConditionIndexes(error);
-    if (failed.includes(1)) return { outcome: 'project-gone' };
-    const usage = failed.includes(0) ? await getUsage(db, input.userId) : null;
-    if (usage) return { outcome: 'limit', usage };
-    throw error;
-  }
+  return putFileCountingUsage(db, {
+    userId: input.userId,
+    projectId: input.projectId,
+    usage: {
+      userId: input.userId,
+      pendingUploads: { [input.fileId]: input.uploadExpiresAt },
+      pendingBytes: $add(input.size),
+      storedBytes: $add(input.size),
+    },
+    limits: [
+      { size: 'pendingUploads', lt: limits.maxPendingUploads },
+      { attr: 'pendingBytes', lte: limits.maxPendingBytes - input.size },
+      { attr: 'storedBytes', lte: limits.maxStoredBytes - input.size },
+    ],
+    file: {
+      ...file,
+      status: 'UPLOADING',
+      version: 1,
+      gsi3pk: PENDING_UPLOAD,
+      gsi3sk: new Date(input.uploadExpiresAt).toISOString(),
+    },
+  });
 }
 
 /**
@@ -143,34 +121,52 @@ export async function createGeneratedFile(
   },
 ): Promise<CreateFileResult> {
   const { maxStoredBytes, now, status, ...file } = input;
+  return putFileCountingUsage(db, {
+    userId: input.userId,
+    projectId: input.projectId,
+    usage: { userId: input.userId, storedBytes: $add(input.size) },
+    limits: [{ attr: 'storedBytes', lte: maxStoredBytes - input.size }],
+    file: {
+      ...file,
+      source: 'APP_GENERATED',
+      status,
+      uploadExpiresAt: now,
+      ...(status === 'PROCESSING' ? { processingStartedAt: now } : {}),
+      version: 1,
+    },
+  });
+}
+
+type UsageEntity = Db['entities']['usage'];
+
+/**
+ * A new file's record, its user's usage change (within `limits`) and a check that its project still exists, in
+ * one transaction; a limit reached and a project gone are told apart.
+ */
+async function putFileCountingUsage(
+  db: Db,
+  input: {
+    userId: string;
+    projectId: string;
+    usage: UpdateItemInput<UsageEntity>;
+    limits: Condition<UsageEntity>[];
+    file: PutItemInput<FileEntity>;
+  },
+): Promise<CreateFileResult> {
   try {
     const { ToolboxItems } = await withUsage(db, input.userId, () =>
       executeTransactWrite(
         db.entities.usage
           .build(UpdateTransaction)
-          .item({ userId: input.userId, storedBytes: $add(input.size) })
-          .options({
-            condition: {
-              and: [
-                { attr: 'userId', exists: true },
-                { attr: 'storedBytes', lte: maxStoredBytes - input.size },
-              ],
-            },
-          }),
+          .item(input.usage)
+          .options({ condition: { and: [{ attr: 'userId', exists: true }, ...input.limits] } }),
         db.entities.project
           .build(ConditionCheck)
           .key({ userId: input.userId, projectId: input.projectId })
           .condition({ attr: 'projectId', exists: true }),
         db.entities.file
           .build(PutTransaction)
-          .item({
-            ...file,
-            source: 'APP_GENERATED',
-            status,
-            uploadExpiresAt: now,
-            ...(status === 'PROCESSING' ? { processingStartedAt: now } : {}),
-            version: 1,
-          })
+          .item(input.file)
           .options({ condition: { attr: 'fileId', exists: false } }),
       ),
     );
