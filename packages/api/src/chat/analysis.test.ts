@@ -185,6 +185,30 @@ describe('DS Bro offline, analysing a file', () => {
   });
 });
 
+describe('saving within the storage limit', () => {
+  it("refuses a table that would pass the account's storage, keeping nothing of it", async () => {
+    const bytes = String(Buffer.byteLength(SALES) + 10_000);
+    const small = await createTestApi({
+      OFFLINE_TOKEN_DELAY_MS: '0',
+      MAX_UPLOAD_BYTES: bytes,
+      MAX_STORED_BYTES_PER_USER: bytes,
+    });
+    onTestFinished(() => small.close());
+    const { ask, as, project } = await projectWithSales(small);
+    await ask('/sql SELECT * FROM sales_2024');
+    const refused = await ask('/save everything');
+    expect(refused.toolCalls?.[0]?.output).toMatchObject({
+      error: expect.stringMatching(/would pass this account's storage limit of \d+(\.\d)? KB/),
+    });
+    expect(refused.numbers?.filter((number) => number.status !== 'verified')).toEqual([]);
+    expect((await as.file.list({ projectId: project.id })).items).toHaveLength(1);
+    expect(await small.deps.storage.listKeys(`projects/${project.id}/files/`)).toHaveLength(1);
+    // A small result still fits.
+    await ask('/sql SELECT count(*) AS n FROM sales_2024');
+    expect((await ask('/save count')).toolCalls?.[0]?.output).toMatchObject({ table: 'count' });
+  });
+});
+
 describe('number checks on the offline analyst', () => {
   it('verifies every number of its answers: results, profiles, listings', async () => {
     const { ask } = await projectWithSales();

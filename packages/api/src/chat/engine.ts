@@ -5,7 +5,7 @@ import type { ChatTurn, ContentPart } from './llm/types.js';
 import { toMessage } from './messages.js';
 import { checkNumbers } from './numbers.js';
 import { conversation, filesContext, SYSTEM_PROMPT } from './prompt.js';
-import type { NumberCheck, ToolCall, Usage } from './schema.js';
+import type { NumberCheck, ToolCall, ToolError, Usage } from './schema.js';
 import { projectFiles, runTool, TOOL_SPECS } from './tools.js';
 
 /** Enough for an analysis in several steps (look, query, repair, chart, save), while a confused model cannot loop for ever. */
@@ -171,13 +171,21 @@ export async function executeRun(deps: ApiDeps, input: RunInput): Promise<void> 
 /** What a reply states, checked against what its tools computed and what the user said (design.md). */
 export function checkReply(content: string, toolCalls: ToolCall[], asked: string): NumberCheck[] {
   return checkNumbers(content, [
-    ...toolCalls.map((call) => ({ callId: call.callId, value: call.output })),
-    { value: asked },
+    ...toolCalls.flatMap((call) => [
+      { callId: call.callId, value: call.output },
+      // A refusal's numbers (a limit, a count) are the server's own words, which a reply may pass on.
+      ...(isToolError(call.output)
+        ? [{ callId: call.callId, text: `${call.output.error} ${call.output.hint ?? ''}` }]
+        : []),
+    ]),
+    { text: asked },
   ]);
 }
 
-function isToolError(output: unknown): boolean {
-  return typeof output === 'object' && output !== null && 'error' in output;
+function isToolError(output: unknown): output is ToolError {
+  return (
+    typeof output === 'object' && output !== null && typeof (output as { error?: unknown }).error === 'string'
+  );
 }
 
 /** How the run ends when it was stopped from outside (time limit, cancel, shutdown, deletion), if it was. */

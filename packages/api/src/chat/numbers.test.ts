@@ -630,7 +630,7 @@ describe('sources', () => {
 
   it("the user's own numbers are verified without a callId", () => {
     const sources: NumberSource[] = [
-      { value: 'Assume a 7% discount, 2 million users, a −3 change, `LIMIT 50` and 1/3 of them.' },
+      { text: 'Assume a 7% discount, 2 million users, a −3 change, `LIMIT 50` and 1/3 of them.' },
       { callId: 'c1', value: { rows: [[12]] } },
     ];
     expect(checkNumbers('With 7%, 0.07, 2,000,000, 2.0M, -3, 50, 3 and 12:', sources)).toEqual([
@@ -645,8 +645,19 @@ describe('sources', () => {
     ]);
   });
 
+  it("a tool's own words are prose too, naming the call", () => {
+    const sources: NumberSource[] = [
+      { callId: 'c1', value: { error: 'over the limit of 97.7 KB', rows: [['item 12']] } },
+      { callId: 'c1', text: 'over the limit of 97.7 KB' },
+    ];
+    expect(checkNumbers('The limit is 97.7 KB, not 12.', sources)).toEqual([
+      { text: '97.7', start: 13, end: 17, status: 'verified', callId: 'c1' },
+      { text: '12', start: 26, end: 28, status: 'unverified' },
+    ]);
+  });
+
   it("the user's words are text, not one number: their years and list markers are not values", () => {
-    const sources: NumberSource[] = [{ value: '1. Sales in 2024' }];
+    const sources: NumberSource[] = [{ text: '1. Sales in 2024' }];
     expect(verdicts('1 and 2,024', sources)).toEqual([
       ['1', 'unverified'],
       ['2,024', 'unverified'],
@@ -656,7 +667,7 @@ describe('sources', () => {
   it('callId is that of the first source, in order, holding the value', () => {
     const sources: NumberSource[] = [
       { callId: 'a', value: { rows: [[1]] } },
-      { value: 'compare with 5' },
+      { text: 'compare with 5' },
       { callId: 'b', value: { rows: [[5, 6]] } },
       { callId: 'c', value: { rows: [[6, 7]] } },
     ];

@@ -1,13 +1,11 @@
 import type { NumberCheck } from './schema.js';
 
 /**
- * Where a reply's numbers may come from: a tool call's output (any JSON; 64-bit integers arrive as numeric
- * strings), or the text of the user's message (a string without a `callId`).
+ * Where a reply's numbers may come from: a tool call's output as data (`value`: any JSON, whose numbers and
+ * wholly numeric strings count, since 64-bit integers arrive as strings), or prose (`text`: the user's message, a
+ * message a tool wrote), whose numbers count as written.
  */
-export interface NumberSource {
-  callId?: string;
-  value: unknown;
-}
+export type NumberSource = { callId?: string } & ({ value: unknown } | { text: string });
 
 /**
  * Checks every number written in `content` outside code, except list markers, dates and times, and digits
@@ -746,13 +744,13 @@ class KnownValues {
 
   constructor(sources: NumberSource[]) {
     const values: KnownValue[] = [];
-    for (const [source, { callId, value }] of sources.entries()) {
+    for (const [source, from] of sources.entries()) {
       const add = (negative: boolean, digits: string, exponent: number) => {
         const magnitude = magnitudeOf(digits, exponent);
         if (magnitude) values.push({ magnitude, negative, source });
       };
-      if (callId === undefined && typeof value === 'string') addWrittenValues(value, add);
-      else addJsonValues(value, add);
+      if ('text' in from) addWrittenValues(from.text, add);
+      else addJsonValues(from.value, add);
     }
     // Stable: equal magnitudes stay in source order.
     values.sort((a, b) => compareMagnitudes(a.magnitude, b.magnitude));

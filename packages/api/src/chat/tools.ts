@@ -14,6 +14,7 @@ import type { ApiDeps } from '../context.js';
 import { fileObjectKey, previewObjectKey, tableObjectKey } from '../file/keys.js';
 import { processGeneratedTable } from '../file/processing.js';
 import { type CsvMetadata, filenameInput, previewOutput, VEGA_LITE_CONTENT_TYPE } from '../file/schema.js';
+import { formatBytes } from '../quotas.js';
 import type { ToolSpec } from './llm/types.js';
 import type { MakeChartOutput, RunSqlOutput, SaveTableOutput, ToolError } from './schema.js';
 
@@ -368,7 +369,7 @@ async function generateFile(
   await deps.storage.delete(objectKey);
   if (created.outcome === 'project-gone') return { error: 'This project no longer exists.' };
   return {
-    error: `Saving it would pass this account's storage limit of ${deps.quotas.maxStoredBytes} bytes.`,
+    error: `Saving it would pass this account's storage limit of ${formatBytes(deps.quotas.maxStoredBytes)}.`,
     hint: 'Ask the user to delete files they no longer need.',
   };
 }
