@@ -32,10 +32,8 @@ beforeAll(async () => {
   execFileSync(
     process.execPath,
     [join(webDir, 'node_modules/vite/bin/vite.js'), 'build', '--logLevel', 'warn'],
-    {
-      cwd: webDir,
-      stdio: 'inherit',
-    },
+    // Vitest sets NODE_ENV=test, which would make Vite bundle React's development build.
+    { cwd: webDir, stdio: 'inherit', env: { ...process.env, NODE_ENV: 'production' } },
   );
   buildServer();
   mkdirSync(artifacts, { recursive: true });
