@@ -7,5 +7,9 @@ export default defineConfig({
   // `pnpm dev` here: the API runs on the server (`pnpm dev` at the root) and is proxied, SSE included.
   server: { port: 5173, proxy: { '/trpc': 'http://localhost:3000' } },
   build: { outDir: 'dist', sourcemap: true },
-  test: { include: ['src/**/*.test.ts', 'e2e/**/*.test.ts'], testTimeout: 60_000, hookTimeout: 180_000 },
+  test: {
+    include: ['src/**/*.test.{ts,tsx}', 'e2e/**/*.test.ts'],
+    testTimeout: 60_000,
+    hookTimeout: 180_000,
+  },
 });

@@ -32,10 +32,8 @@ beforeAll(async () => {
   execFileSync(
     process.execPath,
     [join(webDir, 'node_modules/vite/bin/vite.js'), 'build', '--logLevel', 'warn'],
-    {
-      cwd: webDir,
-      stdio: 'inherit',
-    },
+    // Vitest sets NODE_ENV=test, which would make Vite bundle React's development build.
+    { cwd: webDir, stdio: 'inherit', env: { ...process.env, NODE_ENV: 'production' } },
   );
   buildServer();
   mkdirSync(artifacts, { recursive: true });
@@ -191,6 +189,122 @@ describe('a data scientist using Leonidas in a browser', () => {
     await context.close();
   });
 
+  it('asks DS Bro for a grouped total, a chart and a saved table, and follows where the files came from', async () => {
+    const context = await browser!.newContext({ viewport: { width: 1280, height: 860 } });
+    await context.grantPermissions(['clipboard-read', 'clipboard-write'], { origin: baseUrl });
+    const page = await context.newPage();
+    const problems: string[] = [];
+    const scripts: string[] = [];
+    page.on('console', (message) => message.type() === 'error' && problems.push(message.text()));
+    page.on('pageerror', (error) => problems.push(error.message));
+    page.on('request', (request) => request.resourceType() === 'script' && scripts.push(request.url()));
+    await page.goto(`${baseUrl}/signup`);
+    await page.getByLabel('Email').fill(`hopper.${Date.now()}@example.com`);
+    await page.getByLabel('Password').fill('a long password');
+    await page.getByRole('button', { name: 'Sign up' }).click();
+    await page.getByLabel('New project name').fill('Plans');
+    await page.getByRole('button', { name: 'Create project' }).click();
+    await page.getByRole('link', { name: /Plans/ }).click();
+    await page
+      .getByLabel('Upload CSV files')
+      .setInputFiles({ name: 'customers.csv', mimeType: 'text/csv', buffer: Buffer.from(CSV) });
+    const files = page.getByRole('list', { name: 'Project files' });
+    await files.getByText('ready').waitFor({ timeout: 30_000 });
+    await page.getByRole('button', { name: 'New chat' }).click();
+    const composer = page.getByLabel('Message DS Bro');
+    const ask = async (message: string) => {
+      const replies = await page.getByRole('article', { name: "DS Bro's reply" }).count();
+      await composer.fill(message);
+      await composer.press('Enter');
+      const reply = page.getByRole('article', { name: "DS Bro's reply" }).nth(replies);
+      await reply.waitFor({ timeout: 30_000 });
+      await page
+        .getByRole('log', { name: 'Conversation' })
+        .getByText('DS Bro is writing')
+        .waitFor({ state: 'detached', timeout: 30_000 });
+      return reply;
+    };
+
+    // The query, in monospace with a button that copies it, and its result as a table.
+    const sql = 'SELECT plan, sum(months) AS months FROM customers GROUP BY plan ORDER BY plan';
+    const queried = await ask(`/sql ${sql}`);
+    await queried.getByText('SQL, result q1: 2 rows').waitFor();
+    expect(await queried.locator('pre code').textContent()).toBe(sql);
+    await queried.getByRole('button', { name: 'Copy SQL' }).click();
+    await queried.getByRole('status').getByText('Copied').waitFor();
+    expect(await page.evaluate(() => navigator.clipboard.readText())).toBe(sql);
+    await queried.getByRole('button', { name: 'Show the result (2 rows)' }).click();
+    const result = queried.getByRole('table', { name: 'Result q1' });
+    expect(await result.locator('th').allTextContents()).toEqual(['plan', 'months']);
+    expect(
+      await result
+        .locator('tbody tr')
+        .evaluateAll((rows) =>
+          rows.map((row) => Array.from(row.querySelectorAll('td'), (cell) => cell.textContent)),
+        ),
+    ).toEqual([
+      ['free', '4'],
+      ['pro', '19'],
+    ]);
+    // Nothing of the chart library is loaded before a chart is shown.
+    expect(scripts.filter((url) => url.includes('VegaChart'))).toEqual([]);
+    await shoot(page, '08-chat-query');
+
+    // The chart, drawn in the reply under the app's Content Security Policy (no eval): one bar per plan.
+    const charted = await ask('/chart bar x=plan y=months title=Months by plan');
+    const chart = charted.getByRole('region', { name: 'Chart: Months by plan' });
+    const bars = chart.locator('svg [role="graphics-symbol"][aria-roledescription="bar"]');
+    await expect.poll(() => bars.count(), { timeout: 30_000 }).toBe(2);
+    expect(await bars.evaluateAll((marks) => marks.map((mark) => mark.getAttribute('aria-label')))).toEqual([
+      'plan: free; months: 4',
+      'plan: pro; months: 19',
+    ]);
+    expect(scripts.filter((url) => url.includes('VegaChart'))).toHaveLength(1);
+    await shoot(page, '09-chat-chart');
+
+    const saved = await ask('/save months by plan');
+    await saved.getByRole('link', { name: 'months by plan.csv' }).waitFor();
+    expect(problems).toEqual([]);
+
+    // Both files are in the project, marked as DS Bro's.
+    await page.getByRole('link', { name: 'Back to project' }).click();
+    const made = (name: string) => files.getByRole('listitem').filter({ hasText: name });
+    await made('months by plan.csv').getByText('made by DS Bro').waitFor();
+    await made('Months by plan.vl.json').getByText('made by DS Bro').waitFor();
+    expect(await made('customers.csv').getByText('made by DS Bro').count()).toBe(0);
+    await made('months by plan.csv').getByText('ready').waitFor({ timeout: 30_000 });
+    await shoot(page, '10-project-generated-files');
+
+    // The saved table: profiled like an upload, and where it came from.
+    await files.getByRole('link', { name: 'months by plan.csv' }).click();
+    const provenance = page.getByRole('region', { name: 'Made by DS Bro' });
+    await provenance.getByText(sql).waitFor();
+    await provenance.getByRole('link', { name: 'customers.csv' }).waitFor();
+    await provenance.getByRole('link', { name: /the chat/ }).waitFor();
+    expect(await page.getByRole('table', { name: 'Column profile' }).textContent()).toContain('months');
+    expect(await page.getByRole('table', { name: 'Preview of the first rows' }).textContent()).toContain(
+      '19',
+    );
+    await shoot(page, '11-generated-table');
+
+    // Its chat link leads to the message that saved it.
+    await provenance.getByRole('link', { name: /the chat/ }).click();
+    const linked = page.locator('li[aria-current="true"]');
+    await linked.getByRole('link', { name: 'months by plan.csv' }).waitFor();
+
+    // The chart file draws as a chart, with its provenance.
+    await page.getByRole('link', { name: 'Back to project' }).click();
+    await files.getByRole('link', { name: 'Months by plan.vl.json' }).click();
+    await page.getByRole('region', { name: 'Made by DS Bro' }).getByText(sql).waitFor();
+    const drawn = page
+      .getByRole('region', { name: 'Chart: Months by plan' })
+      .locator('svg [role="graphics-symbol"][aria-roledescription="bar"]');
+    await expect.poll(() => drawn.count(), { timeout: 30_000 }).toBe(2);
+    await shoot(page, '12-generated-chart');
+    expect(problems).toEqual([]);
+    await context.close();
+  }, 120_000);
+
   it('keeps a draft, sends on Enter only, stops a reply, explains a failed file, pages back, refreshes tokens silently', async () => {
     const context = await browser!.newContext({ viewport: { width: 1280, height: 860 } });
     // The page's clock runs as usual until the test moves it forward (to near the access token's expiry).
@@ -311,6 +425,14 @@ describe('a data scientist using Leonidas in a browser', () => {
     const api = await fetch(`${baseUrl}/trpc/auth.me`);
     expect(api.status).toBe(401);
     expect(server?.output()).not.toMatch(/"level":50/);
+  });
+  it('keeps the chart library out of the script every page loads', () => {
+    const html = readFileSync(join(webDir, 'dist/index.html'), 'utf8');
+    const entry = /<script type="module" crossorigin src="\/(assets\/index-[\w-]+\.js)">/.exec(html)?.[1];
+    expect(entry).toBeDefined();
+    const script = readFileSync(join(webDir, 'dist', entry ?? ''), 'utf8');
+    expect(script).not.toContain('vega-embed');
+    expect(script).toMatch(/VegaChart-[\w-]+\.js/);
   });
 });
 
@@ -534,6 +656,7 @@ describe('where a sign-in lives in the browser', () => {
 describe('DS Bro with a language model, in a browser', () => {
   /** 36 words a second apart: a reply that outlives a 30-second access token. */
   const PATIENT_WORDS = Array.from({ length: 36 }, (_, i) => `p${i}`);
+  const PRO_SQL = "SELECT count(*) AS pro_customers FROM customers WHERE plan = 'pro'";
   let model: Awaited<ReturnType<typeof startOpenAiServer>> | undefined;
   let modelServer: ServerProcess | undefined;
   let modelUrl = '';
@@ -543,6 +666,11 @@ describe('DS Bro with a language model, in a browser', () => {
     model = await startOpenAiServer((request) => {
       if (request.lastUserText === 'take your time')
         return PATIENT_WORDS.map((word) => ({ text: `${word} `, delayMs: 1000 }));
+      if (request.lastUserText === 'how many pro customers?')
+        return [{ toolCall: { id: 'call_pro', name: 'run_sql', input: { sql: PRO_SQL } } }];
+      // One number from the query's result, one made up.
+      if (request.hasToolResult && request.lastUserText.includes('pro_customers'))
+        return [{ text: 'There are 2 pro customers, and 37 of them renewed last year.' }];
       return [
         { text: 'Here it is: ![x](http://example.com/a.png) ' },
         { text: 'and [the docs](https://example.com/docs), <img src="http://example.com/b.png"> ' },
@@ -570,7 +698,7 @@ describe('DS Bro with a language model, in a browser', () => {
     rmSync(modelDataDir, { recursive: true, force: true });
   });
 
-  async function newChat(label: string) {
+  async function newChat(label: string, upload?: { name: string; content: string }) {
     const context = await browser!.newContext({ viewport: { width: 1280, height: 860 } });
     const page = await context.newPage();
     const problems: string[] = [];
@@ -585,6 +713,12 @@ describe('DS Bro with a language model, in a browser', () => {
     await page.getByLabel('New project name').fill(label);
     await page.getByRole('button', { name: 'Create project' }).click();
     await page.getByRole('link', { name: new RegExp(label) }).click();
+    if (upload) {
+      await page
+        .getByLabel('Upload CSV files')
+        .setInputFiles({ name: upload.name, mimeType: 'text/csv', buffer: Buffer.from(upload.content) });
+      await page.getByRole('list', { name: 'Project files' }).getByText('ready').waitFor({ timeout: 30_000 });
+    }
     await page.getByRole('button', { name: 'New chat' }).click();
     const ask = async (question: string) => {
       await page.getByLabel('Message DS Bro').fill(question);
@@ -632,4 +766,31 @@ describe('DS Bro with a language model, in a browser', () => {
     expect(problems).toEqual([]);
     await context.close();
   }, 120_000);
+
+  it('marks a number no tool result holds, and says where a checked one came from', async () => {
+    const { context, page, problems, ask } = await newChat('checked', {
+      name: 'customers.csv',
+      content: CSV,
+    });
+    await ask('how many pro customers?');
+    const reply = page.getByRole('article', { name: "DS Bro's reply" }).last();
+    await reply.getByText('renewed last year').waitFor({ timeout: 30_000 });
+    const invented = reply.locator('mark[data-number="unverified"]');
+    await invented.waitFor({ timeout: 15_000 });
+    expect(await invented.ariaSnapshot()).toBe('- mark: 37 (unverified)');
+    expect(await invented.getAttribute('title')).toMatch(/^Unverified: no tool result holds this number/);
+    const checked = reply.locator('[data-number="verified"]');
+    expect(await checked.textContent()).toBe('2');
+    expect(await checked.getAttribute('title')).toBe(`Verified: from the result q1 of run_sql: ${PRO_SQL}`);
+    // The same, for keyboards and screen readers.
+    await reply.getByRole('button', { name: 'Numbers checked: 1 verified, 1 unverified' }).click();
+    const list = reply.getByRole('list', { name: 'Checked numbers' });
+    expect(await list.getByRole('listitem').allTextContents()).toEqual([
+      `2: verified, from the result q1 of run_sql: ${PRO_SQL}`,
+      '37: unverified, not found in the results of the tools DS Bro used',
+    ]);
+    await shoot(page, '13-checked-numbers');
+    expect(problems).toEqual([]);
+    await context.close();
+  });
 });

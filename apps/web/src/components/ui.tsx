@@ -1,7 +1,7 @@
 import * as Dialog from '@radix-ui/react-dialog';
 import { clsx } from 'clsx';
 import type { ButtonHTMLAttributes, InputHTMLAttributes, ReactNode } from 'react';
-import { useState } from 'react';
+import { useEffect, useState } from 'react';
 
 export function Button({
   variant = 'primary',
@@ -75,6 +75,15 @@ export function StatusBadge({ status }: { status: keyof typeof badgeColours }) {
   return (
     <span className={clsx('rounded-full px-2 py-0.5 text-xs font-medium', badgeColours[status])}>
       {badgeLabels[status]}
+    </span>
+  );
+}
+
+/** Marks a file DS Bro made (a chart, a saved result), as opposed to one the user uploaded. */
+export function MadeByDsBroBadge() {
+  return (
+    <span className="rounded-full bg-violet-100 px-2 py-0.5 text-xs font-medium text-violet-800">
+      made by DS Bro
     </span>
   );
 }
@@ -173,4 +182,33 @@ export function RenameForm({
 
 export function errorMessage(error: unknown): string {
   return error instanceof Error ? error.message : 'Something went wrong. Please try again.';
+}
+
+/** Copies a text to the clipboard, and says so (to screen readers too) for a moment. */
+export function CopyButton({ text, label }: { text: string; label: string }) {
+  const [state, setState] = useState<'idle' | 'copied' | 'failed'>('idle');
+  useEffect(() => {
+    if (state === 'idle') return;
+    const timer = setTimeout(() => setState('idle'), 2000);
+    return () => clearTimeout(timer);
+  }, [state]);
+  return (
+    <>
+      <span role="status" className="text-xs text-slate-600">
+        {state === 'copied' ? 'Copied' : state === 'failed' ? 'Could not copy: select the text instead' : ''}
+      </span>
+      <Button
+        variant="secondary"
+        className="px-2 py-0.5 text-xs"
+        onClick={() =>
+          navigator.clipboard.writeText(text).then(
+            () => setState('copied'),
+            () => setState('failed'),
+          )
+        }
+      >
+        {label}
+      </Button>
+    </>
+  );
 }

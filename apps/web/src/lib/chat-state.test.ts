@@ -56,6 +56,22 @@ describe('chatReducer', () => {
     ]);
   });
 
+  it('takes the checked numbers from the finished reply, and drops them when the run is replayed', () => {
+    const numbers = [{ text: '3', start: 0, end: 1, status: 'verified' as const, callId: 'c1' }];
+    const done = run([
+      started,
+      delta('3 rows.'),
+      {
+        type: 'message.completed',
+        runId: 'r1',
+        message: { ...user, id: '01B', role: 'assistant', content: '3 rows.', numbers },
+      },
+    ]);
+    expect(done.messages['01B']?.numbers).toEqual(numbers);
+    // Offsets belong to the finished text: a replay rebuilding it must not mark the partial one.
+    expect(run([started, delta('3')], done).messages['01B']?.numbers).toBeUndefined();
+  });
+
   it('does not double the text when a reload replays the run from its start', () => {
     const saved: Message = {
       id: '01B',

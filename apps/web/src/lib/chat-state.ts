@@ -1,4 +1,4 @@
-import type { ChatEvent, Message } from '@leonidas/api';
+import type { ChatEvent, Message, NumberCheck } from '@leonidas/api';
 
 export interface ToolStep {
   callId: string;
@@ -15,6 +15,8 @@ export interface ChatMessage {
   model?: string | undefined;
   error?: string | undefined;
   toolSteps: ToolStep[];
+  /** The numbers of a finished reply, checked against its tool results (absent while it streams). */
+  numbers?: NumberCheck[] | undefined;
 }
 
 export interface ChatState {
@@ -36,6 +38,7 @@ export function fromMessage(message: Message): ChatMessage {
     model: message.model,
     error: message.error,
     toolSteps: (message.toolCalls ?? []).map((call) => ({ ...call })),
+    numbers: message.numbers,
   };
 }
 
@@ -73,6 +76,7 @@ export function chatReducer(state: ChatState, action: ChatAction): ChatState {
         ...message,
         content: '',
         toolSteps: [],
+        numbers: undefined,
         status: 'streaming',
         error: undefined,
       }));

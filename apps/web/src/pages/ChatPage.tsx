@@ -1,12 +1,15 @@
 import type { Message } from '@leonidas/api';
 import * as Collapsible from '@radix-ui/react-collapsible';
 import { useInfiniteQuery, useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
-import { Link, useNavigate } from '@tanstack/react-router';
+import { Link, useNavigate, useRouterState } from '@tanstack/react-router';
 import { useSubscription } from '@trpc/tanstack-react-query';
-import { type KeyboardEvent, useEffect, useLayoutEffect, useReducer, useRef, useState } from 'react';
+import { clsx } from 'clsx';
+import { type KeyboardEvent, useEffect, useLayoutEffect, useMemo, useReducer, useRef, useState } from 'react';
 import { Markdown } from '../components/Markdown.js';
+import { ToolStepView } from '../components/ToolStepView.js';
 import { Button, ConfirmDialog, ErrorNote, errorMessage, Loading, RenameForm } from '../components/ui.js';
 import { type ChatMessage, chatReducer, emptyChat, orderedMessages } from '../lib/chat-state.js';
+import { type ExplainedNumber, explainNumbers } from '../lib/checked-numbers.js';
 import { draftKey } from '../lib/drafts.js';
 import { useTRPC } from '../lib/trpc.js';
 
@@ -116,6 +119,7 @@ export function ChatPage({ projectId, sessionId }: { projectId: string; sessionI
         <ErrorNote>Live updates stopped: {stream.error?.message}. Reload to reconnect.</ErrorNote>
       ) : null}
       <MessageList
+        projectId={projectId}
         messages={messages}
         loading={history.isPending}
         error={history.error?.message}
@@ -134,6 +138,7 @@ export function ChatPage({ projectId, sessionId }: { projectId: string; sessionI
 }
 
 function MessageList(props: {
+  projectId: string;
   messages: ChatMessage[];
   loading: boolean;
   error: string | undefined;
@@ -163,6 +168,20 @@ function MessageList(props: {
     const element = scroller.current;
     if (element && stickToBottom.current) element.scrollTop = element.scrollHeight;
   }, [last?.content, last?.id, props.messages.length]);
+
+  // A link to one message (`#message-<id>`, from a file DS Bro made) shows that message, older pages loaded
+  // until it is there, instead of the latest ones.
+  const linkedId = useRouterState({ select: (state) => state.location.hash }).replace(/^message-/, '');
+  const [shownLinked, setShownLinked] = useState(false);
+  const linkedLoaded = props.messages.some((message) => message.id === linkedId);
+  useLayoutEffect(() => {
+    if (!linkedId || shownLinked || props.loading) return;
+    if (linkedLoaded) {
+      stickToBottom.current = false;
+      document.getElementById(`message-${linkedId}`)?.scrollIntoView({ block: 'center' });
+      setShownLinked(true);
+    } else if (hasOlder && !loadingOlder) loadOlder();
+  }, [linkedId, linkedLoaded, shownLinked, props.loading, hasOlder, loadingOlder, loadOlder]);
 
   return (
     <div
@@ -195,9 +214,14 @@ function MessageList(props: {
         {props.messages.map((message) => (
           <li
             key={message.id}
-            className={message.role === 'user' ? 'self-end max-w-[85%]' : 'self-start max-w-full'}
+            id={`message-${message.id}`}
+            aria-current={message.id === linkedId ? 'true' : undefined}
+            className={clsx(
+              message.role === 'user' ? 'self-end max-w-[85%]' : 'self-start max-w-full',
+              message.id === linkedId && 'rounded-lg ring-2 ring-indigo-500 ring-offset-2',
+            )}
           >
-            <MessageBubble message={message} />
+            <MessageBubble message={message} projectId={props.projectId} />
           </li>
         ))}
       </ol>
@@ -205,7 +229,11 @@ function MessageList(props: {
   );
 }
 
-function MessageBubble({ message }: { message: ChatMessage }) {
+function MessageBubble({ message, projectId }: { message: ChatMessage; projectId: string }) {
+  const numbers = useMemo(
+    () => (message.numbers ? explainNumbers(message.numbers, message.toolSteps) : undefined),
+    [message.numbers, message.toolSteps],
+  );
   if (message.role === 'user') {
     return (
       <div className="whitespace-pre-wrap rounded-lg bg-indigo-600 px-3 py-2 text-sm text-white">
@@ -216,27 +244,12 @@ function MessageBubble({ message }: { message: ChatMessage }) {
   return (
     <article aria-label="DS Bro's reply" className="rounded-lg bg-slate-50 px-3 py-2 text-sm">
       {message.toolSteps.map((step) => (
-        <Collapsible.Root key={step.callId} className="mb-1">
-          <Collapsible.Trigger className="text-xs text-slate-500 underline">
-            {step.output === undefined ? `Running ${step.name}…` : `Used ${step.name}`}
-          </Collapsible.Trigger>
-          <Collapsible.Content>
-            <section
-              // biome-ignore lint/a11y/noNoninteractiveTabindex: keyboard users must be able to scroll a long tool result (WCAG 2.1.1, axe's scrollable-region-focusable).
-              tabIndex={0}
-              aria-label={`What ${step.name} was given and returned`}
-              className="mt-1 max-h-60 overflow-auto rounded bg-slate-900 p-2 focus-visible:outline-2 focus-visible:outline-indigo-500"
-            >
-              <pre className="text-xs text-slate-100">
-                {JSON.stringify({ input: step.input, output: step.output }, null, 2)}
-              </pre>
-            </section>
-          </Collapsible.Content>
-        </Collapsible.Root>
+        <ToolStepView key={step.callId} step={step} projectId={projectId} />
       ))}
-      <Markdown>{message.content}</Markdown>
+      <Markdown numbers={numbers}>{message.content}</Markdown>
+      {numbers && numbers.length > 0 ? <NumberChecks numbers={numbers} /> : null}
       {message.status === 'streaming' ? (
-        <span role="status" className="text-xs text-slate-400">
+        <span role="status" className="text-xs text-slate-500">
           DS Bro is writing…
         </span>
       ) : null}
@@ -245,6 +258,31 @@ function MessageBubble({ message }: { message: ChatMessage }) {
         <p className="text-xs text-red-700">{message.error ?? 'The reply was interrupted.'}</p>
       ) : null}
     </article>
+  );
+}
+
+/** Every number of a reply and where it came from, for keyboards and screen readers as much as for mice. */
+function NumberChecks({ numbers }: { numbers: ExplainedNumber[] }) {
+  const unverified = numbers.filter((number) => number.status === 'unverified').length;
+  return (
+    <Collapsible.Root className="mt-1 text-xs">
+      <Collapsible.Trigger className="text-slate-600 underline">
+        Numbers checked: {numbers.length - unverified} verified
+        {unverified > 0 ? `, ${unverified} unverified` : ''}
+      </Collapsible.Trigger>
+      <Collapsible.Content>
+        <ul aria-label="Checked numbers" className="mt-1 list-disc pl-5 text-slate-700">
+          {numbers.map((number) => (
+            <li key={number.start}>
+              <span className="font-semibold">{number.text}</span>:{' '}
+              {number.status === 'verified'
+                ? `verified, from ${number.origin}`
+                : `unverified, ${number.origin}`}
+            </li>
+          ))}
+        </ul>
+      </Collapsible.Content>
+    </Collapsible.Root>
   );
 }
 

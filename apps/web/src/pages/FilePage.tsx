@@ -1,12 +1,22 @@
-import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
+import type { Provenance } from '@leonidas/api';
+import { useMutation, useQueries, useQuery, useQueryClient } from '@tanstack/react-query';
 import { Link, useNavigate } from '@tanstack/react-router';
-import { createColumnHelper, flexRender, getCoreRowModel, useReactTable } from '@tanstack/react-table';
-import { useMemo, useState } from 'react';
-import { Button, ConfirmDialog, ErrorNote, Loading, RenameForm, StatusBadge } from '../components/ui.js';
+import { useState } from 'react';
+import { ChartFile } from '../components/ChartFile.js';
+import { DataTable } from '../components/DataTable.js';
+import { SqlBlock } from '../components/SqlBlock.js';
+import {
+  Button,
+  ConfirmDialog,
+  ErrorNote,
+  Loading,
+  MadeByDsBroBadge,
+  RenameForm,
+  StatusBadge,
+} from '../components/ui.js';
+import { CHART_CONTENT_TYPE } from '../lib/chart-files.js';
 import { useTRPC } from '../lib/trpc.js';
 import { formatBytes } from '../lib/upload.js';
-
-type Cell = string | number | boolean | null;
 
 export function FilePage({ projectId, fileId }: { projectId: string; fileId: string }) {
   const trpc = useTRPC();
@@ -17,7 +27,11 @@ export function FilePage({ projectId, fileId }: { projectId: string; fileId: str
     refetchInterval: (query) => (query.state.data?.status === 'PROCESSING' ? 1500 : false),
   });
   const ready = file.data?.status === 'COMPLETED';
-  const preview = useQuery({ ...trpc.file.preview.queryOptions({ fileId, limit: 50 }), enabled: ready });
+  const chart = file.data?.contentType === CHART_CONTENT_TYPE;
+  const preview = useQuery({
+    ...trpc.file.preview.queryOptions({ fileId, limit: 50 }),
+    enabled: ready && !chart,
+  });
   const rename = useMutation(trpc.file.rename.mutationOptions());
   const remove = useMutation(trpc.file.delete.mutationOptions());
   const download = useMutation({
@@ -62,14 +76,18 @@ export function FilePage({ projectId, fileId }: { projectId: string; fileId: str
             onDone={() => setRenaming(false)}
           />
         ) : (
-          <h1 className="flex items-center gap-2 text-2xl font-semibold">
+          <h1 className="flex flex-wrap items-center gap-2 text-2xl font-semibold">
             {file.data.filename} <StatusBadge status={file.data.status} />
+            {file.data.source === 'APP_GENERATED' ? <MadeByDsBroBadge /> : null}
           </h1>
         )}
         <div className="flex flex-wrap gap-2">
-          <Button variant="secondary" onClick={() => setRenaming(true)}>
-            Rename file
-          </Button>
+          {/* File names end in .csv or .tsv, which a chart's cannot. */}
+          {chart ? null : (
+            <Button variant="secondary" onClick={() => setRenaming(true)}>
+              Rename file
+            </Button>
+          )}
           <Button
             variant="secondary"
             onClick={() => download.mutate()}
@@ -97,6 +115,17 @@ export function FilePage({ projectId, fileId }: { projectId: string; fileId: str
         <ErrorNote>{file.data.failureReason ?? 'This file could not be processed.'}</ErrorNote>
       ) : null}
       {file.data.status === 'PROCESSING' ? <Loading label="Checking and profiling the file" /> : null}
+      {file.data.provenance ? (
+        <ProvenanceSection projectId={projectId} provenance={file.data.provenance} />
+      ) : null}
+      {chart && ready ? (
+        <section aria-labelledby="chart-heading" className="mt-6">
+          <h2 id="chart-heading" className="text-lg font-semibold">
+            Chart
+          </h2>
+          <ChartFile fileId={fileId} title={file.data.filename.replace(/\.vl\.json$/, '')} />
+        </section>
+      ) : null}
       {metadata ? (
         <section aria-labelledby="profile-heading" className="mt-6">
           <h2 id="profile-heading" className="text-lg font-semibold">
@@ -138,65 +167,99 @@ export function FilePage({ projectId, fileId }: { projectId: string; fileId: str
           </div>
         </section>
       ) : null}
-      {ready ? (
+      {ready && !chart ? (
         <section aria-labelledby="preview-heading" className="mt-6">
           <h2 id="preview-heading" className="text-lg font-semibold">
             First rows
           </h2>
           {preview.isPending ? <Loading label="Loading preview" /> : null}
           {preview.error ? <ErrorNote>{preview.error.message}</ErrorNote> : null}
-          {preview.data ? <PreviewTable columns={preview.data.columns} rows={preview.data.rows} /> : null}
+          {preview.data ? (
+            <DataTable
+              label="Preview of the first rows"
+              columns={preview.data.columns}
+              rows={preview.data.rows}
+              numericColumns={preview.data.columns.map((name) =>
+                Boolean(
+                  metadata?.columns.some(
+                    (column) =>
+                      column.name === name && (column.type === 'integer' || column.type === 'number'),
+                  ),
+                ),
+              )}
+            />
+          ) : null}
         </section>
       ) : null}
     </main>
   );
 }
 
-function PreviewTable({ columns, rows }: { columns: string[]; rows: Cell[][] }) {
-  const helper = createColumnHelper<Cell[]>();
-  const columnDefs = useMemo(
-    () =>
-      columns.map((name, index) =>
-        helper.accessor((row) => row[index], {
-          id: `${index}`,
-          header: name,
-          cell: (info) => formatCell(info.getValue()),
-        }),
-      ),
-    [columns, helper],
-  );
-  const table = useReactTable({ data: rows, columns: columnDefs, getCoreRowModel: getCoreRowModel() });
+/** Where a file DS Bro made came from: the chat message that asked for it, the query, the files it read. */
+function ProvenanceSection({ projectId, provenance }: { projectId: string; provenance: Provenance }) {
+  const trpc = useTRPC();
+  const session = useQuery({
+    ...trpc.session.byId.queryOptions({ sessionId: provenance.sessionId }),
+    retry: false,
+  });
+  const sources = useQueries({
+    queries: provenance.sourceFileIds.map((fileId) => ({
+      ...trpc.file.byId.queryOptions({ fileId }),
+      retry: false,
+    })),
+  });
   return (
-    <div className="mt-2 max-h-[28rem] overflow-auto rounded border border-slate-200">
-      <table aria-label="Preview of the first rows" className="min-w-full text-sm">
-        <thead className="sticky top-0 bg-slate-100 text-left">
-          {table.getHeaderGroups().map((group) => (
-            <tr key={group.id}>
-              {group.headers.map((header) => (
-                <th key={header.id} className="px-2 py-1 whitespace-nowrap">
-                  {flexRender(header.column.columnDef.header, header.getContext())}
-                </th>
-              ))}
-            </tr>
-          ))}
-        </thead>
-        <tbody>
-          {table.getRowModel().rows.map((row) => (
-            <tr key={row.id} className="border-b border-slate-100">
-              {row.getVisibleCells().map((cell) => (
-                <td key={cell.id} className="px-2 py-1 whitespace-nowrap">
-                  {flexRender(cell.column.columnDef.cell, cell.getContext())}
-                </td>
-              ))}
-            </tr>
-          ))}
-        </tbody>
-      </table>
-    </div>
+    <section aria-labelledby="provenance-heading" className="mt-6">
+      <h2 id="provenance-heading" className="text-lg font-semibold">
+        Made by DS Bro
+      </h2>
+      <p className="mt-1 text-sm text-slate-700">
+        {session.error ? (
+          'Asked for in a chat that has since been deleted.'
+        ) : (
+          <>
+            Asked for in{' '}
+            <Link
+              to="/projects/$projectId/sessions/$sessionId"
+              params={{ projectId, sessionId: provenance.sessionId }}
+              hash={`message-${provenance.messageId}`}
+              className="font-medium text-indigo-700 underline"
+            >
+              {session.data ? `the chat “${session.data.title}”` : 'the chat'}
+            </Link>
+            .
+          </>
+        )}
+      </p>
+      <h3 className="mt-3 text-sm font-semibold text-slate-800">Query</h3>
+      <div className="mt-1 text-xs">
+        <SqlBlock sql={provenance.sql} />
+      </div>
+      <h3 className="mt-3 text-sm font-semibold text-slate-800">Source files</h3>
+      {provenance.sourceFileIds.length === 0 ? (
+        <p className="text-sm text-slate-600">No file of the project.</p>
+      ) : (
+        <ul className="mt-1 list-disc pl-5 text-sm">
+          {provenance.sourceFileIds.map((fileId, index) => {
+            const source = sources[index];
+            return (
+              <li key={fileId}>
+                {source?.error ? (
+                  <span className="text-slate-600">a file since deleted</span>
+                ) : (
+                  <Link
+                    to="/projects/$projectId/files/$fileId"
+                    params={{ projectId, fileId }}
+                    className="font-medium text-indigo-700 underline"
+                  >
+                    {source?.data?.filename ?? 'Loading…'}
+                  </Link>
+                )}
+              </li>
+            );
+          })}
+        </ul>
+      )}
+    </section>
   );
-}
-
-function formatCell(value: Cell | undefined): string {
-  if (value === null || value === undefined) return '–';
-  return String(value);
 }

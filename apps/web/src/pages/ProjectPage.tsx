@@ -7,9 +7,11 @@ import {
   ErrorNote,
   errorMessage,
   Loading,
+  MadeByDsBroBadge,
   RenameForm,
   StatusBadge,
 } from '../components/ui.js';
+import { CHART_CONTENT_TYPE } from '../lib/chart-files.js';
 import { useTRPC } from '../lib/trpc.js';
 import { formatBytes, postToStorage } from '../lib/upload.js';
 
@@ -209,6 +211,8 @@ function FilesPanel({ projectId }: { projectId: string }) {
             <span className="flex items-center gap-2 text-slate-500">
               {formatBytes(file.size)}
               {file.metadata ? ` · ${file.metadata.rowCount.toLocaleString()} rows` : ''}
+              {file.contentType === CHART_CONTENT_TYPE ? ' · chart' : ''}
+              {file.source === 'APP_GENERATED' ? <MadeByDsBroBadge /> : null}
               <StatusBadge status={file.status} />
             </span>
             {file.failureReason ? <p className="w-full text-xs text-red-700">{file.failureReason}</p> : null}
