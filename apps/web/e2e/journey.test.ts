@@ -158,7 +158,7 @@ describe('a data scientist using Leonidas in a browser', () => {
     await reply.getByRole('table').last().getByText('umbrella').waitFor({ timeout: 30_000 });
     await page.getByRole('note').getByText('running offline').waitFor();
     expect(await log.getByText('DS Bro is writing').count()).toBe(0);
-    expect(await reply.textContent()).toContain('customers.csv has 4 rows and 4 columns');
+    expect(await reply.textContent()).toContain('customers.csv has 4 rows in the columns below');
     // The question is there too after the reload (from history).
     await log.getByText('describe customers.csv').waitFor();
     await reply.getByRole('button', { name: 'Used describe_file' }).click();
