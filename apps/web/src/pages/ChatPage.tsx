@@ -111,8 +111,10 @@ export function ChatPage({ projectId, sessionId }: { projectId: string; sessionI
           role="note"
           className="mt-2 rounded-md border border-amber-200 bg-amber-50 px-3 py-2 text-sm text-amber-800"
         >
-          DS Bro is running offline: no language model is configured, so it can list and describe your files
-          but not chat freely.
+          DS Bro is running offline: no language model is configured, so it works by command. Query your
+          tables with <code className="font-mono">/sql SELECT ...</code>, then{' '}
+          <code className="font-mono">/chart</code> or <code className="font-mono">/save</code> the result;{' '}
+          <code className="font-mono">/help</code> lists everything.
         </p>
       ) : null}
       {stream.status === 'error' ? (
