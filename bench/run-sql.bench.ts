@@ -1,6 +1,6 @@
 /**
  * DS Bro's run_sql through the whole stack: a chat message (`/sql ...`, the offline analyst calling the same
- * tool a model calls) to the tool's result event, on a generated ~60 MB, 1M-row CSV uploaded and confirmed
+ * tool a model calls) to the tool's result event on the chat's open stream, on a generated ~60 MB, 1M-row CSV uploaded and confirmed
  * through the SDK. Warm (the table in the server's cache, as after confirm) and cold (the cache emptied, so the
  * Parquet table comes from storage first), against DuckDB run in this process on the same CSV and on the same
  * Parquet table, in the same run. Prints medians, their ratios, and the server's RSS.
@@ -9,7 +9,7 @@ import { copyFileSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DuckDBInstance } from '@duckdb/node-api';
-import { ask, createLeonidasClient, type LeonidasClient, uploadFile } from '@leonidas/client';
+import { type ChatEvent, createLeonidasClient, type LeonidasClient, uploadFile } from '@leonidas/client';
 import { generateCsv, rssBytes, startBenchStack } from './support.js';
 
 const TARGET_MB = Number(process.env.BENCH_SQL_MB ?? 60);
@@ -35,20 +35,60 @@ const comparable = (rows: unknown) =>
     typeof value === 'string' && /^-?\d{1,15}$/.test(value) ? Number(value) : value,
   );
 
-/** Seconds from sending `/sql` to the run_sql result, and to the finished reply. */
-async function askSql(client: LeonidasClient, sessionId: string, sql: string) {
-  const start = performance.now();
-  let result = Number.NaN;
-  let rows: unknown;
-  for await (const event of ask(client, { sessionId, content: `/sql ${sql}` })) {
-    if (event.type === 'tool.result') {
-      result = (performance.now() - start) / 1000;
-      rows = (event.output as { rows?: unknown; error?: string }).rows;
-      if (rows === undefined) throw new Error(`run_sql failed: ${JSON.stringify(event.output)}`);
+/**
+ * A chat as the web app holds it: one live subscription, open before anything is sent, so a question's time is
+ * from `chat.send` to the events, with no stream to open first.
+ */
+async function openChat(client: LeonidasClient, sessionId: string) {
+  const events = new Map<string, ChatEvent[]>();
+  const waiting = new Map<string, () => void>();
+  let started: () => void = () => {};
+  let failed: (error: unknown) => void = () => {};
+  const ready = new Promise<void>((resolve, reject) => {
+    started = resolve;
+    failed = reject;
+  });
+  const subscription = client.chat.onEvents.subscribe(
+    { sessionId },
+    {
+      onStarted: () => started(),
+      onData: ({ data }) => {
+        events.set(data.runId, [...(events.get(data.runId) ?? []), data]);
+        waiting.get(data.runId)?.();
+      },
+      onError: (error) => failed(error),
+    },
+  );
+  await ready;
+  let n = 0;
+  /** Seconds from sending `/sql` to the run_sql result, and to the finished reply; the result's rows. */
+  const askSql = async (sql: string) => {
+    const start = performance.now();
+    const { runId } = await client.chat.send.mutate({
+      sessionId,
+      content: `/sql ${sql}`,
+      clientMessageId: `q${n++}`,
+    });
+    let result = Number.NaN;
+    let rows: unknown;
+    for (;;) {
+      const seen = events.get(runId) ?? [];
+      const output = seen.find((event) => event.type === 'tool.result');
+      if (output?.type === 'tool.result' && Number.isNaN(result)) {
+        result = (performance.now() - start) / 1000;
+        rows = (output.output as { rows?: unknown }).rows;
+        if (rows === undefined) throw new Error(`run_sql failed: ${JSON.stringify(output.output)}`);
+      }
+      const end = seen.find((event) => event.type === 'message.completed' || event.type === 'run.failed');
+      if (end?.type === 'run.failed') throw new Error(end.error);
+      if (end) {
+        events.delete(runId);
+        return { result, reply: (performance.now() - start) / 1000, rows };
+      }
+      await new Promise<void>((resolve) => waiting.set(runId, resolve));
     }
-    if (event.type === 'run.failed') throw new Error(event.error);
-  }
-  return { result, reply: (performance.now() - start) / 1000, rows };
+  };
+  return { askSql, close: () => subscription.unsubscribe() };
 }
 
 /** DuckDB in this process, reading `source` (a CSV or Parquet path) for each query, as a user would by hand. */
@@ -94,6 +134,7 @@ async function main() {
     const file = await uploadFile(client, { projectId: project.id, filename: `${TABLE}.csv`, data: csvPath });
     if (file.status !== 'COMPLETED') throw new Error(`upload ended ${file.status}: ${file.failureReason}`);
     const session = await client.session.create.mutate({ projectId: project.id });
+    const chat = await openChat(client, session.id);
     // The server's own Parquet table (written at confirm), for the engine-only baseline.
     const parquetPath = join(workDir, `${TABLE}.parquet`);
     copyFileSync(join(cache, `${file.id}.parquet`), parquetPath);
@@ -108,7 +149,7 @@ async function main() {
     const answers: Partial<Record<QueryName, unknown>> = {};
     for (const [name, sql] of Object.entries(QUERIES) as [QueryName, string][]) {
       const samples = [];
-      for (let i = 0; i < REPEATS; i++) samples.push(await askSql(client, session.id, sql));
+      for (let i = 0; i < REPEATS; i++) samples.push(await chat.askSql(sql));
       warm[name] = {
         result: median(samples.map((sample) => sample.result)),
         reply: median(samples.map((sample) => sample.reply)),
@@ -117,11 +158,12 @@ async function main() {
       const colds: number[] = [];
       for (let i = 0; i < Math.min(REPEATS, 3); i++) {
         for (const entry of readdirSync(cache)) rmSync(join(cache, entry), { recursive: true, force: true });
-        colds.push((await askSql(client, session.id, sql)).result);
+        colds.push((await chat.askSql(sql)).result);
       }
       cold[name] = median(colds);
     }
     clearInterval(sampler);
+    chat.close();
     const after = rssBytes(pid);
 
     const onCsv = await duckDb(csvPath, 'read_csv');

@@ -1,4 +1,4 @@
-import { finishRun, type MessageRecord, saveProgress } from '@leonidas/db';
+import { finishRun, listMessagesNewestFirst, type MessageRecord, saveProgress } from '@leonidas/db';
 import type { ApiDeps } from '../context.js';
 import type { RunLog } from './hub.js';
 import type { ChatTurn, ContentPart } from './llm/types.js';
@@ -22,9 +22,10 @@ export interface RunInput {
   userId: string;
   projectId: string;
   assistantMessage: MessageRecord;
-  /** Recent messages, newest first, including the new user message. */
-  history: MessageRecord[];
 }
+
+/** Recent messages read for a run (the model sees those within `CHAT_HISTORY_TOKEN_BUDGET`). */
+const HISTORY_WINDOW = 60;
 
 type Ending = { status: 'complete' } | { status: 'cancelled' } | { status: 'error'; error: string };
 
@@ -61,10 +62,18 @@ export async function executeRun(deps: ApiDeps, input: RunInput): Promise<void> 
   }, SAVE_INTERVAL_MS);
 
   let ending: Ending = { status: 'complete' };
+  let history: MessageRecord[] = [];
+  let prepared = false;
   try {
-    const files = await projectFiles(deps, { projectId: input.projectId });
+    // Newest first, the new question included.
+    const [recent, files] = await Promise.all([
+      listMessagesNewestFirst(deps.db, { sessionId, limit: HISTORY_WINDOW }),
+      projectFiles(deps, { projectId: input.projectId }),
+    ]);
+    history = recent.items;
+    prepared = true;
     const turns: ChatTurn[] = [
-      ...conversation(input.history, deps.chat.historyTokenBudget),
+      ...conversation(history, deps.chat.historyTokenBudget),
       ...filesContext(files),
     ];
 
@@ -129,14 +138,16 @@ export async function executeRun(deps: ApiDeps, input: RunInput): Promise<void> 
       deps.logger.error({ err: error, sessionId, provider: deps.llm.name }, 'chat run failed');
       ending = {
         status: 'error',
-        error: 'The model stopped answering part-way. What was written so far is kept.',
+        error: prepared
+          ? 'The model stopped answering part-way. What was written so far is kept.'
+          : 'The conversation could not be read, so there is no answer. Send the message again.',
       };
     }
   } finally {
     clearInterval(saver);
   }
 
-  const asked = input.history.find((message) => message.role === 'user')?.content ?? '';
+  const asked = history.find((message) => message.role === 'user')?.content ?? '';
   const numbers = checkReply(content, toolCalls, asked);
   const finished = await finishRun(deps.db, {
     sessionId,

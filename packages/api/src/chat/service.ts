@@ -22,7 +22,6 @@ import type { Message, ToolCall } from './schema.js';
 type Owner = { userId: string };
 
 /** How many recent messages are read to build the model's context (the token budget then trims them). */
-const HISTORY_WINDOW = 60;
 
 export async function send(
   deps: ApiDeps,
@@ -69,9 +68,6 @@ export async function send(
     userMessageId: result.userMessage.messageId,
     messageId: result.assistantMessage.messageId,
   });
-  const history = (
-    await listMessagesNewestFirst(deps.db, { sessionId: input.sessionId, limit: HISTORY_WINDOW })
-  ).items;
   // The run belongs to the server, not to this request: it goes on when the client goes away.
   void deps.background.run(
     executeRun(deps, {
@@ -79,7 +75,6 @@ export async function send(
       userId: input.userId,
       projectId: session.projectId,
       assistantMessage: result.assistantMessage,
-      history,
     }),
   );
   return { userMessage: toMessage(result.userMessage), runId };

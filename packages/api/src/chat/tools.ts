@@ -1,7 +1,7 @@
 import { createGeneratedFile, type FileRecord, listFiles, newId } from '@leonidas/db';
 import { buildChart, CHART_MARKS, type ChartMark } from '../analysis/charts.js';
 import type { Delimiter } from '../analysis/csv-scan.js';
-import { type QueryTable, runQuery } from '../analysis/query-engine.js';
+import { type QueryOutcome, type QueryTable, runQuery } from '../analysis/query-engine.js';
 import {
   type ChatScope,
   FIRST_ROWS,
@@ -214,14 +214,50 @@ async function runSql(
   files: FileRecord[],
   sql: string,
 ): Promise<RunSqlOutput | ToolError> {
-  const queryId = await nextQueryId(deps, scope);
+  // Ids count every query, failed ones too: taken while the query runs, not before it.
+  const [queryId, { outcome, sourceFileIds }] = await Promise.all([
+    nextQueryId(deps, scope),
+    queryTables(deps, scope, files, sql),
+  ]);
   if (queryId === null) return { error: 'This chat no longer exists.' };
-  if (sql.trim() === '') return { error: 'Write the SQL to run in `sql`.' };
-  if (sql.length > MAX_SQL_CHARS) return { error: `A query can be at most ${MAX_SQL_CHARS} characters.` };
+  if (!outcome.ok) return { error: outcome.error, ...(outcome.hint ? { hint: outcome.hint } : {}) };
+  await keepResult(deps, scope, {
+    queryId,
+    sql,
+    columns: outcome.columns,
+    rows: outcome.rows,
+    rowCount: outcome.rowCount,
+    truncated: outcome.rowCount > outcome.rows.length,
+    sourceFileIds,
+  });
+  return {
+    queryId,
+    columns: outcome.columns,
+    rows: outcome.rows.slice(0, FIRST_ROWS),
+    rowCount: outcome.rowCount,
+    truncated: outcome.rowCount > FIRST_ROWS,
+  };
+}
+
+/** Runs `sql` over the project's ready tables, bringing to the engine only those it names. */
+async function queryTables(
+  deps: ApiDeps,
+  scope: ToolScope,
+  files: FileRecord[],
+  sql: string,
+): Promise<{ outcome: QueryOutcome; sourceFileIds: string[] }> {
+  if (sql.trim() === '')
+    return { outcome: { ok: false, error: 'Write the SQL to run in `sql`.' }, sourceFileIds: [] };
+  if (sql.length > MAX_SQL_CHARS) {
+    return {
+      outcome: { ok: false, error: `A query can be at most ${MAX_SQL_CHARS} characters.` },
+      sourceFileIds: [],
+    };
+  }
   const tables = readyTables(files);
-  // Only the tables the query names are brought to the engine (a project may have many).
+  // A project may have many tables; fetching one costs a download the first time.
   const named = tables.filter((table) => new RegExp(`\\b${table.name}\\b`, 'i').test(sql));
-  const queryTables: QueryTable[] = await Promise.all(
+  const local: QueryTable[] = await Promise.all(
     named.map(async (table) => ({
       name: table.name,
       path: await deps.tables.pathOf({
@@ -237,26 +273,8 @@ async function runSql(
     name: table.name,
     columns: table.metadata.columns.map((column) => ({ name: column.name, type: column.type })),
   }));
-  const outcome = await deps.queryWork.run(scope.userId, () =>
-    runQuery(queryTables, sql, deps.queries, catalog),
-  );
-  if (!outcome.ok) return { error: outcome.error, ...(outcome.hint ? { hint: outcome.hint } : {}) };
-  await keepResult(deps, scope, {
-    queryId,
-    sql,
-    columns: outcome.columns,
-    rows: outcome.rows,
-    rowCount: outcome.rowCount,
-    truncated: outcome.rowCount > outcome.rows.length,
-    sourceFileIds: named.map((table) => table.file.fileId),
-  });
-  return {
-    queryId,
-    columns: outcome.columns,
-    rows: outcome.rows.slice(0, FIRST_ROWS),
-    rowCount: outcome.rowCount,
-    truncated: outcome.rowCount > FIRST_ROWS,
-  };
+  const outcome = await deps.queryWork.run(scope.userId, () => runQuery(local, sql, deps.queries, catalog));
+  return { outcome, sourceFileIds: named.map((table) => table.file.fileId) };
 }
 
 const notKept = (queryId: string): ToolError => ({
