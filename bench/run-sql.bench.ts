@@ -187,6 +187,7 @@ async function main() {
         'Leonidas warm (to result)': ms(warm[name]?.result),
         'Leonidas warm (to reply)': ms(warm[name]?.reply),
         'Leonidas cold (to result)': ms(cold[name]),
+        'goal: 1.2 x CSV + 20': ms((onCsv.times[name] ?? 0) * 1.2 + 0.02),
         'warm / CSV': ((warm[name]?.result ?? 0) / (onCsv.times[name] ?? 1)).toFixed(2),
         'warm / Parquet': ((warm[name]?.result ?? 0) / (onParquet.times[name] ?? 1)).toFixed(2),
         'cold / CSV': ((cold[name] ?? 0) / (onCsv.times[name] ?? 1)).toFixed(2),
