@@ -161,11 +161,13 @@ describe('over HTTP with @leonidas/client', () => {
           },
         },
       });
-      expect(attack.ms).toBeLessThan(Math.max(100, 2 * flat.ms));
+      // Parsed, four such bodies queue behind each other on the event loop: the last took 2.6 s before. The
+      // bounds leave room for a busy CI machine and still catch that.
+      expect(attack.ms).toBeLessThan(Math.max(1_000, 4 * flat.ms));
     }
     const healthy = await health;
     expect(healthy.ok).toBe(true);
-    expect(healthy.ms).toBeLessThan(Math.max(100, 4 * flat.ms));
+    expect(healthy.ms).toBeLessThan(Math.max(1_500, 6 * flat.ms));
 
     // A batch gets one error per call, in tRPC's own shape, which the SDK reads as usual.
     const batch = await fetch(`${server.url}/trpc/auth.login,auth.logout?batch=1`, {

@@ -49,7 +49,8 @@ it('signs in, uploads, asks DS Bro and prints the streamed reply', () => {
   const first = run();
   expect(first).toContain('Uploaded visits.csv: 3 rows, 3 columns.');
   expect(first).toContain('[describe_file]');
-  expect(first).toContain('**visits.csv** has **3 rows** and **3 columns**');
+  expect(first).toContain('**visits.csv** has **3 rows**');
+  expect(first).toContain('its table is `visits`');
   expect(first).toContain('| revenue | number | 0 | 3 | 9,800.25 | 35,000.5 |');
   // A second run signs in to the same account instead of registering again.
   expect(run()).toContain('**visits.csv** has **3 rows**');
