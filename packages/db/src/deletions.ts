@@ -2,15 +2,20 @@ import { DeleteItemCommand, PutTransaction, QueryCommand, UpdateItemCommand } fr
 import type { Db } from './db.js';
 import { isConditionFailure } from './errors.js';
 
-export type DeletionKind = 'PROJECT' | 'SESSION';
+export type DeletionKind = 'PROJECT' | 'SESSION' | 'MESSAGE';
 
-/** A project or session gone from view whose contents are still being deleted (see the DELETION entity). */
+/**
+ * A project, session or message gone from view whose contents are still being deleted (see the DELETION
+ * entity).
+ */
 export interface DeletionRecord {
   kind: DeletionKind;
-  /** The project's or the session's id. */
+  /** The project's, the session's or the message's id. */
   targetId: string;
   userId: string;
   projectId: string;
+  /** For a message: its session. */
+  sessionId?: string | undefined;
   /** Until when (epoch ms) the server that started or claimed the cascade owns it. */
   leaseUntil: number;
   createdAt: string;
@@ -22,7 +27,14 @@ const PENDING_DELETION = 'PENDING_DELETION';
 /** The tombstone's put, for the transaction that makes its project or session disappear. */
 export function tombstonePut(
   db: Db,
-  input: { kind: DeletionKind; targetId: string; userId: string; projectId: string; leaseUntil: number },
+  input: {
+    kind: DeletionKind;
+    targetId: string;
+    userId: string;
+    projectId: string;
+    sessionId?: string;
+    leaseUntil: number;
+  },
 ) {
   return db.entities.deletion
     .build(PutTransaction)

@@ -1,4 +1,4 @@
-import { any, boolean, Entity, item, number, record, string } from 'dynamodb-toolbox';
+import { any, boolean, Entity, item, list, number, record, string } from 'dynamodb-toolbox';
 import type { LeonidasTable } from './table.js';
 
 /**
@@ -161,7 +161,10 @@ export function createEntities(table: LeonidasTable) {
   /**
    * A chat session. `activeRunId` is set while a reply is being written: one run at a time per session.
    * `messageCount` counts its messages for the per-session quota (missing on sessions older than the quota
-   * until their first send counts them).
+   * until their first send counts them). The conversation is a tree (see `tree.ts`): `rootIds` are its first
+   * messages (versions of the first question), `activeLeafId` ends the branch shown and continued, and
+   * `treeVersion` changes with every change of the tree, so that two changes never interleave. Sessions
+   * older than the tree have no `treeVersion` until they are adopted (`adoptStraightHistory`).
    */
   const session = new Entity({
     name: 'SESSION',
@@ -176,6 +179,9 @@ export function createEntities(table: LeonidasTable) {
       messageCount: number().optional(),
       /** How many queries DS Bro has run in the session: its results are `q1`, `q2`, ... */
       queryCount: number().optional(),
+      activeLeafId: string().optional(),
+      rootIds: list(string()).optional(),
+      treeVersion: number().optional(),
       version: number(),
     }).and((schema) => ({
       gsi1pk: string().link<typeof schema>(({ projectId }) => `PROJECT#${projectId}`),
@@ -187,6 +193,9 @@ export function createEntities(table: LeonidasTable) {
   /**
    * A message, in its session's partition in time order. While an assistant message is being written it sits
    * in the sparse `GSI3` partition STREAMING_MESSAGE, so messages left behind by a crash can be found.
+   * In the conversation tree, `parentId` is the message it follows (none for a first message), `depth` its
+   * place on its branch (0 first), `ancestors` the ids above it, nearest first, up to `MAX_ANCESTORS` (what
+   * reads a page of its branch in one batch), and `childIds` the messages that follow it, oldest first.
    */
   const message = new Entity({
     name: 'MESSAGE',
@@ -208,6 +217,12 @@ export function createEntities(table: LeonidasTable) {
       /** The numbers of a finished reply, each checked against the run's tool results. */
       numbers: any().optional(),
       cancelRequested: boolean().optional(),
+      parentId: string().optional(),
+      depth: number().optional(),
+      ancestors: list(string()).optional(),
+      childIds: list(string()).optional(),
+      /** On a question written by editing another: when (the old one is kept beside it). */
+      editedAt: string().optional(),
       gsi3pk: string().optional(),
       gsi3sk: string().optional(),
     }),
@@ -232,8 +247,8 @@ export function createEntities(table: LeonidasTable) {
   });
 
   /**
-   * A tombstone: a project or session already gone from view whose contents are still being deleted in the
-   * background. It sits in the sparse `GSI3` partition PENDING_DELETION until the cascade is done, so that
+   * A tombstone: a project, session or message (with the messages below it) already gone from view whose
+   * contents are still being deleted in the background. It sits in the sparse `GSI3` partition PENDING_DELETION until the cascade is done, so that
    * housekeeping finishes a cascade whose server died; `leaseUntil` (epoch ms) keeps two servers from
    * running the same one at once.
    */
@@ -242,10 +257,12 @@ export function createEntities(table: LeonidasTable) {
     table,
     timestamps,
     schema: item({
-      kind: string().enum('PROJECT', 'SESSION').key(),
+      kind: string().enum('PROJECT', 'SESSION', 'MESSAGE').key(),
       targetId: string().key(),
       userId: string(),
       projectId: string(),
+      /** For a message: its session. */
+      sessionId: string().optional(),
       leaseUntil: number(),
       gsi3pk: string(),
       gsi3sk: string(),

@@ -1,3 +1,4 @@
+import { UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import {
   $add,
   $remove,
@@ -454,4 +455,28 @@ function withoutIndexKeys<ITEM extends FileRecord>(
 ): FileRecord {
   const { gsi1pk: _1, gsi1sk: _2, gsi2pk: _3, gsi2sk: _4, gsi3pk: _5, gsi3sk: _6, ...record } = item;
   return record;
+}
+
+/**
+ * A file DS Bro made keeps its provenance when the message that made it is deleted (the file is the user's
+ * now), without the link to that message.
+ */
+export async function forgetProvenanceMessage(
+  db: Db,
+  input: { fileId: string; messageId: string },
+): Promise<void> {
+  try {
+    await db.documentClient.send(
+      new UpdateCommand({
+        TableName: db.tableName,
+        Key: { pk: `FILE#${input.fileId}`, sk: 'FILE' },
+        UpdateExpression: 'REMOVE provenance.messageId',
+        ConditionExpression: 'provenance.messageId = :messageId',
+        ExpressionAttributeValues: { ':messageId': input.messageId },
+      }),
+    );
+  } catch (error) {
+    // Deleted since, or made by another message.
+    if (!isConditionFailure(error)) throw error;
+  }
 }

@@ -18,5 +18,6 @@ export * from './projects.js';
 export * from './refresh-tokens.js';
 export * from './sessions.js';
 export { type GlobalIndexName, tableDefinition } from './table.js';
+export * from './tree.js';
 export { ensureUsage, getUsage, type UsageRecord } from './usage.js';
 export * from './users.js';

@@ -1,7 +1,9 @@
 import {
   $add,
+  $append,
   $remove,
   $set,
+  ConditionCheck,
   executeTransactWrite,
   GetItemCommand,
   PutTransaction,
@@ -32,8 +34,51 @@ export interface MessageRecord {
   error?: string | undefined;
   numbers?: unknown;
   cancelRequested?: boolean | undefined;
+  /** The message this one follows; none for a first message (see `tree.ts`). */
+  parentId?: string | undefined;
+  /** 0 for a first message; missing only on messages older than the tree, until their session is adopted. */
+  depth?: number | undefined;
+  /** The ids above this message, nearest first, at most `MAX_ANCESTORS`. */
+  ancestors?: string[] | undefined;
+  /** The messages that follow this one, oldest first. */
+  childIds?: string[] | undefined;
+  editedAt?: string | undefined;
   createdAt: string;
   updatedAt: string;
+}
+
+/**
+ * How many ancestors a message keeps: a page of its branch (at most 100 messages, the largest page) is then
+ * read with one GetItem and one BatchGetItem, however deep and however branched the conversation is.
+ */
+export const MAX_ANCESTORS = 100;
+
+/** Where a new message goes in the tree: below `parentId` (null: first of the conversation). */
+export interface TreePosition {
+  parentId: string | null;
+  depth: number;
+  ancestors: string[];
+}
+
+/** The place of a message that follows `parent` (null: a first message). */
+export function positionBelow(
+  parent: Pick<MessageRecord, 'messageId' | 'depth' | 'ancestors'> | null,
+): TreePosition {
+  if (!parent) return { parentId: null, depth: 0, ancestors: [] };
+  return {
+    parentId: parent.messageId,
+    depth: (parent.depth ?? 0) + 1,
+    ancestors: [parent.messageId, ...(parent.ancestors ?? [])].slice(0, MAX_ANCESTORS),
+  };
+}
+
+/** The place `message` holds, for a new version of it beside it (same parent). */
+export function positionOf(message: MessageRecord): TreePosition {
+  return {
+    parentId: message.parentId ?? null,
+    depth: message.depth ?? 0,
+    ancestors: message.ancestors ?? [],
+  };
 }
 
 const STREAMING = 'STREAMING_MESSAGE';
@@ -45,35 +90,38 @@ const strip = <T extends MessageRecord>({
 }: T & { gsi3pk?: string; gsi3sk?: string }) => record as MessageRecord;
 
 export type StartRunResult =
-  | { outcome: 'started'; userMessage: MessageRecord; assistantMessage: MessageRecord }
+  | { outcome: 'started'; userMessage: MessageRecord | null; assistantMessage: MessageRecord }
   | { outcome: 'duplicate'; messageId: string; runId: string }
   | { outcome: 'busy' }
   | { outcome: 'full' }
-  | { outcome: 'gone' };
+  | { outcome: 'gone' }
+  /** The tree changed since it was read (another change landed first, or the parent is gone): read again. */
+  | { outcome: 'moved' };
 
-/** A send writes two messages: the user's and the reply. */
-const MESSAGES_PER_SEND = 2;
+export interface StartRunInput {
+  sessionId: string;
+  runId: string;
+  clientMessageId: string;
+  /** The session's `treeVersion` as read: the run starts only if nothing changed the tree since. */
+  treeVersion: number;
+  /** Where the new messages go: the question there and the reply below it, or only a reply (regenerate). */
+  position: TreePosition;
+  /** The user's message; none when a reply is regenerated for the question at `position.parentId`. */
+  question?: { messageId: string; content: string; edited: boolean };
+  assistantMessageId: string;
+  provider: string;
+  model: string;
+  maxMessages: number;
+}
 
 /**
- * In one transaction: the session takes the run (only if none is active and its messages stay within
- * `maxMessages`, counted on the session), the user message and the client's idempotency claim are written,
- * and the assistant message starts as `streaming`. Exactly one of concurrent sends with the same
+ * In one transaction: the session takes the run (only if none is active, its tree is as read and its messages
+ * stay within `maxMessages`, counted on the session), the new messages are written (the question, if any,
+ * then the reply, which starts as `streaming`) and hung below their parent, the reply becomes the end of the
+ * active branch, and the client's idempotency claim is written. Exactly one of concurrent calls with the same
  * `clientMessageId` wins; the others learn which message and run it made.
  */
-export async function startRun(
-  db: Db,
-  input: {
-    sessionId: string;
-    runId: string;
-    clientMessageId: string;
-    userMessageId: string;
-    assistantMessageId: string;
-    content: string;
-    provider: string;
-    model: string;
-    maxMessages: number;
-  },
-): Promise<StartRunResult> {
+export async function startRun(db: Db, input: StartRunInput): Promise<StartRunResult> {
   const result = await tryStartRun(db, input);
   if (result !== 'uncounted') return result;
   await recountMessages(db, { sessionId: input.sessionId, onlyIfUncounted: true });
@@ -81,32 +129,51 @@ export async function startRun(
   return counted === 'uncounted' ? { outcome: 'gone' } : counted;
 }
 
-async function tryStartRun(
-  db: Db,
-  input: Parameters<typeof startRun>[1],
-): Promise<StartRunResult | 'uncounted'> {
+async function tryStartRun(db: Db, input: StartRunInput): Promise<StartRunResult | 'uncounted'> {
   const { session, message, clientMessage } = db.entities;
-  const userItem = {
-    sessionId: input.sessionId,
-    messageId: input.userMessageId,
-    role: 'user' as const,
-    content: input.content,
-    status: 'complete' as const,
-    runId: input.runId,
-    clientMessageId: input.clientMessageId,
-  };
-  const assistantItem = {
-    sessionId: input.sessionId,
-    messageId: input.assistantMessageId,
-    role: 'assistant' as const,
-    content: '',
-    status: 'streaming' as const,
-    runId: input.runId,
-    provider: input.provider,
-    model: input.model,
-    gsi3pk: STREAMING,
-    gsi3sk: input.assistantMessageId,
-  };
+  const { position, question } = input;
+  const added = question ? 2 : 1;
+  const firstId = question?.messageId ?? input.assistantMessageId;
+  const assistantPosition = question
+    ? positionBelow({ messageId: question.messageId, depth: position.depth, ancestors: position.ancestors })
+    : position;
+  const placed = (at: TreePosition) => ({
+    ...(at.parentId ? { parentId: at.parentId } : {}),
+    depth: at.depth,
+    ancestors: at.ancestors,
+  });
+  const items = [
+    ...(question
+      ? [
+          {
+            sessionId: input.sessionId,
+            messageId: question.messageId,
+            role: 'user' as const,
+            content: question.content,
+            status: 'complete' as const,
+            runId: input.runId,
+            clientMessageId: input.clientMessageId,
+            childIds: [input.assistantMessageId],
+            ...(question.edited ? { editedAt: new Date().toISOString() } : {}),
+            ...placed(position),
+          },
+        ]
+      : []),
+    {
+      sessionId: input.sessionId,
+      messageId: input.assistantMessageId,
+      role: 'assistant' as const,
+      content: '',
+      status: 'streaming' as const,
+      runId: input.runId,
+      provider: input.provider,
+      model: input.model,
+      ...(question ? {} : { clientMessageId: input.clientMessageId }),
+      ...placed(assistantPosition),
+      gsi3pk: STREAMING,
+      gsi3sk: input.assistantMessageId,
+    },
+  ];
   try {
     const { ToolboxItems } = await executeTransactWrite(
       clientMessage
@@ -114,35 +181,53 @@ async function tryStartRun(
         .item({
           sessionId: input.sessionId,
           clientMessageId: input.clientMessageId,
-          messageId: input.userMessageId,
+          messageId: firstId,
           runId: input.runId,
         })
         .options({ condition: { attr: 'clientMessageId', exists: false } }),
       session
         .build(UpdateTransaction)
-        .item({ sessionId: input.sessionId, activeRunId: input.runId, messageCount: $add(MESSAGES_PER_SEND) })
+        .item({
+          sessionId: input.sessionId,
+          activeRunId: input.runId,
+          activeLeafId: input.assistantMessageId,
+          messageCount: $add(added),
+          treeVersion: $add(1),
+          ...(position.parentId ? {} : { rootIds: $append([firstId]) }),
+        })
         .options({
           condition: {
             and: [
               { attr: 'sessionId', exists: true },
               { attr: 'activeRunId', exists: false },
-              { attr: 'messageCount', lte: input.maxMessages - MESSAGES_PER_SEND },
+              { attr: 'messageCount', lte: input.maxMessages - added },
+              { attr: 'treeVersion', eq: input.treeVersion },
             ],
           },
         }),
-      message
-        .build(PutTransaction)
-        .item(userItem)
-        .options({ condition: { attr: 'messageId', exists: false } }),
-      message
-        .build(PutTransaction)
-        .item(assistantItem)
-        .options({ condition: { attr: 'messageId', exists: false } }),
+      // The parent must still be there (a deletion may have taken it); a first message has none.
+      ...(position.parentId
+        ? [
+            message
+              .build(UpdateTransaction)
+              .item({ sessionId: input.sessionId, messageId: position.parentId, childIds: $append([firstId]) })
+              .options({ condition: { attr: 'messageId', exists: true } }),
+          ]
+        : []),
+      ...items.map((item) =>
+        message
+          .build(PutTransaction)
+          .item(item)
+          .options({ condition: { attr: 'messageId', exists: false } }),
+      ),
     );
+    const written = ToolboxItems.slice(position.parentId ? 3 : 2) as MessageRecord[];
+    const assistantMessage = written.at(-1);
+    if (!assistantMessage) throw new Error('The reply was not written');
     return {
       outcome: 'started',
-      userMessage: strip(ToolboxItems[2]),
-      assistantMessage: strip(ToolboxItems[3]),
+      userMessage: question ? strip(written[0] as MessageRecord) : null,
+      assistantMessage: strip(assistantMessage),
     };
   } catch (error) {
     const failed = failedConditionIndexes(error);
@@ -163,9 +248,11 @@ async function tryStartRun(
       if (!Item) return { outcome: 'gone' };
       // Sessions older than the message count get counted once, on their first send.
       if (Item.messageCount === undefined) return 'uncounted';
-      if (Item.messageCount > input.maxMessages - MESSAGES_PER_SEND) return { outcome: 'full' };
-      return { outcome: 'busy' };
+      if (Item.activeRunId !== undefined) return { outcome: 'busy' };
+      if (Item.messageCount > input.maxMessages - added) return { outcome: 'full' };
+      return { outcome: 'moved' };
     }
+    if (position.parentId && failed.includes(2)) return { outcome: 'moved' };
     throw error;
   }
 }

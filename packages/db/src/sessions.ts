@@ -1,6 +1,7 @@
 import { BatchWriteCommand, QueryCommand as RawQueryCommand } from '@aws-sdk/lib-dynamodb';
 import {
   $add,
+  $remove,
   ConditionCheck,
   DeleteTransaction,
   executeTransactWrite,
@@ -22,6 +23,9 @@ export interface SessionRecord {
   activeRunId?: string | undefined;
   messageCount?: number | undefined;
   queryCount?: number | undefined;
+  activeLeafId?: string | undefined;
+  rootIds?: string[] | undefined;
+  treeVersion?: number | undefined;
   version: number;
   createdAt: string;
   updatedAt: string;
@@ -57,7 +61,7 @@ export async function createSession(
           .condition({ attr: 'projectId', exists: true }),
         db.entities.session
           .build(PutTransaction)
-          .item({ ...session, messageCount: 0, version: 1 })
+          .item({ ...session, messageCount: 0, treeVersion: 0, version: 1 })
           .options({ condition: { attr: 'sessionId', exists: false } }),
       ),
     );
@@ -92,10 +96,13 @@ export async function listSessions(
   return { items: page.items.map(strip), nextKey: page.nextKey };
 }
 
-/** Renames the session when given a title, and marks it changed either way (e.g. after it was cleared). */
+/**
+ * Renames the session when given a title, empties its conversation tree when asked (after its messages were
+ * cleared), and marks it changed either way.
+ */
 export async function updateSession(
   db: Db,
-  input: { sessionId: string; title?: string | undefined },
+  input: { sessionId: string; title?: string | undefined; clearTree?: boolean },
 ): Promise<SessionRecord | null> {
   try {
     const { Attributes } = await db.entities.session
@@ -103,6 +110,7 @@ export async function updateSession(
       .item({
         sessionId: input.sessionId,
         ...(input.title !== undefined ? { title: input.title } : {}),
+        ...(input.clearTree ? { treeVersion: $add(1), rootIds: [], activeLeafId: $remove() } : {}),
         version: $add(1),
       })
       .options({ condition: { attr: 'sessionId', exists: true }, returnValues: 'ALL_NEW' })
@@ -141,7 +149,8 @@ export async function deleteSessionContents(db: Db, sessionId: string): Promise<
   }
 }
 
-async function batchDelete(db: Db, keys: { pk: string; sk: string }[]): Promise<void> {
+/** Deletes these keys, 25 a request. */
+export async function batchDelete(db: Db, keys: { pk: string; sk: string }[]): Promise<void> {
   for (let i = 0; i < keys.length; i += 25) {
     let requests = keys.slice(i, i + 25).map((Key) => ({ DeleteRequest: { Key } }));
     // BatchWrite may leave some requests unprocessed under load: retry them until none remain.

@@ -15,6 +15,8 @@ import { createDb, type Db } from './db.js';
 import { newId } from './ids.js';
 import { ensureTable } from './local/create-table.js';
 import { LOCAL_CREDENTIALS, LOCAL_REGION } from './local/dynamodb-local.js';
+import { finishRun, getMessage, type MessageRecord, positionBelow, startRun } from './messages.js';
+import { getSession } from './sessions.js';
 
 declare module 'vitest' {
   export interface ProvidedContext {
@@ -101,4 +103,44 @@ export async function scanTable(db: Db): Promise<Record<string, unknown>[]> {
     startKey = page.LastEvaluatedKey;
   } while (startKey);
   return items;
+}
+
+/**
+ * A question and its reply at the end of the session's active branch, written as a send writes them; the
+ * reply is finished with `answer`, or left streaming (as a server that died would leave it) without one.
+ */
+export async function appendTurn(
+  db: Db,
+  input: { sessionId: string; question: string; answer?: string; maxMessages?: number },
+): Promise<{ runId: string; userMessage: MessageRecord; assistantMessage: MessageRecord }> {
+  const session = await getSession(db, input.sessionId);
+  const leaf = session?.activeLeafId
+    ? await getMessage(db, { sessionId: input.sessionId, messageId: session.activeLeafId })
+    : null;
+  const runId = newId();
+  const started = await startRun(db, {
+    sessionId: input.sessionId,
+    runId,
+    clientMessageId: newId(),
+    treeVersion: session?.treeVersion ?? 0,
+    position: positionBelow(leaf),
+    question: { messageId: newId(), content: input.question, edited: false },
+    assistantMessageId: newId(),
+    provider: 'offline',
+    model: 'test',
+    maxMessages: input.maxMessages ?? 10_000,
+  });
+  if (started.outcome !== 'started' || !started.userMessage)
+    throw new Error(`not started: ${started.outcome}`);
+  const { userMessage, assistantMessage } = started;
+  if (input.answer === undefined) return { runId, userMessage, assistantMessage };
+  const finished = await finishRun(db, {
+    sessionId: input.sessionId,
+    messageId: assistantMessage.messageId,
+    runId,
+    status: 'complete',
+    content: input.answer,
+    toolCalls: [],
+  });
+  return { runId, userMessage, assistantMessage: finished ?? assistantMessage };
 }

@@ -10,7 +10,7 @@ import {
   finishProcessing,
 } from './files.js';
 import { newId } from './ids.js';
-import { finishRun, startRun } from './messages.js';
+import { finishRun, positionBelow, startRun } from './messages.js';
 import { createProject, startProjectDeletion } from './projects.js';
 import { createSession, getSession, startSessionDeletion } from './sessions.js';
 import { createTestDb } from './testing.js';
@@ -138,9 +138,10 @@ describe('usage counters', () => {
         sessionId,
         runId,
         clientMessageId,
-        userMessageId: newId(),
+        treeVersion: 0,
+        position: positionBelow(null),
+        question: { messageId: newId(), content: 'hi', edited: false },
         assistantMessageId: newId(),
-        content: 'hi',
         provider: 'offline',
         model: 'offline',
         maxMessages: 2,
@@ -151,7 +152,7 @@ describe('usage counters', () => {
     await finishRun(db, {
       sessionId,
       messageId: first.outcome === 'started' ? first.assistantMessage.messageId : '',
-      runId: first.outcome === 'started' ? (first.userMessage.runId ?? '') : '',
+      runId: first.outcome === 'started' ? (first.assistantMessage.runId ?? '') : '',
       status: 'complete',
       content: 'hello',
       toolCalls: [],

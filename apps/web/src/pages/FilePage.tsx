@@ -222,12 +222,12 @@ function ProvenanceSection({ projectId, provenance }: { projectId: string; prove
             <Link
               to="/projects/$projectId/sessions/$sessionId"
               params={{ projectId, sessionId: provenance.sessionId }}
-              hash={`message-${provenance.messageId}`}
+              {...(provenance.messageId ? { hash: `message-${provenance.messageId}` } : {})}
               className="font-medium text-indigo-700 underline"
             >
               {session.data ? `the chat “${session.data.title}”` : 'the chat'}
             </Link>
-            .
+            {provenance.messageId ? '' : ' (the message that made it was deleted)'}.
           </>
         )}
       </p>

@@ -1,8 +1,8 @@
-import { finishRun, listMessagesNewestFirst, type MessageRecord, saveProgress } from '@leonidas/db';
+import { finishRun, type MessageRecord, readBranch, saveProgress } from '@leonidas/db';
 import type { ApiDeps } from '../context.js';
 import type { RunLog } from './hub.js';
 import type { ChatTurn, ContentPart } from './llm/types.js';
-import { toMessage } from './messages.js';
+import { siblingsOf, toMessage } from './messages.js';
 import { checkNumbers } from './numbers.js';
 import { conversation, filesContext, SYSTEM_PROMPT } from './prompt.js';
 import type { NumberCheck, ToolCall, ToolError, Usage } from './schema.js';
@@ -24,7 +24,7 @@ export interface RunInput {
   assistantMessage: MessageRecord;
 }
 
-/** Recent messages read for a run (the model sees those within `CHAT_HISTORY_TOKEN_BUDGET`). */
+/** Recent messages of the reply's branch read for a run (the model sees those within `CHAT_HISTORY_TOKEN_BUDGET`). */
 const HISTORY_WINDOW = 60;
 
 type Ending = { status: 'complete' } | { status: 'cancelled' } | { status: 'error'; error: string };
@@ -65,12 +65,13 @@ export async function executeRun(deps: ApiDeps, input: RunInput): Promise<void> 
   let history: MessageRecord[] = [];
   let prepared = false;
   try {
-    // Newest first, the new question included.
-    const [recent, files] = await Promise.all([
-      listMessagesNewestFirst(deps.db, { sessionId, limit: HISTORY_WINDOW }),
+    // The reply's own branch only (other versions are not the conversation it answers), newest first: the
+    // reply itself, its question, and what came before them.
+    const [branch, files] = await Promise.all([
+      readBranch(deps.db, { sessionId, from: assistantMessage, limit: HISTORY_WINDOW }),
       projectFiles(deps, { projectId: input.projectId }),
     ]);
-    history = recent.items;
+    history = branch.items;
     prepared = true;
     const turns: ChatTurn[] = [
       ...conversation(history, deps.chat.historyTokenBudget),
@@ -163,6 +164,8 @@ export async function executeRun(deps: ApiDeps, input: RunInput): Promise<void> 
     deps.logger.error({ err: error, sessionId }, 'could not save the end of a reply');
     return null;
   });
+  // The question's children, as read when the run began: nothing changes the tree while a run is active.
+  const siblingIds = siblingsOf(history[1] ?? null, undefined);
   const message = toMessage(
     finished ?? {
       ...assistantMessage,
@@ -172,6 +175,7 @@ export async function executeRun(deps: ApiDeps, input: RunInput): Promise<void> 
       numbers,
       updatedAt: new Date().toISOString(),
     },
+    siblingIds,
   );
   if (ending.status === 'complete') emit({ type: 'message.completed', runId, message });
   else if (ending.status === 'cancelled') emit({ type: 'run.cancelled', runId, message });

@@ -2,13 +2,19 @@ import type { MessageRecord } from '@leonidas/db';
 import { RunLog } from './hub.js';
 import type { ChatEvent, Message, NumberCheck, ToolCall, Usage } from './schema.js';
 
-export function toMessage(record: MessageRecord): Message {
+/**
+ * A stored message as clients see it. `siblingIds` are its parent's children (the session's first messages
+ * for a first message): the caller has them, having read the parent along with the message.
+ */
+export function toMessage(record: MessageRecord, siblingIds: string[]): Message {
   return {
     id: record.messageId,
     sessionId: record.sessionId,
+    parentId: record.parentId ?? null,
     role: record.role,
     content: record.content,
     createdAt: new Date(record.createdAt),
+    ...(record.editedAt ? { editedAt: new Date(record.editedAt) } : {}),
     status: record.status,
     ...(record.model ? { model: record.provider ? `${record.provider}/${record.model}` : record.model } : {}),
     ...(Array.isArray(record.toolCalls) && record.toolCalls.length > 0
@@ -17,7 +23,13 @@ export function toMessage(record: MessageRecord): Message {
     ...(record.usage ? { usage: record.usage as Usage } : {}),
     ...(record.error ? { error: record.error } : {}),
     ...(Array.isArray(record.numbers) ? { numbers: record.numbers as NumberCheck[] } : {}),
+    siblingIds: siblingIds.includes(record.messageId) ? siblingIds : [...siblingIds, record.messageId],
   };
+}
+
+/** The versions at a message's place: its parent's children, or the session's first messages. */
+export function siblingsOf(parent: MessageRecord | null, rootIds: string[] | undefined): string[] {
+  return (parent ? parent.childIds : rootIds) ?? [];
 }
 
 /**
@@ -29,13 +41,19 @@ export function rebuildRun(user: MessageRecord, assistant: MessageRecord): RunLo
   const log = new RunLog(assistant.sessionId, runId);
   const messageId = assistant.messageId;
   const push = (event: ChatEvent) => log.events.push({ id: log.nextId(), event });
-  push({ type: 'run.started', runId, userMessageId: user.messageId, messageId });
+  push({
+    type: 'run.started',
+    runId,
+    userMessageId: user.messageId,
+    messageId,
+    parentId: user.parentId ?? null,
+  });
   for (const call of (assistant.toolCalls as ToolCall[] | undefined) ?? []) {
     push({ type: 'tool.call', runId, messageId, callId: call.callId, name: call.name, input: call.input });
     push({ type: 'tool.result', runId, messageId, callId: call.callId, output: call.output });
   }
   if (assistant.content) push({ type: 'message.delta', runId, messageId, text: assistant.content });
-  const message = toMessage(assistant);
+  const message = toMessage(assistant, siblingsOf(user, undefined));
   if (assistant.status === 'complete') push({ type: 'message.completed', runId, message });
   else if (assistant.status === 'cancelled') push({ type: 'run.cancelled', runId, message });
   else if (assistant.status === 'error') {

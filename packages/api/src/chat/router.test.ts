@@ -1,12 +1,5 @@
-import {
-  finishRun,
-  getMessage,
-  getRefreshToken,
-  listMessagesNewestFirst,
-  newId,
-  revokeRefreshFamily,
-  startRun,
-} from '@leonidas/db';
+import { getMessage, getRefreshToken, listMessagesNewestFirst, revokeRefreshFamily } from '@leonidas/db';
+import { appendTurn } from '@leonidas/db/testing';
 import { afterAll, beforeAll, describe, expect, it, onTestFinished } from 'vitest';
 import {
   collectEvents,
@@ -201,26 +194,10 @@ describe('chat runs', () => {
   it('pages 250 messages of history back in time, oldest first within a page', async () => {
     const { as, session } = await sessionFor(api);
     for (let i = 0; i < 125; i++) {
-      const runId = newId();
-      const started = await startRun(api.deps.db, {
+      await appendTurn(api.deps.db, {
         sessionId: session.id,
-        runId,
-        clientMessageId: `c${i}`,
-        userMessageId: newId(),
-        assistantMessageId: newId(),
-        content: `question ${i}`,
-        provider: 'offline',
-        model: 'x',
-        maxMessages: api.deps.quotas.maxMessagesPerSession,
-      });
-      if (started.outcome !== 'started') throw new Error(started.outcome);
-      await finishRun(api.deps.db, {
-        sessionId: session.id,
-        messageId: started.assistantMessage.messageId,
-        runId,
-        status: 'complete',
-        content: `answer ${i}`,
-        toolCalls: [],
+        question: `question ${i}`,
+        answer: `answer ${i}`,
       });
     }
     const pages = [];
@@ -239,19 +216,7 @@ describe('chat runs', () => {
 
   it('marks replies left streaming by a dead server as interrupted and frees the session', async () => {
     const { email, password, session } = await sessionFor(api);
-    const runId = newId();
-    const started = await startRun(api.deps.db, {
-      sessionId: session.id,
-      runId,
-      clientMessageId: 'crash',
-      userMessageId: newId(),
-      assistantMessageId: newId(),
-      maxMessages: api.deps.quotas.maxMessagesPerSession,
-      content: 'before the crash',
-      provider: 'offline',
-      model: 'x',
-    });
-    if (started.outcome !== 'started') throw new Error(started.outcome);
+    const started = await appendTurn(api.deps.db, { sessionId: session.id, question: 'before the crash' });
     expect(await recoverInterruptedRuns(api.deps, 60_000)).toBe(0);
     api.clock.advance(61_000);
     expect(await recoverInterruptedRuns(api.deps, 60_000)).toBeGreaterThanOrEqual(1);

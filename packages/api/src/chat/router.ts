@@ -1,10 +1,16 @@
 import { z } from 'zod';
+import { sessionOutput } from '../session/schema.js';
 import { protectedProcedure, router } from '../trpc.js';
 import {
   cancelInput,
+  deleteMessageInput,
+  editInput,
   historyInput,
   messagePageOutput,
   onEventsInput,
+  regenerateInput,
+  regenerateOutput,
+  selectBranchInput,
   sendInput,
   sendOutput,
 } from './schema.js';
@@ -28,4 +34,20 @@ export const chatRouter = router({
     .input(historyInput)
     .output(messagePageOutput)
     .query(({ ctx, input }) => chat.history(ctx.deps, { userId: ctx.user.id, ...input })),
+  edit: protectedProcedure
+    .input(editInput)
+    .output(sendOutput)
+    .mutation(({ ctx, input }) => chat.edit(ctx.deps, { userId: ctx.user.id, ...input })),
+  regenerate: protectedProcedure
+    .input(regenerateInput)
+    .output(regenerateOutput)
+    .mutation(({ ctx, input }) => chat.regenerate(ctx.deps, { userId: ctx.user.id, ...input })),
+  selectBranch: protectedProcedure
+    .input(selectBranchInput)
+    .output(sessionOutput)
+    .mutation(({ ctx, input }) => chat.selectBranch(ctx.deps, { userId: ctx.user.id, ...input })),
+  deleteMessage: protectedProcedure
+    .input(deleteMessageInput)
+    .output(z.object({ ok: z.literal(true) }))
+    .mutation(({ ctx, input }) => chat.deleteMessage(ctx.deps, { userId: ctx.user.id, ...input })),
 });

@@ -5,14 +5,18 @@ const sessionId = z.string().min(1).max(64);
 
 export const MAX_MESSAGE_CHARS = 32_000;
 
-export const sendInput = z.strictObject({
-  sessionId,
-  content: z
-    .string()
-    .max(MAX_MESSAGE_CHARS, `A message can be at most ${MAX_MESSAGE_CHARS} characters`)
-    .refine((content) => content.trim().length > 0, 'Write a message first'),
-  clientMessageId: z.string().min(1).max(100),
-});
+const messageId = z.string().min(1).max(64);
+const clientMessageId = z.string().min(1).max(100);
+const content = z
+  .string()
+  .max(MAX_MESSAGE_CHARS, `A message can be at most ${MAX_MESSAGE_CHARS} characters`)
+  .refine((text) => text.trim().length > 0, 'Write a message first');
+
+export const editInput = z.strictObject({ sessionId, messageId, content, clientMessageId });
+export const regenerateInput = z.strictObject({ sessionId, messageId, clientMessageId });
+export const selectBranchInput = z.strictObject({ sessionId, messageId });
+export const deleteMessageInput = z.strictObject({ sessionId, messageId });
+export const sendInput = z.strictObject({ sessionId, content, clientMessageId });
 export const onEventsInput = z.strictObject({ sessionId, lastEventId: z.string().max(100).optional() });
 export const cancelInput = z.strictObject({ sessionId });
 export const historyInput = z.strictObject({ sessionId, ...pageInput });
@@ -44,24 +48,38 @@ export type NumberCheck = z.infer<typeof numberCheckOutput>;
 export const messageOutput = z.object({
   id: z.string(),
   sessionId: z.string(),
+  /** The message this one follows; null for the first of the conversation (see "Conversation tree"). */
+  parentId: z.string().nullable(),
   role: z.enum(['user', 'assistant']),
   content: z.string(),
   createdAt: z.date(),
+  /** Set on a question made by editing another: when it was written. */
+  editedAt: z.date().optional(),
   status: z.enum(['complete', 'streaming', 'cancelled', 'error']),
   model: z.string().optional(),
   toolCalls: z.array(toolCallOutput).optional(),
   usage: usageOutput.optional(),
   error: z.string().optional(),
   numbers: z.array(numberCheckOutput).optional(),
+  /** The versions at this place of the conversation (same parent), this one included, oldest first. */
+  siblingIds: z.array(z.string()),
 });
 export type Message = z.infer<typeof messageOutput>;
 
 export const sendOutput = z.object({ userMessage: messageOutput, runId: z.string() });
+export const regenerateOutput = z.object({ runId: z.string() });
 export const messagePageOutput = pageOf(messageOutput);
 
 /** What `chat.onEvents` streams; every event names its run. */
 export type ChatEvent =
-  | { type: 'run.started'; runId: string; userMessageId: string; messageId: string }
+  | {
+      type: 'run.started';
+      runId: string;
+      userMessageId: string;
+      messageId: string;
+      /** The message the user's message follows (null for the first): where the run sits in the tree. */
+      parentId: string | null;
+    }
   | { type: 'message.delta'; runId: string; messageId: string; text: string }
   | { type: 'tool.call'; runId: string; messageId: string; callId: string; name: string; input: unknown }
   | { type: 'tool.result'; runId: string; messageId: string; callId: string; output: unknown }

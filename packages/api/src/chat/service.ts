@@ -1,83 +1,288 @@
 import {
+  adoptStraightHistory,
+  collectSubtree,
+  detachMessage,
   finishRun,
   getMessage,
-  listMessagesNewestFirst,
+  getSession,
+  isOnBranch,
   listStaleStreamingMessages,
   type MessageRecord,
+  newestLeafBelow,
   newId,
+  positionBelow,
+  positionOf,
+  readBranch,
   requestCancel,
+  type SessionRecord,
+  setActiveLeaf,
   startRun,
+  type TreePosition,
 } from '@leonidas/db';
 import { tracked } from '@trpc/server';
 import type { SignIn } from '../auth/tokens.js';
 import type { ApiDeps } from '../context.js';
+import { deleteInBackground, deletionLeaseUntil } from '../deletion/service.js';
 import { AppError, notFound, quotaReached, tooManyRequests } from '../errors.js';
 import { formatCount } from '../quotas.js';
-import { requireSession } from '../session/service.js';
+import type { Session } from '../session/schema.js';
+import { requireSession, toSession } from '../session/service.js';
 import { checkReply, executeRun } from './engine.js';
 import type { RunLog } from './hub.js';
-import { rebuildRun, toMessage } from './messages.js';
+import { rebuildRun, siblingsOf, toMessage } from './messages.js';
 import type { Message, ToolCall } from './schema.js';
 
 type Owner = { userId: string };
+type SessionInput = Owner & { sessionId: string };
+/** A session with its conversation tree. */
+type TreeSession = SessionRecord & { treeVersion: number };
 
-/** How many recent messages are read to build the model's context (the token budget then trims them). */
+/** How often a change of the tree is tried again when another change landed between its read and its write. */
+const TREE_ATTEMPTS = 3;
 
-export async function send(
+const busy = () =>
+  new AppError('CONFLICT', 'DS Bro is still replying in this session. Wait for the reply or stop it first.');
+const changedMeanwhile = () =>
+  new AppError('CONFLICT', 'The conversation changed at the same time. Reload it and try again.');
+
+/**
+ * The session, if this user owns it, with its conversation tree: a session from before the tree gets one
+ * first, its messages read as one straight branch.
+ */
+async function requireTree(deps: ApiDeps, input: SessionInput): Promise<TreeSession> {
+  const session = await requireSession(deps, input);
+  if (session.treeVersion !== undefined) return { ...session, treeVersion: session.treeVersion };
+  await adoptStraightHistory(deps.db, session.sessionId);
+  const adopted = await getSession(deps.db, session.sessionId);
+  if (adopted?.treeVersion === undefined) throw notFound('Session');
+  return { ...adopted, treeVersion: adopted.treeVersion };
+}
+
+/** A message of this session; NOT_FOUND like the session when it is someone else's or missing. */
+async function requireMessage(deps: ApiDeps, sessionId: string, messageId: string): Promise<MessageRecord> {
+  const message = await getMessage(deps.db, { sessionId, messageId });
+  if (!message) throw notFound('Message');
+  return message;
+}
+
+async function withSiblings(deps: ApiDeps, session: TreeSession, message: MessageRecord): Promise<Message> {
+  const parent = message.parentId
+    ? await getMessage(deps.db, { sessionId: session.sessionId, messageId: message.parentId })
+    : null;
+  return toMessage(message, siblingsOf(parent, session.rootIds));
+}
+
+/** Where a reply run starts: its place in the tree and, unless a reply is regenerated, the user's question. */
+interface Placement {
+  position: TreePosition;
+  question?: { content: string; edited: boolean };
+  /** The versions already at the question's place (it joins them). */
+  siblingIds: string[];
+}
+
+/**
+ * Starts a reply run where `place` says, from the tree as just read: writes the messages, announces the run
+ * and lets the server write the reply, which goes on when the client goes away. Read and write are tried
+ * again when another change of the tree landed between them.
+ */
+async function startReply(
   deps: ApiDeps,
-  input: Owner & { sessionId: string; content: string; clientMessageId: string },
-): Promise<{ userMessage: Message; runId: string }> {
+  input: SessionInput & { clientMessageId: string },
+  place: (session: TreeSession) => Promise<Placement>,
+): Promise<{ userMessage: Message | null; runId: string }> {
   const decision = deps.chatLimiter.hit(input.userId);
   if (!decision.allowed) throw tooManyRequests('You are sending messages too fast.', decision.retryAfterMs);
-  const session = await requireSession(deps, input);
+  for (let attempt = 0; attempt < TREE_ATTEMPTS; attempt++) {
+    const session = await requireTree(deps, input);
+    const placement = await place(session);
+    const runId = newId();
+    const result = await startRun(deps.db, {
+      sessionId: input.sessionId,
+      runId,
+      clientMessageId: input.clientMessageId,
+      treeVersion: session.treeVersion,
+      position: placement.position,
+      ...(placement.question ? { question: { messageId: newId(), ...placement.question } } : {}),
+      assistantMessageId: newId(),
+      provider: deps.llm.name,
+      model: deps.llm.model,
+      maxMessages: deps.quotas.maxMessagesPerSession,
+    });
+    if (result.outcome === 'moved') continue;
+    if (result.outcome === 'duplicate') {
+      const existing = await requireMessage(deps, input.sessionId, result.messageId);
+      return {
+        userMessage: existing.role === 'user' ? await withSiblings(deps, session, existing) : null,
+        runId: result.runId,
+      };
+    }
+    if (result.outcome === 'busy') throw busy();
+    if (result.outcome === 'gone') throw notFound('Session');
+    if (result.outcome === 'full') {
+      throw quotaReached(
+        `This chat has reached the limit of ${formatCount(deps.quotas.maxMessagesPerSession)} messages. Start a new chat, or start this one over.`,
+      );
+    }
 
-  const runId = newId();
-  const result = await startRun(deps.db, {
-    sessionId: input.sessionId,
-    runId,
-    clientMessageId: input.clientMessageId,
-    userMessageId: newId(),
-    assistantMessageId: newId(),
-    content: input.content,
-    provider: deps.llm.name,
-    model: deps.llm.model,
-    maxMessages: deps.quotas.maxMessagesPerSession,
-  });
-  if (result.outcome === 'duplicate') {
-    const existing = await getMessage(deps.db, { sessionId: input.sessionId, messageId: result.messageId });
-    if (!existing) throw notFound('Message');
-    return { userMessage: toMessage(existing), runId: result.runId };
-  }
-  if (result.outcome === 'busy') {
-    throw new AppError(
-      'CONFLICT',
-      'DS Bro is still replying in this session. Wait for the reply or stop it first.',
+    const { userMessage, assistantMessage } = result;
+    const log = deps.runs.start(input.sessionId, runId);
+    const { position } = placement;
+    deps.runs.emit(log, {
+      type: 'run.started',
+      runId,
+      // A regenerated reply goes below the question at its place, whose own parent is the next one up.
+      userMessageId: userMessage?.messageId ?? position.parentId ?? '',
+      messageId: assistantMessage.messageId,
+      parentId: userMessage ? position.parentId : (position.ancestors[1] ?? null),
+    });
+    void deps.background.run(
+      executeRun(deps, { log, userId: input.userId, projectId: session.projectId, assistantMessage }),
     );
+    return {
+      userMessage: userMessage
+        ? toMessage(userMessage, [...placement.siblingIds, userMessage.messageId])
+        : null,
+      runId,
+    };
   }
-  if (result.outcome === 'gone') throw notFound('Session');
-  if (result.outcome === 'full') {
-    throw quotaReached(
-      `This chat has reached the limit of ${formatCount(deps.quotas.maxMessagesPerSession)} messages. Start a new chat, or start this one over.`,
-    );
-  }
+  throw changedMeanwhile();
+}
 
-  const log = deps.runs.start(input.sessionId, runId);
-  deps.runs.emit(log, {
-    type: 'run.started',
-    runId,
-    userMessageId: result.userMessage.messageId,
-    messageId: result.assistantMessage.messageId,
+/** A question at the end of the active branch, and its reply. */
+export async function send(
+  deps: ApiDeps,
+  input: SessionInput & { content: string; clientMessageId: string },
+): Promise<{ userMessage: Message; runId: string }> {
+  const { userMessage, runId } = await startReply(deps, input, async (session) => {
+    const leaf = session.activeLeafId
+      ? await getMessage(deps.db, { sessionId: session.sessionId, messageId: session.activeLeafId })
+      : null;
+    return {
+      position: positionBelow(leaf),
+      question: { content: input.content, edited: false },
+      siblingIds: siblingsOf(leaf, session.rootIds),
+    };
   });
-  // The run belongs to the server, not to this request: it goes on when the client goes away.
-  void deps.background.run(
-    executeRun(deps, {
-      log,
-      userId: input.userId,
+  if (!userMessage) throw changedMeanwhile();
+  return { userMessage, runId };
+}
+
+/** A new version of a user's question beside the old one (which stays), and a reply to it. */
+export async function edit(
+  deps: ApiDeps,
+  input: SessionInput & { messageId: string; content: string; clientMessageId: string },
+): Promise<{ userMessage: Message; runId: string }> {
+  const { userMessage, runId } = await startReply(deps, input, async (session) => {
+    const message = await requireMessage(deps, session.sessionId, input.messageId);
+    if (message.role !== 'user') {
+      throw new AppError(
+        'BAD_REQUEST',
+        'Only your own messages can be edited. To get another answer from DS Bro, regenerate its reply.',
+      );
+    }
+    const parent = message.parentId ? await requireMessage(deps, session.sessionId, message.parentId) : null;
+    return {
+      position: positionOf(message),
+      question: { content: input.content, edited: true },
+      siblingIds: siblingsOf(parent, session.rootIds),
+    };
+  });
+  if (!userMessage) throw changedMeanwhile();
+  return { userMessage, runId };
+}
+
+/** Another reply to the same question, beside the old one (which stays). */
+export async function regenerate(
+  deps: ApiDeps,
+  input: SessionInput & { messageId: string; clientMessageId: string },
+): Promise<{ runId: string }> {
+  const { runId } = await startReply(deps, input, async (session) => {
+    const message = await requireMessage(deps, session.sessionId, input.messageId);
+    if (message.role !== 'assistant' || !message.parentId) {
+      throw new AppError(
+        'BAD_REQUEST',
+        "Only DS Bro's replies can be regenerated. To ask differently, edit your message.",
+      );
+    }
+    return { position: positionOf(message), siblingIds: [] };
+  });
+  return { runId };
+}
+
+/** Shows the branch through `messageId`, down to its newest messages. */
+export async function selectBranch(
+  deps: ApiDeps,
+  input: SessionInput & { messageId: string },
+): Promise<Session> {
+  for (let attempt = 0; attempt < TREE_ATTEMPTS; attempt++) {
+    const session = await requireTree(deps, input);
+    const message = await requireMessage(deps, input.sessionId, input.messageId);
+    if (session.activeRunId) throw busy();
+    const leaf = await newestLeafBelow(deps.db, message);
+    const result = await setActiveLeaf(deps.db, {
+      sessionId: input.sessionId,
+      leafId: leaf.messageId,
+      treeVersion: session.treeVersion,
+    });
+    if (result === 'busy') throw busy();
+    if (result === 'gone') throw notFound('Session');
+    if (result === 'moved') continue;
+    // A replay of the run this server remembers could be on the branch left; the next one is rebuilt.
+    deps.runs.forget(input.sessionId);
+    return toSession(result);
+  }
+  throw changedMeanwhile();
+}
+
+/**
+ * Deletes a message and everything below it, on every branch. They leave the conversation at once; their
+ * items, kept query results and links from generated files go in the background. When the active branch ran
+ * through the message, it moves to the nearest remaining version (its newest messages), else to the parent.
+ */
+export async function deleteMessage(
+  deps: ApiDeps,
+  input: SessionInput & { messageId: string },
+): Promise<{ ok: true }> {
+  for (let attempt = 0; attempt < TREE_ATTEMPTS; attempt++) {
+    const session = await requireTree(deps, input);
+    const message = await requireMessage(deps, input.sessionId, input.messageId);
+    if (session.activeRunId) throw busy();
+    const read = (messageId: string) => getMessage(deps.db, { sessionId: input.sessionId, messageId });
+    const [parent, subtree, leaf] = await Promise.all([
+      message.parentId ? read(message.parentId) : null,
+      collectSubtree(deps.db, message),
+      session.activeLeafId ? read(session.activeLeafId) : null,
+    ]);
+    let newLeafId = session.activeLeafId ?? null;
+    if (leaf && (await isOnBranch(deps.db, leaf, message))) {
+      const siblings = siblingsOf(parent, session.rootIds);
+      const at = siblings.indexOf(message.messageId);
+      const nearest = siblings[at - 1] ?? siblings[at + 1];
+      const sibling = nearest ? await read(nearest) : null;
+      newLeafId = sibling ? (await newestLeafBelow(deps.db, sibling)).messageId : (parent?.messageId ?? null);
+    }
+    const result = await detachMessage(deps.db, {
+      session,
+      message,
+      parent,
+      removed: subtree.length,
+      newLeafId,
+      leaseUntil: deletionLeaseUntil(deps),
+    });
+    if (result === 'busy') throw busy();
+    if (result === 'gone') throw notFound('Session');
+    if (result === 'moved') continue;
+    deps.runs.forget(input.sessionId);
+    deleteInBackground(deps, {
+      kind: 'MESSAGE',
+      targetId: message.messageId,
+      sessionId: input.sessionId,
+      userId: session.userId,
       projectId: session.projectId,
-      assistantMessage: result.assistantMessage,
-    }),
-  );
-  return { userMessage: toMessage(result.userMessage), runId };
+    });
+    return { ok: true };
+  }
+  throw changedMeanwhile();
 }
 
 /**
@@ -91,16 +296,16 @@ export async function subscribe(
   input: Owner & { signIn: SignIn; sessionId: string; lastEventId?: string | undefined },
   signal: AbortSignal | undefined,
 ) {
-  await requireSession(deps, input);
+  const session = await requireTree(deps, input);
   if (!(await deps.signIns.isActive(input.signIn.loginId))) throw new AppError('UNAUTHORIZED', SIGNED_OUT);
-  return watchedEvents(deps, input, signal);
+  return watchedEvents(deps, { ...input, session }, signal);
 }
 
 const SIGNED_OUT = 'You are signed out. Sign in again to follow this chat.';
 
 async function* watchedEvents(
   deps: ApiDeps,
-  input: { signIn: SignIn; sessionId: string; lastEventId?: string | undefined },
+  input: { signIn: SignIn; session: SessionRecord; sessionId: string; lastEventId?: string | undefined },
   signal: AbortSignal | undefined,
 ) {
   const signInEnded = deps.signIns.watch(input.signIn, signal);
@@ -117,11 +322,11 @@ async function* watchedEvents(
 
 async function* events(
   deps: ApiDeps,
-  input: { sessionId: string; lastEventId?: string | undefined },
+  input: { session: SessionRecord; sessionId: string; lastEventId?: string | undefined },
   signal: AbortSignal | undefined,
 ) {
   let log: RunLog | undefined =
-    deps.runs.get(input.sessionId) ?? (await rebuildLatestRun(deps, input.sessionId));
+    deps.runs.get(input.sessionId) ?? (await rebuildLatestRun(deps, input.session));
   let next =
     log && input.lastEventId ? log.events.findIndex((event) => event.id === input.lastEventId) + 1 : 0;
 
@@ -145,49 +350,50 @@ async function* events(
   }
 }
 
-async function rebuildLatestRun(deps: ApiDeps, sessionId: string): Promise<RunLog | undefined> {
-  const recent = (await listMessagesNewestFirst(deps.db, { sessionId, limit: 10 })).items;
-  const assistant = recent.find((message) => message.role === 'assistant' && message.runId);
-  const user = recent.find((message) => message.role === 'user' && message.runId === assistant?.runId);
-  if (!assistant || !user) return undefined;
+/** The run that ends the active branch, from its stored messages (a reply and its question). */
+async function rebuildLatestRun(deps: ApiDeps, session: SessionRecord): Promise<RunLog | undefined> {
+  if (!session.activeLeafId) return undefined;
+  const { items } = await readBranch(deps.db, {
+    sessionId: session.sessionId,
+    from: session.activeLeafId,
+    limit: 2,
+  });
+  const [assistant, user] = items;
+  if (assistant?.role !== 'assistant' || !assistant.runId || user?.role !== 'user') return undefined;
   return deps.runs.remember(rebuildRun(user, assistant));
 }
 
-export async function cancel(deps: ApiDeps, input: Owner & { sessionId: string }): Promise<{ ok: true }> {
+export async function cancel(deps: ApiDeps, input: SessionInput): Promise<{ ok: true }> {
   const session = await requireSession(deps, input);
   if (!session.activeRunId) return { ok: true };
-  if (!deps.runs.abort(input.sessionId, 'cancelled')) {
-    // The run is on another server: flag the message; that server sees it at its next save.
-    const streaming = await findStreamingMessage(deps, input.sessionId, session.activeRunId);
-    if (streaming)
-      await requestCancel(deps.db, { sessionId: input.sessionId, messageId: streaming.messageId });
+  if (!deps.runs.abort(input.sessionId, 'cancelled') && session.activeLeafId) {
+    // The run is on another server: flag its reply (the end of the active branch while it runs); that server
+    // sees the flag at its next save.
+    await requestCancel(deps.db, { sessionId: input.sessionId, messageId: session.activeLeafId });
   }
   return { ok: true };
 }
 
-async function findStreamingMessage(
-  deps: ApiDeps,
-  sessionId: string,
-  runId: string,
-): Promise<MessageRecord | undefined> {
-  const recent = (await listMessagesNewestFirst(deps.db, { sessionId, limit: 10 })).items;
-  return recent.find((message) => message.runId === runId && message.status === 'streaming');
-}
-
-/** Pages back in time; each page is oldest first, ready to prepend. */
+/**
+ * Pages back in time along the active branch; each page is oldest first, ready to prepend. A cursor names the
+ * message its page starts at (signed, so it is one this server handed out for this session).
+ */
 export async function history(
   deps: ApiDeps,
-  input: Owner & { sessionId: string; limit: number; cursor?: string | undefined },
+  input: SessionInput & { limit: number; cursor?: string | undefined },
 ) {
-  await requireSession(deps, input);
+  const session = await requireTree(deps, input);
   const scope = `chat.history:${input.sessionId}`;
-  const page = await listMessagesNewestFirst(deps.db, {
-    sessionId: input.sessionId,
-    limit: input.limit,
-    startKey: deps.cursors.decode(scope, input.cursor),
-  });
-  const result = deps.cursors.page(scope, page, toMessage);
-  return { items: result.items.reverse(), nextCursor: result.nextCursor };
+  const from = input.cursor ? deps.cursors.decode(scope, input.cursor)?.messageId : session.activeLeafId;
+  if (typeof from !== 'string') return { items: [], nextCursor: null };
+  const page = await readBranch(deps.db, { sessionId: input.sessionId, from, limit: input.limit });
+  const items = page.items.map((message, index) =>
+    toMessage(message, siblingsOf(page.items[index + 1] ?? page.parentOfOldest, session.rootIds)),
+  );
+  return {
+    items: items.reverse(),
+    nextCursor: page.nextId ? deps.cursors.encode(scope, { messageId: page.nextId }) : null,
+  };
 }
 
 /**

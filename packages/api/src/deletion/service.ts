@@ -1,10 +1,14 @@
 import {
   claimDeletion,
+  collectSubtree,
   type DeletionRecord,
+  deleteDetachedMessages,
   deleteFileRecords,
   deleteSessionContents,
   extendDeletionLease,
   finishDeletion,
+  forgetProvenanceMessage,
+  getMessage,
   listAbandonedDeletions,
   listFiles,
   listSessions,
@@ -12,8 +16,9 @@ import {
   type StartKey,
   startSessionDeletion,
 } from '@leonidas/db';
+import type { ToolCall } from '../chat/schema.js';
 import type { ApiDeps } from '../context.js';
-import { projectPrefix, sessionPrefix } from '../file/keys.js';
+import { projectPrefix, queryResultKey, sessionPrefix } from '../file/keys.js';
 
 /**
  * How long a server owns a cascade it started or claimed; it renews the lease after every batch, so only a
@@ -25,7 +30,7 @@ const SESSION_BATCH = 10;
 /** Files per transaction, with the usage update: as many as DynamoDB takes. */
 const FILE_BATCH = MAX_FILES_PER_DELETION;
 
-type Deletion = Pick<DeletionRecord, 'kind' | 'targetId' | 'userId' | 'projectId'>;
+type Deletion = Pick<DeletionRecord, 'kind' | 'targetId' | 'userId' | 'projectId' | 'sessionId'>;
 
 export const deletionLeaseUntil = (deps: ApiDeps) => deps.clock.now() + DELETION_LEASE_MS;
 
@@ -67,6 +72,8 @@ export async function finishAbandonedDeletions(deps: ApiDeps): Promise<number> {
 async function runDeletion(deps: ApiDeps, deletion: Deletion): Promise<boolean> {
   if (deletion.kind === 'SESSION') {
     await clearSession(deps, deletion.projectId, deletion.targetId);
+  } else if (deletion.kind === 'MESSAGE') {
+    await clearMessages(deps, deletion);
   } else {
     const uploadsOpenUntil = await clearProject(deps, deletion);
     if (uploadsOpenUntil > deps.clock.now()) {
@@ -89,6 +96,31 @@ async function clearSession(deps: ApiDeps, projectId: string, sessionId: string)
   await deleteSessionContents(deps.db, sessionId);
   await deps.storage.deletePrefix(sessionPrefix(projectId, sessionId));
   deps.runs.forget(sessionId);
+}
+
+/**
+ * A message taken out of its conversation and everything that was below it: their kept query results, the
+ * links from the files they made (the files stay: they are the user's now), then the messages themselves.
+ */
+async function clearMessages(deps: ApiDeps, deletion: Deletion): Promise<void> {
+  const sessionId = deletion.sessionId ?? '';
+  const root = await getMessage(deps.db, { sessionId, messageId: deletion.targetId });
+  if (!root) return;
+  const subtree = await collectSubtree(deps.db, root);
+  for (const message of subtree) {
+    for (const call of (message.toolCalls as ToolCall[] | undefined) ?? []) {
+      const output = call.output as { queryId?: unknown; fileId?: unknown } | null;
+      if (call.name === 'run_sql' && typeof output?.queryId === 'string') {
+        await deps.storage.delete(queryResultKey(deletion.projectId, sessionId, output.queryId));
+      }
+      if (typeof output?.fileId === 'string' && (call.name === 'make_chart' || call.name === 'save_table')) {
+        await forgetProvenanceMessage(deps.db, { fileId: output.fileId, messageId: message.messageId });
+      }
+    }
+  }
+  await deleteDetachedMessages(deps.db, subtree, () =>
+    extendDeletionLease(deps.db, { ...deletion, leaseUntil: deletionLeaseUntil(deps) }),
+  );
 }
 
 /**

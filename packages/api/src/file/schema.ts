@@ -79,7 +79,8 @@ export type CsvMetadata = z.infer<typeof csvMetadataOutput>;
 /** Where a file DS Bro made came from. */
 export const provenanceOutput = z.object({
   sessionId: z.string(),
-  messageId: z.string(),
+  /** The reply that made the file; gone when that message was deleted (the file stays). */
+  messageId: z.string().optional(),
   sql: z.string(),
   sourceFileIds: z.array(z.string()),
 });

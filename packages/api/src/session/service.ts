@@ -105,7 +105,7 @@ export async function refreshSession(deps: ApiDeps, input: Owner & { sessionId: 
   await deleteSessionContents(deps.db, input.sessionId);
   await recountMessages(deps.db, { sessionId: input.sessionId, onlyIfUncounted: false });
   deps.runs.forget(input.sessionId);
-  const record = await updateSessionRecord(deps.db, { sessionId: input.sessionId });
+  const record = await updateSessionRecord(deps.db, { sessionId: input.sessionId, clearTree: true });
   if (!record) throw notFound('Session');
   return toSession(record);
 }
