@@ -2,6 +2,7 @@ import { BatchWriteCommand, QueryCommand as RawQueryCommand } from '@aws-sdk/lib
 import {
   $add,
   $remove,
+  $set,
   ConditionCheck,
   DeleteTransaction,
   executeTransactWrite,
@@ -110,7 +111,7 @@ export async function updateSession(
       .item({
         sessionId: input.sessionId,
         ...(input.title !== undefined ? { title: input.title } : {}),
-        ...(input.clearTree ? { treeVersion: $add(1), rootIds: [], activeLeafId: $remove() } : {}),
+        ...(input.clearTree ? { treeVersion: $add(1), rootIds: $set([]), activeLeafId: $remove() } : {}),
         version: $add(1),
       })
       .options({ condition: { attr: 'sessionId', exists: true }, returnValues: 'ALL_NEW' })

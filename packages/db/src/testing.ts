@@ -7,6 +7,7 @@ import {
   BatchWriteCommand,
   DeleteItemCommand,
   executeBatchWrite,
+  PutItemCommand,
   UpdateItemCommand,
 } from 'dynamodb-toolbox';
 import { inject } from 'vitest';
@@ -143,4 +144,39 @@ export async function appendTurn(
     toolCalls: [],
   });
   return { runId, userMessage, assistantMessage: finished ?? assistantMessage };
+}
+
+/**
+ * Makes a session look as written before the conversation tree: these messages, in order, with no parent,
+ * depth, ancestors or children, and a session with no tree. Returns their ids.
+ */
+export async function writePreTreeConversation(
+  db: Db,
+  input: { sessionId: string; contents: string[] },
+): Promise<string[]> {
+  const ids = input.contents.map(() => newId());
+  for (const [index, messageId] of ids.entries()) {
+    await db.entities.message
+      .build(PutItemCommand)
+      .item({
+        sessionId: input.sessionId,
+        messageId,
+        role: index % 2 === 0 ? 'user' : 'assistant',
+        content: input.contents[index] ?? '',
+        status: 'complete',
+        runId: ids[index - (index % 2)],
+      })
+      .send();
+  }
+  await db.entities.session
+    .build(UpdateItemCommand)
+    .item({
+      sessionId: input.sessionId,
+      treeVersion: $remove(),
+      rootIds: $remove(),
+      activeLeafId: $remove(),
+      messageCount: ids.length,
+    })
+    .send();
+  return ids;
 }

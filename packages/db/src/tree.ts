@@ -297,9 +297,10 @@ export async function adoptStraightHistory(db: Db, sessionId: string): Promise<v
           sessionId,
           messageId,
           depth: index,
-          ancestors: ids.slice(Math.max(0, index - MAX_ANCESTORS), index).reverse(),
+          // Lists are set whole ($set): a plain array would update them index by index.
+          ancestors: $set(ids.slice(Math.max(0, index - MAX_ANCESTORS), index).reverse()),
           ...(parentId ? { parentId } : {}),
-          ...(childId ? { childIds: [childId] } : {}),
+          ...(childId ? { childIds: $set([childId]) } : {}),
         })
         // Written with the tree already (by a send after an adoption that ran at the same time): kept.
         .options({
@@ -324,7 +325,7 @@ export async function adoptStraightHistory(db: Db, sessionId: string): Promise<v
       .item({
         sessionId,
         treeVersion: 0,
-        rootIds: ids.slice(0, 1),
+        rootIds: $set(ids.slice(0, 1)),
         ...(ids.length > 0 ? { activeLeafId: ids.at(-1) } : {}),
       })
       .options({
