@@ -206,6 +206,78 @@ describe('@leonidas/client', () => {
     expect(csvBack.trim().split('\n')).toEqual(['team,total', 'red,7', 'blue,5']);
   });
 
+  it('edits a question, regenerates a reply and switches versions, and ask goes on from the branch shown', async () => {
+    const { accessToken } = await account();
+    const client = createLeonidasClient({ url: server.url, token: accessToken });
+    const project = await client.project.create.mutate({ name: 'Versions' });
+    const session = await client.session.create.mutate({ projectId: project.id });
+    const sessionId = session.id;
+    const finish = async (events: AsyncIterable<ChatEvent>) => {
+      for await (const event of events) if (event.type === 'message.completed') return event.message;
+      throw new Error('the reply did not complete');
+    };
+    /** Follows a run started by a mutation (edit, regenerate) to its end. */
+    const follow = (runId: string) =>
+      new Promise<RouterOutputs['chat']['history']['items'][number]>((resolve, reject) => {
+        const subscription = client.chat.onEvents.subscribe(
+          { sessionId },
+          {
+            onData: ({ data }) => {
+              if (data.runId === runId && data.type === 'message.completed') {
+                subscription.unsubscribe();
+                resolve(data.message);
+              }
+            },
+            onError: reject,
+          },
+        );
+      });
+    const first = await finish(ask(client, { sessionId, content: '/help' }));
+    await finish(ask(client, { sessionId, content: '/tables' }));
+    const shown = async () => (await client.chat.history.query({ sessionId })).items;
+    const question = (await shown())[2];
+
+    const edited = await client.chat.edit.mutate({
+      sessionId,
+      messageId: question?.id ?? '',
+      content: 'what files do I have?',
+      clientMessageId: crypto.randomUUID(),
+    });
+    await follow(edited.runId);
+    expect((await shown()).map((message) => message.content.split('\n')[0])).toEqual([
+      '/help',
+      first.content.split('\n')[0],
+      'what files do I have?',
+      expect.stringContaining('no files'),
+    ]);
+    const regenerated = await client.chat.regenerate.mutate({
+      sessionId,
+      messageId: (await shown())[3]?.id ?? '',
+      clientMessageId: crypto.randomUUID(),
+    });
+    const again = await follow(regenerated.runId);
+    expect(again.siblingIds).toHaveLength(2);
+
+    // ask continues the branch shown, here the edited one.
+    const next = await finish(ask(client, { sessionId, content: '/tables' }));
+    expect(next.parentId).not.toBeNull();
+    const afterAsk = await shown();
+    expect(afterAsk.map((message) => message.id).slice(0, 4)).toEqual([
+      first.parentId,
+      first.id,
+      edited.userMessage.id,
+      again.id,
+    ]);
+    expect(afterAsk).toHaveLength(6);
+
+    await client.chat.selectBranch.mutate({ sessionId, messageId: question?.id ?? '' });
+    expect((await shown())[2]).toMatchObject({
+      id: question?.id,
+      content: '/tables',
+      siblingIds: [question?.id, edited.userMessage.id],
+    });
+  });
+
   it('infers procedure inputs, outputs and event types', () => {
     expectTypeOf<RouterOutputs['project']['byId']>().not.toBeAny();
     expectTypeOf<RouterOutputs['project']['byId']>().toEqualTypeOf<{
