@@ -13,7 +13,6 @@ import {
 } from 'dynamodb-toolbox';
 import type { Db } from './db.js';
 import { failedConditionIndexes, isConditionFailure } from './errors.js';
-import { type KeyPage, queryPage, type StartKey } from './pagination.js';
 import { recountMessages } from './sessions.js';
 
 export type MessageRole = 'user' | 'assistant';
@@ -354,20 +353,6 @@ export async function requestCancel(db: Db, key: { sessionId: string; messageId:
     if (isConditionFailure(error)) return false;
     throw error;
   }
-}
-
-/** Messages newest first: history pages and the recent conversation for the model. */
-export async function listMessagesNewestFirst(
-  db: Db,
-  input: { sessionId: string; limit: number; startKey?: StartKey | undefined },
-): Promise<KeyPage<MessageRecord>> {
-  const page = await queryPage(
-    db,
-    db.entities.message,
-    { partition: `SESSION#${input.sessionId}`, range: { beginsWith: 'MESSAGE#' } },
-    { limit: input.limit, startKey: input.startKey, newestFirst: true },
-  );
-  return { items: page.items.map(strip), nextKey: page.nextKey };
 }
 
 /** Assistant messages still marked streaming whose last save is older than `updatedBefore` (ISO). */

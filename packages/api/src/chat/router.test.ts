@@ -1,4 +1,4 @@
-import { getMessage, getRefreshToken, listMessagesNewestFirst, revokeRefreshFamily } from '@leonidas/db';
+import { getMessage, getRefreshToken, readBranch, revokeRefreshFamily } from '@leonidas/db';
 import { appendTurn } from '@leonidas/db/testing';
 import { afterAll, beforeAll, describe, expect, it, onTestFinished } from 'vitest';
 import {
@@ -225,7 +225,11 @@ describe('chat runs', () => {
       messageId: started.assistantMessage.messageId,
     });
     expect(message).toMatchObject({ status: 'error', error: expect.stringMatching(/interrupted/) });
-    const messages = await listMessagesNewestFirst(api.deps.db, { sessionId: session.id, limit: 5 });
+    const messages = await readBranch(api.deps.db, {
+      sessionId: session.id,
+      from: started.assistantMessage.messageId,
+      limit: 5,
+    });
     expect(messages.items.map((m) => m.status)).toEqual(['error', 'complete']);
     // The session takes a new message again.
     const { accessToken } = await api.caller().auth.login({ email, password });

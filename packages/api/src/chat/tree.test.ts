@@ -396,7 +396,7 @@ describe('the conversation tree', () => {
       userMessageId: question?.id,
       parentId: null,
     });
-    expect((replayed.at(-1)?.data.message as { content: string }).content).toBe('Answer to "alpha".');
+    expect(replayed.at(-1)?.data.message).toMatchObject({ content: 'Answer to "alpha".' });
     // A client that followed the other branch resumes from its last event: the branch shown is replayed whole.
     const resumed = await collectEvents(
       await as.chat.onEvents({ sessionId, lastEventId: live.at(-1)?.id }),

@@ -62,10 +62,8 @@ describe('sessions', () => {
     await expectTrpcError(as.session.byId({ sessionId: session.id }), 'NOT_FOUND');
     // The messages are deleted in the background.
     await api.deps.background.drain(30_000);
-    const { listMessagesNewestFirst } = await import('@leonidas/db');
-    expect((await listMessagesNewestFirst(api.deps.db, { sessionId: session.id, limit: 10 })).items).toEqual(
-      [],
-    );
+    const { countMessages } = await import('@leonidas/db');
+    expect(await countMessages(api.deps.db, session.id)).toBe(0);
   });
 
   it('refuses bad input with BAD_REQUEST', async () => {
