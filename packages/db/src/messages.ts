@@ -3,7 +3,6 @@ import {
   $append,
   $remove,
   $set,
-  ConditionCheck,
   executeTransactWrite,
   GetItemCommand,
   PutTransaction,
@@ -209,7 +208,11 @@ async function tryStartRun(db: Db, input: StartRunInput): Promise<StartRunResult
         ? [
             message
               .build(UpdateTransaction)
-              .item({ sessionId: input.sessionId, messageId: position.parentId, childIds: $append([firstId]) })
+              .item({
+                sessionId: input.sessionId,
+                messageId: position.parentId,
+                childIds: $append([firstId]),
+              })
               .options({ condition: { attr: 'messageId', exists: true } }),
           ]
         : []),

@@ -199,9 +199,9 @@ export async function startSessionDeletion(
   }
 }
 
-/** How many messages the session holds, counted from its partition. */
-export async function countMessages(db: Db, sessionId: string): Promise<number> {
-  let count = 0;
+/** The ids of the session's messages, oldest first, read from its partition (keys only). */
+export async function listMessageIds(db: Db, sessionId: string): Promise<string[]> {
+  const ids: string[] = [];
   let startKey: Record<string, unknown> | undefined;
   do {
     const page = await db.documentClient.send(
@@ -209,15 +209,20 @@ export async function countMessages(db: Db, sessionId: string): Promise<number> 
         TableName: db.tableName,
         KeyConditionExpression: 'pk = :pk AND begins_with(sk, :prefix)',
         ExpressionAttributeValues: { ':pk': `SESSION#${sessionId}`, ':prefix': 'MESSAGE#' },
-        Select: 'COUNT',
+        ProjectionExpression: 'sk',
         ConsistentRead: true,
         ExclusiveStartKey: startKey,
       }),
     );
-    count += page.Count ?? 0;
+    ids.push(...(page.Items ?? []).map((item) => String(item.sk).slice('MESSAGE#'.length)));
     startKey = page.LastEvaluatedKey;
   } while (startKey);
-  return count;
+  return ids;
+}
+
+/** How many messages the session holds, counted from its partition. */
+export async function countMessages(db: Db, sessionId: string): Promise<number> {
+  return (await listMessageIds(db, sessionId)).length;
 }
 
 /**

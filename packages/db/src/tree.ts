@@ -1,4 +1,4 @@
-import { BatchGetCommand, QueryCommand as RawQueryCommand } from '@aws-sdk/lib-dynamodb';
+import { BatchGetCommand } from '@aws-sdk/lib-dynamodb';
 import {
   $add,
   $remove,
@@ -14,7 +14,7 @@ import { tombstonePut } from './deletions.js';
 import type { LeonidasEntities } from './entities.js';
 import { failedConditionIndexes, isConditionFailure } from './errors.js';
 import { getMessage, MAX_ANCESTORS, type MessageRecord } from './messages.js';
-import { batchDelete, getSession, type SessionRecord } from './sessions.js';
+import { batchDelete, getSession, listMessageIds, type SessionRecord } from './sessions.js';
 
 /*
  * The conversation tree. Each message knows its parent, its depth, its children and up to MAX_ANCESTORS
@@ -269,23 +269,7 @@ export async function deleteDetachedMessages(
  * two servers, writes the same values.
  */
 export async function adoptStraightHistory(db: Db, sessionId: string): Promise<void> {
-  const ids: string[] = [];
-  let startKey: Record<string, unknown> | undefined;
-  do {
-    const page = await db.documentClient.send(
-      new RawQueryCommand({
-        TableName: db.tableName,
-        KeyConditionExpression: 'pk = :pk AND begins_with(sk, :prefix)',
-        ExpressionAttributeValues: { ':pk': `SESSION#${sessionId}`, ':prefix': 'MESSAGE#' },
-        ProjectionExpression: 'sk',
-        ConsistentRead: true,
-        ExclusiveStartKey: startKey,
-      }),
-    );
-    ids.push(...(page.Items ?? []).map((item) => String(item.sk).slice('MESSAGE#'.length)));
-    startKey = page.LastEvaluatedKey;
-  } while (startKey);
-
+  const ids = await listMessageIds(db, sessionId);
   const place = async (index: number) => {
     const messageId = ids[index] as string;
     const parentId = ids[index - 1];
