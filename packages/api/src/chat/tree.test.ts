@@ -413,7 +413,8 @@ describe('reading the active branch', () => {
     const name = `count-${newId()}`;
     db.documentClient.middlewareStack.add(
       (next, context) => (args) => {
-        calls.push(String(context.commandName).replace(/Command$/, ''));
+        const index = (args.input as { IndexName?: string }).IndexName;
+        calls.push(`${String(context.commandName).replace(/Command$/, '')}${index ? ` on ${index}` : ''}`);
         return next(args);
       },
       { step: 'initialize', name },
@@ -497,6 +498,15 @@ describe('reading the active branch', () => {
     expect(whole.map((message) => message.content)).toEqual(expected);
     const forks = whole.filter((message) => message.siblingIds.length > 1).map((message) => message.content);
     expect(forks).toEqual(Array.from({ length: 9 }, (_, i) => `b${i + 1} q${2 * i + 4}`));
+
+    // A reply reads its context (the branch it answers) in one BatchGetItem too; the one query lists the
+    // project's files (GSI1), and the session's partition is never queried.
+    const replyReads = async (as: Caller, sessionId: string) =>
+      (await countCalls(api.deps.db, () => ask(as, sessionId, 'one more')))
+        .filter((call) => /^(BatchGetItem|Query|Scan)/.test(call))
+        .sort();
+    expect(await replyReads(straight.as, straight.sessionId)).toEqual(['BatchGetItem', 'Query on GSI1']);
+    expect(await replyReads(branched.as, branched.sessionId)).toEqual(['BatchGetItem', 'Query on GSI1']);
   });
 });
 
