@@ -305,6 +305,149 @@ describe('a data scientist using Leonidas in a browser', () => {
     await context.close();
   }, 120_000);
 
+  it('edits a question, switches between its versions, regenerates and copies a reply, deletes a message, and keeps the branch across a reload', async () => {
+    const context = await browser!.newContext({ viewport: { width: 1280, height: 860 } });
+    await context.grantPermissions(['clipboard-read', 'clipboard-write'], { origin: baseUrl });
+    const page = await context.newPage();
+    const problems: string[] = [];
+    page.on('console', (message) => message.type() === 'error' && problems.push(message.text()));
+    page.on('pageerror', (error) => problems.push(error.message));
+    page.on(
+      'response',
+      (response) => response.status() >= 400 && problems.push(`${response.status()} ${response.url()}`),
+    );
+    const email = `lovelace.${Date.now()}@example.com`;
+    const password = 'a long password';
+    await page.goto(`${baseUrl}/signup`);
+    await page.getByLabel('Email').fill(email);
+    await page.getByLabel('Password').fill(password);
+    await page.getByRole('button', { name: 'Sign up' }).click();
+    await page.getByLabel('New project name').fill('Versions');
+    await page.getByRole('button', { name: 'Create project' }).click();
+    await page.getByRole('link', { name: /Versions/ }).click();
+    await page.getByRole('button', { name: 'New chat' }).click();
+
+    const log = page.getByRole('log', { name: 'Conversation' });
+    const composer = page.getByLabel('Message DS Bro');
+    const items = log.locator('li[id^="message-"]');
+    const replies = log.getByRole('article', { name: "DS Bro's reply" });
+    const questions = () => log.getByRole('article', { name: 'Your message' }).allTextContents();
+    const settled = () => log.getByText('DS Bro is writing').waitFor({ state: 'detached', timeout: 30_000 });
+    const focusedLabel = () =>
+      page.evaluate(() => document.activeElement?.getAttribute('aria-label') ?? document.activeElement?.id);
+    const ask = async (question: string) => {
+      const count = await replies.count();
+      await composer.fill(question);
+      await composer.press('Enter');
+      await replies.nth(count).waitFor({ timeout: 30_000 });
+      await settled();
+    };
+    await ask('what files do I have?');
+    await ask('/sql SELECT 1 AS one');
+    await ask('/tables');
+    expect(await questions()).toEqual(['what files do I have?', '/sql SELECT 1 AS one', '/tables']);
+    expect(await replies.nth(1).getByRole('table').last().textContent()).toContain('one');
+
+    // Edit the second question: Escape leaves it as it was and gives focus back to its Edit button.
+    const second = items.nth(2);
+    await second.getByRole('button', { name: 'Edit' }).click();
+    const editor = page.getByLabel('Edit your message');
+    expect(await editor.inputValue()).toBe('/sql SELECT 1 AS one');
+    expect(await editor.evaluate((element) => element === document.activeElement)).toBe(true);
+    await editor.press('Escape');
+    await editor.waitFor({ state: 'detached' });
+    expect(
+      await second
+        .getByRole('button', { name: 'Edit' })
+        .evaluate((element) => element === document.activeElement),
+    ).toBe(true);
+    // From the keyboard: Enter on the Edit button, Shift+Enter for a new line, Enter reruns.
+    await page.keyboard.press('Enter');
+    await editor.fill('/sql SELECT 2');
+    await editor.press('Shift+Enter');
+    await editor.pressSequentially('AS two');
+    expect(await editor.inputValue()).toBe('/sql SELECT 2\nAS two');
+    await editor.press('Enter');
+    await expect.poll(questions).toEqual(['what files do I have?', '/sql SELECT 2\nAS two']);
+    await settled();
+    // The new branch: the edited question with its versions, its reply, and the third exchange out of view.
+    const edited = items.nth(2);
+    await edited.getByText('2 / 2').waitFor();
+    await edited.getByText('Version 2 of 2').waitFor({ state: 'attached' });
+    await edited.getByText('edited').waitFor();
+    expect(await replies.count()).toBe(2);
+    expect(await replies.last().getByRole('table').last().textContent()).toContain('two');
+    expect(await log.getByText('/tables').count()).toBe(0);
+    expect(await focusedLabel()).toBe('composer');
+    await shoot(page, '14-chat-edited');
+
+    // Version 1 and back, by keyboard: focus stays on the version buttons as the branch changes.
+    await edited.getByRole('button', { name: 'Previous version' }).focus();
+    await page.keyboard.press('Enter');
+    await expect.poll(questions).toEqual(['what files do I have?', '/sql SELECT 1 AS one', '/tables']);
+    await items.nth(2).getByText('1 / 2').waitFor();
+    expect(await replies.count()).toBe(3);
+    expect(await replies.nth(1).getByRole('table').last().textContent()).toContain('one');
+    await expect.poll(focusedLabel).toBe('Next version');
+    await shoot(page, '15-chat-version-1');
+    await page.keyboard.press('Enter');
+    await expect.poll(questions).toEqual(['what files do I have?', '/sql SELECT 2\nAS two']);
+    await items.nth(2).getByText('2 / 2').waitFor();
+    await expect.poll(focusedLabel).toBe('Previous version');
+
+    // Regenerate the last reply: the conversation is locked while it is written, then the reply has 2 versions.
+    const lastReply = items.last();
+    await lastReply.getByRole('button', { name: 'Regenerate' }).click();
+    await expect.poll(() => items.first().getByRole('button', { name: 'Edit' }).isDisabled()).toBe(true);
+    await settled();
+    await items.last().getByText('2 / 2').waitFor();
+    expect(await items.first().getByRole('button', { name: 'Edit' }).isDisabled()).toBe(false);
+    expect(await questions()).toEqual(['what files do I have?', '/sql SELECT 2\nAS two']);
+    expect(await replies.last().getByRole('table').last().textContent()).toContain('two');
+    await items.last().getByRole('button', { name: 'Copy', exact: true }).click();
+    await items.last().getByRole('status').getByText('Copied').waitFor();
+    const copied = await page.evaluate(() => navigator.clipboard.readText());
+    expect(copied).toMatch(/^The query returned 1 row\./);
+    expect(copied).toContain('| two |\n|---|\n| 2 |');
+    await shoot(page, '16-chat-regenerated');
+
+    // Delete the edited question: it and its reply go; the branch moves to the version that remains.
+    await items.nth(2).getByRole('button', { name: 'Delete' }).click();
+    const dialog = page.getByRole('dialog');
+    expect(await dialog.getByText(/^This message/).textContent()).toBe(
+      'This message and the message after it are deleted, along with any other versions below it. Files DS Bro made are kept.',
+    );
+    await shoot(page, '17-chat-delete-message');
+    await dialog.getByRole('button', { name: 'Delete', exact: true }).click();
+    await expect.poll(questions).toEqual(['what files do I have?', '/sql SELECT 1 AS one', '/tables']);
+    expect(await log.getByText('SELECT 2').count()).toBe(0);
+    expect(await log.getByRole('button', { name: 'Previous version' }).count()).toBe(0);
+    await expect.poll(focusedLabel).toBe('composer');
+    await shoot(page, '18-chat-after-delete');
+
+    // A reload shows the same branch, the one the server holds as active.
+    const shownIds = () =>
+      items.evaluateAll((nodes) => nodes.map((node) => node.id.replace(/^message-/, '')));
+    const before = await shownIds();
+    await page.reload();
+    await log.getByText('/tables').waitFor();
+    expect(await shownIds()).toEqual(before);
+    expect(await questions()).toEqual(['what files do I have?', '/sql SELECT 1 AS one', '/tables']);
+    const { accessToken } = await createLeonidasClient({ url: baseUrl }).auth.login.mutate({
+      email,
+      password,
+    });
+    const client = createLeonidasClient({ url: baseUrl, token: accessToken });
+    const sessionId = page.url().split('/').at(-1) ?? '';
+    const history = await client.chat.history.query({ sessionId, limit: 100 });
+    expect(history.items.map((message) => message.id)).toEqual(before);
+    expect(
+      history.items.filter((message) => message.role === 'user').map((message) => message.content),
+    ).toEqual(await questions());
+    expect(problems).toEqual([]);
+    await context.close();
+  });
+
   it('keeps a draft, sends on Enter only, stops a reply, explains a failed file, pages back, refreshes tokens silently', async () => {
     const context = await browser!.newContext({ viewport: { width: 1280, height: 860 } });
     // The page's clock runs as usual until the test moves it forward (to near the access token's expiry).

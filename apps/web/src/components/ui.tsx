@@ -1,13 +1,13 @@
 import * as Dialog from '@radix-ui/react-dialog';
 import { clsx } from 'clsx';
-import type { ButtonHTMLAttributes, InputHTMLAttributes, ReactNode } from 'react';
+import type { ComponentProps, InputHTMLAttributes, ReactNode } from 'react';
 import { useEffect, useState } from 'react';
 
 export function Button({
   variant = 'primary',
   className,
   ...props
-}: ButtonHTMLAttributes<HTMLButtonElement> & { variant?: 'primary' | 'secondary' | 'danger' | 'ghost' }) {
+}: ComponentProps<'button'> & { variant?: 'primary' | 'secondary' | 'danger' | 'ghost' }) {
   return (
     <button
       type="button"
@@ -185,7 +185,15 @@ export function errorMessage(error: unknown): string {
 }
 
 /** Copies a text to the clipboard, and says so (to screen readers too) for a moment. */
-export function CopyButton({ text, label }: { text: string; label: string }) {
+export function CopyButton({
+  text,
+  label,
+  variant = 'secondary',
+}: {
+  text: string;
+  label: string;
+  variant?: 'secondary' | 'ghost';
+}) {
   const [state, setState] = useState<'idle' | 'copied' | 'failed'>('idle');
   useEffect(() => {
     if (state === 'idle') return;
@@ -198,8 +206,8 @@ export function CopyButton({ text, label }: { text: string; label: string }) {
         {state === 'copied' ? 'Copied' : state === 'failed' ? 'Could not copy: select the text instead' : ''}
       </span>
       <Button
-        variant="secondary"
-        className="px-2 py-0.5 text-xs"
+        variant={variant}
+        className="min-h-6 px-2 py-0.5 text-xs"
         onClick={() =>
           navigator.clipboard.writeText(text).then(
             () => setState('copied'),

@@ -1,15 +1,20 @@
 import type { Message } from '@leonidas/api';
-import * as Collapsible from '@radix-ui/react-collapsible';
 import { useInfiniteQuery, useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import { Link, useNavigate, useRouterState } from '@tanstack/react-router';
 import { useSubscription } from '@trpc/tanstack-react-query';
 import { clsx } from 'clsx';
-import { type KeyboardEvent, useEffect, useLayoutEffect, useMemo, useReducer, useRef, useState } from 'react';
-import { Markdown } from '../components/Markdown.js';
-import { ToolStepView } from '../components/ToolStepView.js';
+import {
+  type KeyboardEvent,
+  useCallback,
+  useEffect,
+  useLayoutEffect,
+  useReducer,
+  useRef,
+  useState,
+} from 'react';
+import { ChatMessageItem, type MessageActions, type VersionControl } from '../components/ChatMessageItem.js';
 import { Button, ConfirmDialog, ErrorNote, errorMessage, Loading, RenameForm } from '../components/ui.js';
-import { type ChatMessage, chatReducer, emptyChat, orderedMessages } from '../lib/chat-state.js';
-import { type ExplainedNumber, explainNumbers } from '../lib/checked-numbers.js';
+import { activeBranch, type ChatMessage, chatReducer, emptyChat } from '../lib/chat-state.js';
 import { draftKey } from '../lib/drafts.js';
 import { useTRPC } from '../lib/trpc.js';
 
@@ -32,8 +37,7 @@ export function ChatPage({ projectId, sessionId }: { projectId: string; sessionI
   const cancel = useMutation(trpc.chat.cancel.mutationOptions());
 
   useEffect(() => {
-    if (history.data)
-      dispatch({ type: 'messages', messages: history.data.pages.flatMap((page) => page.items) });
+    if (history.data) dispatch({ type: 'history', pages: history.data.pages.map((page) => page.items) });
   }, [history.data]);
 
   const stream = useSubscription(
@@ -47,9 +51,18 @@ export function ChatPage({ projectId, sessionId }: { projectId: string; sessionI
     if (state.unknownUserMessage) void history.refetch();
   }, [state.unknownUserMessage, history]);
 
-  const messages = orderedMessages(state);
+  const messages = activeBranch(state);
   const replying = state.activeRunId !== null || messages.some((message) => message.status === 'streaming');
   const offline = messages.some((message) => message.model?.startsWith('offline/'));
+  const { actions, actionError, focusRequest, clearFocusRequest, followed } = useMessageActions({
+    sessionId,
+    replying,
+    showServerBranch: async () => {
+      const fresh = await history.refetch({ throwOnError: true });
+      if (fresh.data) dispatch({ type: 'reset', pages: fresh.data.pages.map((page) => page.items) });
+    },
+    onSent: (message) => dispatch({ type: 'sent', message }),
+  });
 
   return (
     <main className="mx-auto flex h-[calc(100dvh-3.5rem)] w-full max-w-4xl flex-col px-4 py-4">
@@ -128,15 +141,115 @@ export function ChatPage({ projectId, sessionId }: { projectId: string; sessionI
         hasOlder={history.hasNextPage}
         loadingOlder={history.isFetchingNextPage}
         loadOlder={() => void history.fetchNextPage()}
+        actions={actions}
+        actionError={actionError}
+        focusVersion={focusRequest?.kind === 'version' ? focusRequest : undefined}
+        onVersionFocused={clearFocusRequest}
+        followed={followed}
       />
       <Composer
         sessionId={sessionId}
         replying={replying}
-        onSent={(message) => dispatch({ type: 'messages', messages: [message] })}
+        onSent={(message) => dispatch({ type: 'sent', message })}
         onStop={() => cancel.mutate({ sessionId })}
       />
     </main>
   );
+}
+
+type FocusRequest = { kind: 'composer' } | { kind: 'version'; messageId: string; control: VersionControl };
+
+/**
+ * What a chat's messages can do to its conversation (edit, regenerate, show another version, delete), the error
+ * of the last one beside its message, and where focus goes once the message it started from has left the view.
+ */
+function useMessageActions({
+  sessionId,
+  replying,
+  showServerBranch,
+  onSent,
+}: {
+  sessionId: string;
+  replying: boolean;
+  /** Shows the server's active branch in place of what is known: the tree changed under the view. */
+  showServerBranch: () => Promise<void>;
+  onSent: (message: Message) => void;
+}) {
+  const trpc = useTRPC();
+  const edit = useMutation(trpc.chat.edit.mutationOptions());
+  const regenerate = useMutation(trpc.chat.regenerate.mutationOptions());
+  const selectBranch = useMutation(trpc.chat.selectBranch.mutationOptions());
+  const deleteMessage = useMutation(trpc.chat.deleteMessage.mutationOptions());
+  const [actionError, setActionError] = useState<{ messageId: string; text: string } | null>(null);
+  const [focusRequest, setFocusRequest] = useState<FocusRequest | null>(null);
+  // Counts the new replies asked for from a message: the conversation scrolls down to each.
+  const [followed, setFollowed] = useState(0);
+  const changing = useRef(false);
+
+  // After the render that removed the message (and any dialog of it), so nothing takes focus back.
+  useEffect(() => {
+    if (focusRequest?.kind !== 'composer') return;
+    document.getElementById('composer')?.focus();
+    setFocusRequest(null);
+  }, [focusRequest]);
+
+  /** Runs one change at a time; `change` tells where focus goes once it shows, if not set already. */
+  const attempt = async (messageId: string, change: () => Promise<FocusRequest | null>) => {
+    if (changing.current) return false;
+    changing.current = true;
+    setActionError(null);
+    try {
+      const focus = await change();
+      if (focus) setFocusRequest(focus);
+      return true;
+    } catch (error) {
+      setActionError({ messageId, text: errorMessage(error) });
+      return false;
+    } finally {
+      changing.current = false;
+    }
+  };
+  const actions: MessageActions = {
+    locked: replying,
+    edit: (message, content) =>
+      attempt(message.id, async () => {
+        const { userMessage } = await edit.mutateAsync({
+          sessionId,
+          messageId: message.id,
+          content,
+          clientMessageId: crypto.randomUUID(),
+        });
+        onSent(userMessage);
+        setFollowed((count) => count + 1);
+        return { kind: 'composer' };
+      }),
+    regenerate: (message) =>
+      attempt(message.id, async () => {
+        await regenerate.mutateAsync({
+          sessionId,
+          messageId: message.id,
+          clientMessageId: crypto.randomUUID(),
+        });
+        setFollowed((count) => count + 1);
+        return { kind: 'composer' };
+      }),
+    showVersion: (message, versionId, control) =>
+      attempt(message.id, async () => {
+        await selectBranch.mutateAsync({ sessionId, messageId: versionId });
+        // Asked before the branch shows, so that the view keeps its place rather than going down to the end.
+        setFocusRequest({ kind: 'version', messageId: versionId, control });
+        await showServerBranch();
+        return null;
+      }),
+    remove: (message) =>
+      attempt(message.id, async () => {
+        await deleteMessage.mutateAsync({ sessionId, messageId: message.id });
+        await showServerBranch();
+        return { kind: 'composer' };
+      }),
+  };
+  const clearFocusRequest = useCallback(() => setFocusRequest(null), []);
+  return { actions, actionError, focusRequest, clearFocusRequest, followed };
 }
 
 function MessageList(props: {
@@ -147,6 +260,12 @@ function MessageList(props: {
   hasOlder: boolean;
   loadingOlder: boolean;
   loadOlder: () => void;
+  actions: MessageActions;
+  actionError: { messageId: string; text: string } | null;
+  focusVersion: { messageId: string; control: VersionControl } | undefined;
+  onVersionFocused: () => void;
+  /** Changes when a new reply was asked for from a message, maybe far up: the view goes down to it. */
+  followed: number;
 }) {
   const scroller = useRef<HTMLDivElement>(null);
   const sentinel = useRef<HTMLDivElement>(null);
@@ -163,6 +282,24 @@ function MessageList(props: {
     observer.observe(target);
     return () => observer.disconnect();
   }, [hasOlder, loadingOlder, loadOlder]);
+
+  useLayoutEffect(() => {
+    const element = scroller.current;
+    if (!element || props.followed === 0) return;
+    stickToBottom.current = true;
+    element.scrollTop = element.scrollHeight;
+  }, [props.followed]);
+
+  // A version just chosen stays where it was on screen: the view does not go down to its branch's end.
+  const chosenVersionId = props.focusVersion?.messageId;
+  const chosenVersionShown = props.messages.some((message) => message.id === chosenVersionId);
+  useLayoutEffect(() => {
+    const element = scroller.current;
+    if (!chosenVersionId || !element) return;
+    if (chosenVersionShown)
+      document.getElementById(`message-${chosenVersionId}`)?.scrollIntoView({ block: 'nearest' });
+    stickToBottom.current = element.scrollHeight - element.scrollTop - element.clientHeight < 80;
+  }, [chosenVersionId, chosenVersionShown]);
 
   const last = props.messages.at(-1);
   // biome-ignore lint/correctness/useExhaustiveDependencies: re-runs on purpose whenever the conversation grows.
@@ -213,7 +350,7 @@ function MessageList(props: {
         </p>
       ) : null}
       <ol className="flex flex-col gap-3">
-        {props.messages.map((message) => (
+        {props.messages.map((message, index) => (
           <li
             key={message.id}
             id={`message-${message.id}`}
@@ -223,68 +360,21 @@ function MessageList(props: {
               message.id === linkedId && 'rounded-lg ring-2 ring-indigo-500 ring-offset-2',
             )}
           >
-            <MessageBubble message={message} projectId={props.projectId} />
+            <ChatMessageItem
+              message={message}
+              projectId={props.projectId}
+              followers={props.messages.length - 1 - index}
+              actions={props.actions}
+              error={props.actionError?.messageId === message.id ? props.actionError.text : undefined}
+              focusVersion={
+                props.focusVersion?.messageId === message.id ? props.focusVersion.control : undefined
+              }
+              onVersionFocused={props.onVersionFocused}
+            />
           </li>
         ))}
       </ol>
     </div>
-  );
-}
-
-function MessageBubble({ message, projectId }: { message: ChatMessage; projectId: string }) {
-  const numbers = useMemo(
-    () => (message.numbers ? explainNumbers(message.numbers, message.toolSteps) : undefined),
-    [message.numbers, message.toolSteps],
-  );
-  if (message.role === 'user') {
-    return (
-      <div className="whitespace-pre-wrap rounded-lg bg-indigo-600 px-3 py-2 text-sm text-white">
-        {message.content}
-      </div>
-    );
-  }
-  return (
-    <article aria-label="DS Bro's reply" className="rounded-lg bg-slate-50 px-3 py-2 text-sm">
-      {message.toolSteps.map((step) => (
-        <ToolStepView key={step.callId} step={step} projectId={projectId} />
-      ))}
-      <Markdown numbers={numbers}>{message.content}</Markdown>
-      {numbers && numbers.length > 0 ? <NumberChecks numbers={numbers} /> : null}
-      {message.status === 'streaming' ? (
-        <span role="status" className="text-xs text-slate-500">
-          DS Bro is writing…
-        </span>
-      ) : null}
-      {message.status === 'cancelled' ? <span className="text-xs text-slate-500">Stopped.</span> : null}
-      {message.status === 'error' ? (
-        <p className="text-xs text-red-700">{message.error ?? 'The reply was interrupted.'}</p>
-      ) : null}
-    </article>
-  );
-}
-
-/** Every number of a reply and where it came from, for keyboards and screen readers as much as for mice. */
-function NumberChecks({ numbers }: { numbers: ExplainedNumber[] }) {
-  const unverified = numbers.filter((number) => number.status === 'unverified').length;
-  return (
-    <Collapsible.Root className="mt-1 text-xs">
-      <Collapsible.Trigger className="text-slate-600 underline">
-        Numbers checked: {numbers.length - unverified} verified
-        {unverified > 0 ? `, ${unverified} unverified` : ''}
-      </Collapsible.Trigger>
-      <Collapsible.Content>
-        <ul aria-label="Checked numbers" className="mt-1 list-disc pl-5 text-slate-700">
-          {numbers.map((number) => (
-            <li key={number.start}>
-              <span className="font-semibold">{number.text}</span>:{' '}
-              {number.status === 'verified'
-                ? `verified, from ${number.origin}`
-                : `unverified, ${number.origin}`}
-            </li>
-          ))}
-        </ul>
-      </Collapsible.Content>
-    </Collapsible.Root>
   );
 }
 
