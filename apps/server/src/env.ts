@@ -11,10 +11,13 @@ export const serverEnvSchema = apiEnvSchema.extend({
   PORT: z.coerce.number().int().min(0).max(65_535).default(3000),
   DATA_DIR: z.string().min(1).default('.leonidas'),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
-  /** Comma-separated origins allowed to call the API from a browser. */
+  /**
+   * Comma-separated origins allowed to call the API and the embedded object store from a browser, besides the
+   * server's own (`http://localhost:<PORT>` and `http://127.0.0.1:<PORT>`, always allowed: see `ownOrigins`).
+   */
   CORS_ORIGINS: z
     .string()
-    .default('http://localhost:3000,http://127.0.0.1:3000,http://localhost:5173')
+    .default('http://localhost:5173')
     .transform((value) =>
       value
         .split(',')
@@ -78,7 +81,10 @@ export function loadServerEnv(source: Record<string, string | undefined> = proce
     );
     throw new ConfigError(`Invalid configuration:\n${problems.join('\n')}`);
   }
-  const env = result.data;
+  const env = {
+    ...result.data,
+    CORS_ORIGINS: [...new Set([...result.data.CORS_ORIGINS, ...ownOrigins(result.data.PORT)])],
+  };
   const missing = isEmbedded(env)
     ? []
     : [
@@ -91,6 +97,15 @@ export function loadServerEnv(source: Record<string, string | undefined> = proce
   if (problems.length > 0)
     throw new ConfigError(`Invalid configuration:\n${problems.map((p) => `  ${p}`).join('\n')}`);
   return env;
+}
+
+/**
+ * The origins of the web app this server serves itself: whatever port it is given, the app's uploads (to the
+ * object store, another origin) and calls must work without also setting CORS_ORIGINS. Port 0 (any free port,
+ * in tests) has no origin to name before it listens.
+ */
+export function ownOrigins(port: number): string[] {
+  return port > 0 ? [`http://localhost:${port}`, `http://127.0.0.1:${port}`] : [];
 }
 
 /** Embedded mode: no DynamoDB configured, so the server runs DynamoDB Local itself. */

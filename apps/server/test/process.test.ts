@@ -184,6 +184,20 @@ describe('the built server in embedded mode', () => {
         expect(preflight.headers.get('access-control-allow-origin')).toBeNull();
       }
 
+      // The app this server serves, on whatever port it was given, may post uploads to the store (no CORS_ORIGINS
+      // was set); another web page may not.
+      const uploadPreflight = async (origin: string) =>
+        (
+          await fetch(`${store.origin}/${store.pathname.split('/')[1]}`, {
+            method: 'OPTIONS',
+            headers: { origin, 'access-control-request-method': 'POST' },
+          })
+        ).headers.get('access-control-allow-origin');
+      expect(await uploadPreflight(url)).toBe(url);
+      expect(await uploadPreflight(`http://localhost:${port}`)).toBe(`http://localhost:${port}`);
+      expect(await uploadPreflight('http://localhost:3000')).toBeNull();
+      expect(await uploadPreflight('https://evil.example')).toBeNull();
+
       // The store answers nothing without a signature: not the file, not a listing, no writes.
       const objectUrl = `${store.origin}${store.pathname}`;
       const bucketUrl = `${store.origin}/${store.pathname.split('/')[1]}`;
