@@ -1,7 +1,7 @@
 # The Leonidas server (with the web app) for a container platform such as ECS Fargate.
 # Build: docker build -t leonidas .   Run: see README ("Deploy it"); cloud settings come from the environment.
 
-FROM node:20-bookworm-slim AS build
+FROM node:24-bookworm-slim AS build
 WORKDIR /src
 RUN npm install -g pnpm@12.4.2
 COPY . .
@@ -11,7 +11,7 @@ RUN pnpm install --frozen-lockfile \
  && pnpm --filter @leonidas/server deploy --prod /out/apps/server \
  && cp -r apps/web/dist /out/apps/web-dist
 
-FROM node:20-bookworm-slim
+FROM node:24-bookworm-slim
 ENV NODE_ENV=production \
     HOST=0.0.0.0 \
     PORT=3000 \
