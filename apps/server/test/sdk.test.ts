@@ -58,6 +58,30 @@ describe('@leonidas/client', () => {
     expect(seen).toHaveLength(1);
   });
 
+  it("keeps the app's token the source of truth: after a sign-out, a renewal made before is not used", async () => {
+    const tokens = await account();
+    let current: { accessToken: string | null; refreshToken: string | null } = {
+      accessToken: 'expired-or-forged',
+      refreshToken: tokens.refreshToken ?? null,
+    };
+    const client = createLeonidasClient({
+      url: server.url,
+      getToken: () => current.accessToken,
+      refreshToken: () => current.refreshToken,
+    });
+    // Renewed once, by the SDK (the app does not take the new tokens here).
+    await expect(client.project.list.query()).resolves.toHaveProperty('items');
+    await expect(client.project.list.query()).resolves.toHaveProperty('items');
+    // The app signs out: no token and nothing to renew with, so the next call is refused.
+    current = { accessToken: null, refreshToken: null };
+    const refused = await client.project.list.query().catch((error: unknown) => error);
+    expect(errorCode(refused)).toBe('UNAUTHORIZED');
+    // Signed in again (another account): its token is used, not the old renewal.
+    const other = await account();
+    current = { accessToken: other.accessToken, refreshToken: other.refreshToken ?? null };
+    await expect(client.auth.me.query()).resolves.toMatchObject({ id: other.user.id });
+  });
+
   it('surfaces UNAUTHORIZED when there is nothing to renew with, and field errors as data', async () => {
     const client = createLeonidasClient({ url: server.url, token: 'nonsense' });
     const unauthorized = await client.project.list.query().catch((error: unknown) => error);

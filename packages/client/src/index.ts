@@ -81,6 +81,8 @@ class TokenKeeper {
   /** The access token each operation was sent with. */
   readonly sent = new WeakMap<Operation, string | null | undefined>();
   private renewed: AuthTokens | undefined;
+  /** The app's own token (`token`/`getToken`) when the renewal above was made. */
+  private renewedFrom: string | null | undefined;
   private renewing: Promise<boolean> | undefined;
   private readonly plain;
 
@@ -101,8 +103,21 @@ class TokenKeeper {
     return Boolean(token) && token !== refused;
   }
 
+  /**
+   * The app's token stays the source of truth: a renewal is used only while the app still gives the token it
+   * replaced (or the renewed one, reported through `onTokens`). Once the app gives another (signed out: none;
+   * signed in again: a new one), the renewal is forgotten, and its refresh token with it.
+   */
   async accessToken(): Promise<string | null | undefined> {
-    if (this.renewed) return this.renewed.accessToken;
+    const given = await this.given();
+    if (this.renewed) {
+      if (given === this.renewedFrom || given === this.renewed.accessToken) return this.renewed.accessToken;
+      this.renewed = undefined;
+    }
+    return given;
+  }
+
+  private async given(): Promise<string | null | undefined> {
     return this.options.token ?? (await this.options.getToken?.());
   }
 
@@ -115,12 +130,16 @@ class TokenKeeper {
   }
 
   private async refresh(): Promise<boolean> {
+    // Forgets a renewal the app has moved on from (see accessToken) before choosing the refresh token.
+    await this.accessToken();
+    const given = await this.given();
     const source = this.options.refreshToken;
     const refreshToken =
       this.renewed?.refreshToken ?? (typeof source === 'function' ? await source() : source);
     if (!refreshToken) return false;
     try {
       this.renewed = await this.plain.auth.refresh.mutate({ refreshToken });
+      this.renewedFrom = given;
     } catch {
       return false;
     }
