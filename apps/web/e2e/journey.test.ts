@@ -444,6 +444,9 @@ describe('a data scientist using Leonidas in a browser', () => {
     expect(
       history.items.filter((message) => message.role === 'user').map((message) => message.content),
     ).toEqual(await questions());
+    // At phone width the message buttons wrap under their messages and stay usable.
+    await page.setViewportSize({ width: 390, height: 844 });
+    await shoot(page, '19-chat-versions-phone');
     expect(problems).toEqual([]);
     await context.close();
   });

@@ -117,14 +117,14 @@ describe('chatReducer', () => {
       type: 'event',
       event: { ...started, userMessageId: '01Y', messageId: '01Z', parentId: '01B' },
     });
-    expect(elsewhere.unknownUserMessage).toBe(true);
+    expect(elsewhere.missesMessages).toBe(true);
     // The branch is read through the question not seen yet, which shows once it arrives.
     expect(shown(elsewhere)).toEqual(['describe a.csv', 'assistant 01B', '']);
     const arrived = chatReducer(elsewhere, {
       type: 'history',
       pages: [[user, stored('01B', 'assistant', '01A'), stored('01Y', 'user', '01B', { content: 'hi' })]],
     });
-    expect([arrived.leafId, arrived.unknownUserMessage]).toEqual(['01Z', false]);
+    expect([arrived.leafId, arrived.missesMessages]).toEqual(['01Z', false]);
     expect(shown(arrived)).toEqual(['describe a.csv', 'assistant 01B', 'hi', '']);
   });
 });
@@ -165,7 +165,7 @@ describe('the conversation tree', () => {
 
     // The run's start may arrive before the edit's answer: the reply is kept as the leaf when it comes.
     const startedFirst = fold(three, rerun);
-    expect(startedFirst.unknownUserMessage).toBe(true);
+    expect(startedFirst.missesMessages).toBe(true);
     expect(shown(startedFirst)).toEqual(['what files?', 'files', 'one: 1']);
     const answered = chatReducer(startedFirst, { type: 'sent', message: edited });
     expect(answered.leafId).toBe('01H');
@@ -231,6 +231,10 @@ describe('the conversation tree', () => {
     expect(staleHistory.messages['01D']?.content).toBe('help');
     // A question just sent whose reply already started stays above the leaf too.
     expect(chatReducer(live, { type: 'sent', message: q2 }).leafId).toBe('01D');
+    // A question sent here below a branch chosen in another tab: the messages above it are read again.
+    const askedElsewhere = stored('01G', 'user', '01X', { content: 'other' });
+    expect(chatReducer(three, { type: 'sent', message: askedElsewhere }).missesMessages).toBe(true);
+    expect(chatReducer(three, { type: 'sent', message: q3 }).missesMessages).toBe(false);
     // Another tab chose another branch: the history's leaf is not above the current one, so it wins.
     const other = stored('01G', 'user', '01B', { content: 'other', siblingIds: ['01C', '01G'] });
     const switched = chatReducer(three, { type: 'history', pages: [[q1, a1, other]] });

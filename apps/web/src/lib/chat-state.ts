@@ -37,15 +37,18 @@ export interface ChatState {
   leafId: string | null;
   /** The run being written, if any. */
   activeRunId: string | null;
-  /** A run started for a user message this view has not seen (sent from another tab). */
-  unknownUserMessage: boolean;
+  /**
+   * The view misses messages of the server's branch (a question sent from another tab, or asked below a branch
+   * chosen there): history is to be read again.
+   */
+  missesMessages: boolean;
 }
 
 export const emptyChat: ChatState = {
   messages: {},
   leafId: null,
   activeRunId: null,
-  unknownUserMessage: false,
+  missesMessages: false,
 };
 
 export function fromMessage(message: Message): ChatMessage {
@@ -123,6 +126,9 @@ function nextLeaf(state: ChatState, messages: Record<string, ChatMessage>, candi
   return candidate;
 }
 
+/** A message the branch goes through that this view has not seen. */
+const isUnknown = (messages: Record<string, ChatMessage>, id: string | null) => id !== null && !messages[id];
+
 const newestOf = (pages: Message[][]) => pages[0]?.at(-1)?.id;
 
 /**
@@ -138,18 +144,23 @@ export function chatReducer(state: ChatState, action: ChatAction): ChatState {
         ...state,
         messages,
         leafId: nextLeaf(state, messages, newestOf(action.pages)),
-        unknownUserMessage: false,
+        missesMessages: false,
       };
     }
     case 'reset': {
       const messages: Record<string, ChatMessage> = {};
       absorb(messages, action.pages.flat());
-      return { ...state, messages, leafId: newestOf(action.pages) ?? null, unknownUserMessage: false };
+      return { ...state, messages, leafId: newestOf(action.pages) ?? null, missesMessages: false };
     }
     case 'sent': {
       const messages = { ...state.messages };
       absorb(messages, [action.message]);
-      return { ...state, messages, leafId: nextLeaf(state, messages, action.message.id) };
+      return {
+        ...state,
+        messages,
+        leafId: nextLeaf(state, messages, action.message.id),
+        missesMessages: state.missesMessages || isUnknown(messages, action.message.parentId),
+      };
     }
     case 'event':
       return applyEvent(state, action.event);
@@ -205,7 +216,7 @@ function applyEvent(state: ChatState, event: ChatEvent): ChatState {
         messages,
         leafId: nextLeaf(state, messages, event.messageId),
         activeRunId: event.runId,
-        unknownUserMessage: state.unknownUserMessage || unknownUserMessage,
+        missesMessages: state.missesMessages || unknownUserMessage,
       };
     }
     case 'message.delta':

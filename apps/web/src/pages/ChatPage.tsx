@@ -48,8 +48,8 @@ export function ChatPage({ projectId, sessionId }: { projectId: string; sessionI
   );
 
   useEffect(() => {
-    if (state.unknownUserMessage) void history.refetch();
-  }, [state.unknownUserMessage, history]);
+    if (state.missesMessages) void history.refetch();
+  }, [state.missesMessages, history]);
 
   const messages = activeBranch(state);
   const replying = state.activeRunId !== null || messages.some((message) => message.status === 'streaming');
