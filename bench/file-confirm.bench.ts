@@ -7,7 +7,7 @@ import { mkdtempSync, openAsBlob, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DuckDBInstance } from '@duckdb/node-api';
-import { createLeonidasClient } from '@leonidas/client';
+import { createLeonidasClient, uploadForm } from '@leonidas/client';
 import { generateCsv, rssBytes, startBenchStack } from './support.js';
 
 const TARGET_MB = Number(process.env.BENCH_FILE_MB ?? 200);
@@ -50,9 +50,7 @@ async function main() {
       size,
       contentType: 'text/csv',
     });
-    const form = new FormData();
-    for (const [name, value] of Object.entries(upload.fields)) form.append(name, value);
-    form.append('file', await openAsBlob(csvPath), 'big.csv');
+    const form = uploadForm(upload.fields, await openAsBlob(csvPath), 'big.csv');
     const uploadStart = performance.now();
     const posted = await fetch(upload.url, { method: 'POST', body: form });
     if (posted.status !== 204) throw new Error(`upload failed: ${posted.status}`);

@@ -10,7 +10,7 @@ import {
 } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createLeonidasClient, uploadFile } from '@leonidas/client';
+import { createLeonidasClient, uploadFile, uploadForm } from '@leonidas/client';
 import { freePort, isLoopbackAddress, listeningSockets, processTree } from '@leonidas/db/local';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildServer, startServerProcess, stopAllServers, waitForHealthy } from './built-server.js';
@@ -57,9 +57,7 @@ describe('the built server in embedded mode', () => {
       size: Buffer.byteLength(csv),
       contentType: 'text/csv',
     });
-    const form = new FormData();
-    for (const [name, value] of Object.entries(upload.fields)) form.append(name, value);
-    form.append('file', new Blob([csv]), 'visits.csv');
+    const form = uploadForm(upload.fields, new Blob([csv]), 'visits.csv');
     expect((await fetch(upload.url, { method: 'POST', body: form })).status).toBe(204);
     const confirmed = await client.file.confirm.mutate({ fileId: file.id });
     expect(confirmed).toMatchObject({ status: 'COMPLETED', metadata: { rowCount: 2 } });
@@ -274,9 +272,7 @@ describe('the built server in embedded mode', () => {
           size: content.length,
           contentType: 'text/csv',
         });
-        const form = new FormData();
-        for (const [name, value] of Object.entries(upload.fields)) form.append(name, value);
-        form.append('file', new Blob([content]), filename);
+        const form = uploadForm(upload.fields, new Blob([content]), filename);
         expect((await fetch(upload.url, { method: 'POST', body: form })).status).toBe(204);
         let watching = true;
         const health: number[] = [];

@@ -4,6 +4,17 @@ import type { LeonidasClient } from './index.js';
 
 type File = inferRouterOutputs<AppRouter>['file']['byId'];
 
+/**
+ * The multipart body of a presigned POST (what `file.createUpload` hands out), as storage expects it: every
+ * policy field first, the file last. For an upload that reports progress (XMLHttpRequest in a browser).
+ */
+export function uploadForm(fields: Record<string, string>, file: Blob, filename: string): FormData {
+  const form = new FormData();
+  for (const [name, value] of Object.entries(fields)) form.append(name, value);
+  form.append('file', file, filename);
+  return form;
+}
+
 export interface UploadInput {
   projectId: string;
   filename: string;
@@ -29,10 +40,10 @@ export async function uploadFile(client: LeonidasClient, input: UploadInput): Pr
     size: blob.size,
     contentType,
   });
-  const form = new FormData();
-  for (const [name, value] of Object.entries(upload.fields)) form.append(name, value);
-  form.append('file', blob, input.filename);
-  const response = await fetch(upload.url, { method: 'POST', body: form });
+  const response = await fetch(upload.url, {
+    method: 'POST',
+    body: uploadForm(upload.fields, blob, input.filename),
+  });
   if (!response.ok) throw new Error(`The storage refused the upload (HTTP ${response.status}).`);
   let result = await client.file.confirm.mutate({ fileId: file.id });
   while (result.status === 'PROCESSING') {

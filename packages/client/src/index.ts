@@ -237,5 +237,5 @@ export type {
   SaveTableOutput,
   ToolError,
 } from '@leonidas/api';
-export { type AskInput, ask, type UploadInput, uploadFile } from './helpers.js';
+export { type AskInput, ask, type UploadInput, uploadFile, uploadForm } from './helpers.js';
 export { RedirectRefusedError } from './redirects.js';
