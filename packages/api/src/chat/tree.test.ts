@@ -274,6 +274,21 @@ describe('the conversation tree', () => {
     ).toEqual([]);
   });
 
+  it('answers the newest question when the reply to the one before it was deleted', async () => {
+    const offline = await createTestApi({ OFFLINE_TOKEN_DELAY_MS: '0', CHAT_SEND_PER_MINUTE: '1000' });
+    onTestFinished(() => offline.close());
+    const { as, sessionId } = await chatFor(offline);
+    await ask(as, sessionId, '/sql SELECT 2 AS two');
+    const [question, reply] = await branch(as, sessionId);
+    await as.chat.deleteMessage({ sessionId, messageId: reply?.id ?? '' });
+    expect((await branch(as, sessionId)).map((message) => message.id)).toEqual([question?.id]);
+    await ask(as, sessionId, '/sql SELECT 3 AS three');
+    const shown = await branch(as, sessionId);
+    expect(shown.map((message) => message.parentId)).toEqual([null, question?.id, shown[1]?.id]);
+    expect(shown[2]?.toolCalls?.[0]?.input).toEqual({ sql: 'SELECT 3 AS three' });
+    expect(shown[2]?.content).toContain('| 3 |');
+  });
+
   it('is idempotent on clientMessageId, refuses changes during a run, and tells which role fits', async () => {
     let release: () => void = () => undefined;
     const held = new Promise<void>((resolve) => {

@@ -56,8 +56,10 @@ export class OfflineProvider implements LlmProvider {
 function latestUserText(messages: ChatTurn[]): string {
   for (const turn of [...messages].reverse()) {
     if (turn.role !== 'user') continue;
+    // Two questions in a row (the reply to the first was deleted) arrive as one turn: the newest is asked.
     const texts = turn.content.flatMap((part) => (part.type === 'text' ? [part.text] : []));
-    if (texts.length > 0) return texts.join(' ');
+    const newest = texts.at(-1);
+    if (newest !== undefined) return newest;
   }
   return '';
 }
