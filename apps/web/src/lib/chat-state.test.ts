@@ -1,7 +1,7 @@
 import type { ChatEvent, Message } from '@leonidas/api';
+import { uploadForm } from '@leonidas/client';
 import { describe, expect, it } from 'vitest';
 import { activeBranch, type ChatState, chatReducer, emptyChat } from './chat-state.js';
-import { uploadForm } from './upload.js';
 
 /** A stored message; ids sort by time, as the server's do. */
 const stored = (
@@ -244,7 +244,7 @@ describe('the conversation tree', () => {
   });
 });
 
-describe('uploadForm', () => {
+describe("the SDK's uploadForm, as the app posts files", () => {
   it('puts every presigned field before the file, as S3 requires', async () => {
     const form = uploadForm(
       { key: 'projects/p/files/f', Policy: 'abc', 'Content-Type': 'text/csv' },

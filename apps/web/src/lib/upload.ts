@@ -1,10 +1,4 @@
-/** The multipart body S3 expects for a presigned POST: every policy field first, the file last. */
-export function uploadForm(fields: Record<string, string>, file: Blob, filename: string): FormData {
-  const form = new FormData();
-  for (const [name, value] of Object.entries(fields)) form.append(name, value);
-  form.append('file', file, filename);
-  return form;
-}
+import { uploadForm } from '@leonidas/client';
 
 /**
  * Sends the file straight to storage with a presigned POST. XMLHttpRequest, not fetch, because only it reports
