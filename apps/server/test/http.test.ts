@@ -202,8 +202,9 @@ describe('over HTTP with @leonidas/client', () => {
           'access-control-request-headers': 'content-type',
         },
       });
-    const allowed = await preflight('http://localhost:3000');
-    expect(allowed.headers.get('access-control-allow-origin')).toBe('http://localhost:3000');
+    // The default CORS_ORIGINS: the Vite dev server (the server's own origin is added once its port is known).
+    const allowed = await preflight('http://localhost:5173');
+    expect(allowed.headers.get('access-control-allow-origin')).toBe('http://localhost:5173');
     const denied = await preflight('https://evil.example');
     expect(denied.headers.get('access-control-allow-origin')).toBeNull();
   });
