@@ -11,7 +11,9 @@ export default defineConfig({
       AWS_ACCESS_KEY_ID: 'AKIALEONIDASTESTS000',
       AWS_SECRET_ACCESS_KEY: 'a-test-secret-known-to-the-test-object-store',
     },
-    testTimeout: 60_000,
+    // Generous: the process tests start the built server (Java included) several times, and CI runs three
+    // packages' tests at once on two cores; a limit here only stops a test that hangs.
+    testTimeout: 180_000,
     hookTimeout: 120_000,
   },
 });

@@ -28,6 +28,19 @@ export function sendXml(res: ServerResponse, status: number, xml: string): void 
     .end(xml);
 }
 
+/** How much of a refused request's body is read before answering, and for how long at most. */
+const LINGER_BYTES = 1024 * 1024;
+const LINGER_MS = 2_000;
+
+function once(run: () => void): () => void {
+  let done = false;
+  return () => {
+    if (done) return;
+    done = true;
+    run();
+  };
+}
+
 /** S3's error document (no body for HEAD, as on S3; the SDK then names the error after the status). */
 export function sendError(
   req: IncomingMessage,
@@ -35,7 +48,26 @@ export function sendError(
   error: S3Error,
   requestId: string,
 ): void {
-  // A body we have not read (a refused upload) is not worth reading to keep the connection: close it instead.
+  if (!req.complete) {
+    // The rest of a small body is read (and dropped) before answering: closing a socket the client is still
+    // writing to makes it fail with EPIPE instead of reading the answer (Node 24's fetch does). A large body
+    // (a refused upload) is not worth reading: the connection closes instead.
+    const declared = Number(req.headers['content-length']);
+    if (Number.isFinite(declared) && declared <= LINGER_BYTES) {
+      const answer = once(() => writeError(req, res, error, requestId));
+      req.once('end', answer).once('error', answer).once('close', answer);
+      setTimeout(answer, LINGER_MS).unref();
+      req.resume();
+      return;
+    }
+    res.setHeader('connection', 'close');
+  }
+  writeError(req, res, error, requestId);
+}
+
+function writeError(req: IncomingMessage, res: ServerResponse, error: S3Error, requestId: string): void {
+  if (res.destroyed || res.headersSent) return;
+  // Still not read whole (the client stopped sending): nothing more is read from this connection.
   if (!req.complete) res.setHeader('connection', 'close');
   if (req.method === 'HEAD') {
     res.writeHead(error.status).end();
