@@ -21,16 +21,24 @@ export type LeonidasClientOptions = {
   /** The server's base URL, e.g. `http://localhost:3000` (the API lives under `/trpc`). */
   url: string;
 } & (
-  | { token: string; getToken?: never; refreshToken?: never; onTokens?: never }
+  | { token: string; getToken?: never; refreshToken?: never; renew?: never; onTokens?: never }
   | {
       getToken: () => MaybePromise<string | null | undefined>;
       token?: never;
-      /** Lets the client renew an expired access token once and retry the call that failed. */
+      /**
+       * Lets the client renew the access token shortly before it expires, and once after a refused call (which
+       * it then retries), with `auth.refresh`.
+       */
       refreshToken?: string | (() => MaybePromise<string | null | undefined>);
+      /**
+       * How to get new tokens instead, e.g. a browser's refresh through an HttpOnly cookie: called when the
+       * token is about to expire or was refused, one call at a time. Null (or a throw): there are none.
+       */
+      renew?: () => Promise<AuthTokens | null>;
       /** Told about every renewal (the refresh token rotates each time): store them for next time. */
       onTokens?: (tokens: AuthTokens) => void;
     }
-  | { token?: never; getToken?: never; refreshToken?: never; onTokens?: never }
+  | { token?: never; getToken?: never; refreshToken?: never; renew?: never; onTokens?: never }
 );
 
 /** The server accepts at most this many calls per batch (`MAX_BATCH_SIZE`, default 20). */
@@ -96,19 +104,31 @@ class TokenKeeper {
     });
   }
 
-  /** Whether an access token other than `refused` is now in hand (renewing with the refresh token if any). */
+  private get canRenew(): boolean {
+    return this.options.renew !== undefined || this.options.refreshToken !== undefined;
+  }
+
+  /** Whether an access token other than `refused` is now in hand (renewing first when it can). */
   async newerThan(refused: string | null | undefined): Promise<boolean> {
-    if (this.options.refreshToken !== undefined && !(await this.renew())) return false;
-    const token = await this.accessToken();
+    if (this.canRenew && !(await this.renew())) return false;
+    const token = await this.current();
     return Boolean(token) && token !== refused;
+  }
+
+  /** The access token to send: renewed first when it expires within a minute (or its last quarter of life). */
+  async accessToken(): Promise<string | null | undefined> {
+    const token = await this.current();
+    if (!token || !this.canRenew || !expiresSoon(token, Date.now())) return token;
+    await this.renew();
+    return this.current();
   }
 
   /**
    * The app's token stays the source of truth: a renewal is used only while the app still gives the token it
-   * replaced (or the renewed one, reported through `onTokens`). Once the app gives another (signed out: none;
-   * signed in again: a new one), the renewal is forgotten, and its refresh token with it.
+   * replaced (or the renewed one, reported through `onTokens` or taken by its own `renew`). Once the app gives
+   * another (signed out: none; signed in again: a new one), the renewal is forgotten, its refresh token with it.
    */
-  async accessToken(): Promise<string | null | undefined> {
+  private async current(): Promise<string | null | undefined> {
     const given = await this.given();
     if (this.renewed) {
       if (given === this.renewedFrom || given === this.renewed.accessToken) return this.renewed.accessToken;
@@ -121,7 +141,7 @@ class TokenKeeper {
     return this.options.token ?? (await this.options.getToken?.());
   }
 
-  /** True when a new access token is in hand. */
+  /** One renewal at a time, shared by every caller; true when a new access token is in hand. */
   private renew(): Promise<boolean> {
     this.renewing ??= this.refresh().finally(() => {
       this.renewing = undefined;
@@ -130,21 +150,44 @@ class TokenKeeper {
   }
 
   private async refresh(): Promise<boolean> {
-    // Forgets a renewal the app has moved on from (see accessToken) before choosing the refresh token.
-    await this.accessToken();
+    // Forgets a renewal the app has moved on from (see current) before choosing how to renew.
+    await this.current();
     const given = await this.given();
+    const renewed = await (this.options.renew ?? (() => this.refreshWithToken()))().catch(() => null);
+    if (!renewed) return false;
+    this.renewed = renewed;
+    this.renewedFrom = given;
+    this.options.onTokens?.(renewed);
+    return true;
+  }
+
+  /** The default renewal: `auth.refresh` with the latest refresh token (the rotated one after a renewal). */
+  private async refreshWithToken(): Promise<AuthTokens | null> {
     const source = this.options.refreshToken;
     const refreshToken =
       this.renewed?.refreshToken ?? (typeof source === 'function' ? await source() : source);
-    if (!refreshToken) return false;
-    try {
-      this.renewed = await this.plain.auth.refresh.mutate({ refreshToken });
-      this.renewedFrom = given;
-    } catch {
-      return false;
-    }
-    this.options.onTokens?.(this.renewed);
-    return true;
+    return refreshToken ? this.plain.auth.refresh.mutate({ refreshToken }) : null;
+  }
+}
+
+/**
+ * Whether a JWT access token expires within a minute, or within the last quarter of its life when that is
+ * shorter, read from its own `exp` and `iat` claims (not verified: the server does that). Anything that is not
+ * such a token is left to the server to refuse.
+ */
+export function expiresSoon(token: string, now: number): boolean {
+  const payload = token.split('.')[1];
+  if (!payload) return false;
+  try {
+    const claims = JSON.parse(atob(payload.replace(/-/g, '+').replace(/_/g, '/'))) as {
+      exp?: unknown;
+      iat?: unknown;
+    };
+    if (typeof claims.exp !== 'number') return false;
+    const life = typeof claims.iat === 'number' ? claims.exp - claims.iat : 3600;
+    return claims.exp * 1000 - now <= Math.min(60, life / 4) * 1000;
+  } catch {
+    return false;
   }
 }
 

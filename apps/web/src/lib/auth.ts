@@ -17,7 +17,7 @@ export type AuthState =
  * `auth.logout`; the access token lives here, in this tab's memory only, and a reload gets a new one with the
  * cookie. Nothing token-like goes into localStorage or sessionStorage, where any script in the page could read it.
  */
-let accessToken: { value: string; receivedAt: number; expiresAt: number } | null = null;
+let accessToken: string | null = null;
 
 /**
  * Whether this browser signed in (a flag, no secret), so that a page load tries the cookie only then and a
@@ -57,11 +57,7 @@ export function onSignOut(listener: () => void): void {
 }
 
 export function signIn(result: AuthResult): void {
-  accessToken = {
-    value: result.accessToken,
-    receivedAt: Date.now(),
-    expiresAt: new Date(result.accessTokenExpiresAt).getTime(),
-  };
+  accessToken = result.accessToken;
   localStorage.setItem(SIGNED_IN_FLAG, 'yes');
   setState({ status: 'signed-in', user: result.user });
 }
@@ -95,17 +91,20 @@ async function oneTabAtATime<T>(task: () => Promise<T>): Promise<T> {
   return navigator.locks ? await navigator.locks.request('leonidas.refresh', task) : await task();
 }
 
-let renewing: Promise<string | null> | null = null;
+let renewing: Promise<AuthResult | null> | null = null;
 
-/** A new access token (the cookie rotates with it), shared by every caller; a refused refresh signs out. */
-function renew(input: RefreshInput = {}): Promise<string | null> {
+/**
+ * New tokens (the cookie rotates with them; the response carries the access token only), shared by every
+ * caller; a refused refresh signs out. The SDK calls it when the access token is about to expire or was refused.
+ */
+export function renew(input: RefreshInput = {}): Promise<AuthResult | null> {
   const signOutsBefore = signOuts;
   renewing ??= oneTabAtATime(() => authCalls.auth.refresh.mutate(input))
     .then(
       (result) => {
         if (signOuts !== signOutsBefore) return null;
         signIn(result);
-        return result.accessToken;
+        return result;
       },
       () => {
         if (signOuts === signOutsBefore) endSession();
@@ -139,16 +138,12 @@ function restore(): Promise<unknown> {
 const restored = state.status === 'restoring' ? restore() : Promise.resolve();
 
 /**
- * The access token to send, renewed shortly before it expires (a minute before, or in the last quarter of a
- * shorter life; one refresh at a time, shared by every caller), so a user never meets an expiry.
+ * The access token to send, once this page load knows whether the user is signed in. Renewing it (before it
+ * expires, and after a refusal) is the SDK's, through `renew`, as for any other client.
  */
 export async function getAccessToken(): Promise<string | null> {
   await restored;
-  const token = accessToken;
-  if (!token) return null;
-  const margin = Math.min(60_000, (token.expiresAt - token.receivedAt) / 4);
-  if (token.expiresAt - Date.now() > margin) return token.value;
-  return renew();
+  return accessToken;
 }
 
 /**
