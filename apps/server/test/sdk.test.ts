@@ -10,6 +10,7 @@ import {
   type ChatEvent,
   createLeonidasClient,
   errorCode,
+  expiresSoon,
   fieldErrors,
   type MakeChartOutput,
   RedirectRefusedError,
@@ -80,6 +81,34 @@ describe('@leonidas/client', () => {
     const other = await account();
     current = { accessToken: other.accessToken, refreshToken: other.refreshToken ?? null };
     await expect(client.auth.me.query()).resolves.toMatchObject({ id: other.user.id });
+  });
+
+  it("renews a token about to expire before it is sent, through the app's own renew, once for many calls", async () => {
+    const tokens = await account();
+    const seconds = Math.floor(Date.now() / 1000);
+    const claims = (life: number, left: number) =>
+      Buffer.from(JSON.stringify({ iat: seconds - (life - left), exp: seconds + left })).toString(
+        'base64url',
+      );
+    // Not a token the server takes (unsigned): only a renewal before sending lets `auth.me` (never retried) pass.
+    const expiring = `e30.${claims(900, 30)}.x`;
+    let renewals = 0;
+    const client = createLeonidasClient({
+      url: server.url,
+      getToken: () => expiring,
+      renew: async () => {
+        renewals++;
+        return tokens;
+      },
+    });
+    const [me, again] = await Promise.all([client.auth.me.query(), client.auth.me.query()]);
+    expect(me.id).toBe(tokens.user.id);
+    expect(again.id).toBe(tokens.user.id);
+    expect(renewals).toBe(1);
+    // A token with life left is sent as it is.
+    expect(expiresSoon(`e30.${claims(900, 120)}.x`, Date.now())).toBe(false);
+    expect(expiresSoon(`e30.${claims(60, 14)}.x`, Date.now())).toBe(true);
+    expect(expiresSoon('not-a-jwt', Date.now())).toBe(false);
   });
 
   it('surfaces UNAUTHORIZED when there is nothing to renew with, and field errors as data', async () => {
