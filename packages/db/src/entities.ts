@@ -10,6 +10,12 @@ const timestamps = {
   modified: { name: 'updatedAt', savedAs: 'updatedAt' },
 } as const;
 
+/** The values of the stored enums, once: the entities, the record types and the API's schemas use these. */
+export const FILE_STATUSES = ['UPLOADING', 'PROCESSING', 'COMPLETED', 'FAILED'] as const;
+export const FILE_SOURCES = ['USER_UPLOAD', 'APP_GENERATED'] as const;
+export const MESSAGE_ROLES = ['user', 'assistant'] as const;
+export const MESSAGE_STATUSES = ['complete', 'streaming', 'cancelled', 'error'] as const;
+
 export function createEntities(table: LeonidasTable) {
   const user = new Entity({
     name: 'USER',
@@ -135,8 +141,8 @@ export function createEntities(table: LeonidasTable) {
       filename: string(),
       contentType: string(),
       size: number(),
-      status: string().enum('UPLOADING', 'PROCESSING', 'COMPLETED', 'FAILED'),
-      source: string().enum('USER_UPLOAD', 'APP_GENERATED'),
+      status: string().enum(...FILE_STATUSES),
+      source: string().enum(...FILE_SOURCES),
       objectKey: string(),
       uploadExpiresAt: number(),
       processingStartedAt: number().optional(),
@@ -204,9 +210,9 @@ export function createEntities(table: LeonidasTable) {
     schema: item({
       sessionId: string().key(),
       messageId: string().key(),
-      role: string().enum('user', 'assistant'),
+      role: string().enum(...MESSAGE_ROLES),
       content: string(),
-      status: string().enum('complete', 'streaming', 'cancelled', 'error'),
+      status: string().enum(...MESSAGE_STATUSES),
       runId: string().optional(),
       clientMessageId: string().optional(),
       provider: string().optional(),

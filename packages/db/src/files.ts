@@ -16,12 +16,13 @@ import {
   UpdateTransaction,
 } from 'dynamodb-toolbox';
 import type { Db } from './db.js';
+import type { FILE_SOURCES, FILE_STATUSES } from './entities.js';
 import { failedConditionIndexes, isConditionFailure } from './errors.js';
 import { type KeyPage, queryPage, type StartKey } from './pagination.js';
 import { getUsage, type UsageRecord, withUsage } from './usage.js';
 
-export type FileStatus = 'UPLOADING' | 'PROCESSING' | 'COMPLETED' | 'FAILED';
-export type FileSource = 'USER_UPLOAD' | 'APP_GENERATED';
+export type FileStatus = (typeof FILE_STATUSES)[number];
+export type FileSource = (typeof FILE_SOURCES)[number];
 
 export interface FileRecord {
   fileId: string;

@@ -8,6 +8,7 @@ export {
   finishDeletion,
   listAbandonedDeletions,
 } from './deletions.js';
+export { FILE_SOURCES, FILE_STATUSES, MESSAGE_ROLES, MESSAGE_STATUSES } from './entities.js';
 export { failedConditionIndexes, isConditionFailure, isTransactionConditionFailure } from './errors.js';
 export * from './files.js';
 export { pingTable } from './health.js';

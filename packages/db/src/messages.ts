@@ -11,11 +11,12 @@ import {
   UpdateTransaction,
 } from 'dynamodb-toolbox';
 import type { Db } from './db.js';
+import type { MESSAGE_ROLES, MESSAGE_STATUSES } from './entities.js';
 import { failedConditionIndexes, isConditionFailure } from './errors.js';
 import { recountMessages } from './sessions.js';
 
-export type MessageRole = 'user' | 'assistant';
-export type MessageStatus = 'complete' | 'streaming' | 'cancelled' | 'error';
+export type MessageRole = (typeof MESSAGE_ROLES)[number];
+export type MessageStatus = (typeof MESSAGE_STATUSES)[number];
 
 export interface MessageRecord {
   sessionId: string;

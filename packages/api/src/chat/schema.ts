@@ -1,3 +1,4 @@
+import { MESSAGE_ROLES, MESSAGE_STATUSES } from '@leonidas/db';
 import { z } from 'zod';
 import { pageInput, pageOf } from '../pagination.js';
 
@@ -50,12 +51,12 @@ export const messageOutput = z.object({
   sessionId: z.string(),
   /** The message this one follows; null for the first of the conversation (see "Conversation tree"). */
   parentId: z.string().nullable(),
-  role: z.enum(['user', 'assistant']),
+  role: z.enum(MESSAGE_ROLES),
   content: z.string(),
   createdAt: z.date(),
   /** Set on a question made by editing another: when it was written. */
   editedAt: z.date().optional(),
-  status: z.enum(['complete', 'streaming', 'cancelled', 'error']),
+  status: z.enum(MESSAGE_STATUSES),
   model: z.string().optional(),
   toolCalls: z.array(toolCallOutput).optional(),
   usage: usageOutput.optional(),

@@ -1,9 +1,10 @@
+import { FILE_SOURCES, FILE_STATUSES } from '@leonidas/db';
 import { z } from 'zod';
 import { pageInput, pageOf } from '../pagination.js';
 
-export const FileStatus = z.enum(['UPLOADING', 'PROCESSING', 'COMPLETED', 'FAILED']);
+export const FileStatus = z.enum(FILE_STATUSES);
 export type FileStatus = z.infer<typeof FileStatus>;
-export const FileSource = z.enum(['USER_UPLOAD', 'APP_GENERATED']);
+export const FileSource = z.enum(FILE_SOURCES);
 export type FileSource = z.infer<typeof FileSource>;
 
 /** Browsers label CSV files inconsistently (Excel on Windows says vnd.ms-excel; some send nothing). */
