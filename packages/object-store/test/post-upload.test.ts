@@ -251,10 +251,9 @@ describe('many refused forms at once', () => {
 describe('an upload far over the maximum', () => {
   it('is refused through fetch, 50 MB against a 1 KB limit', async () => {
     const { url, fields } = await presignUpload(test.client, MY_KEY, { maxBytes: 1024 });
-    const started = Date.now();
+    // fetch gets the answer (not a broken pipe); that it comes before the body is read is the next test's.
     const response = await post(url, uploadForm(fields, new Uint8Array(50 * 1024 * 1024)));
     expect(await errorOf(response)).toMatchObject({ status: 400, code: 'EntityTooLarge' });
-    expect(Date.now() - started).toBeLessThan(5000);
     expect(await read(MY_KEY)).toBeUndefined();
     await expectNoTempFiles();
   });
