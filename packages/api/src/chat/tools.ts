@@ -18,6 +18,9 @@ import { formatBytes } from '../quotas.js';
 import type { ToolSpec } from './llm/types.js';
 import type { MakeChartOutput, RunSqlOutput, SaveTableOutput, ToolError } from './schema.js';
 
+/** The first rows `describe_file` shows: by default, and at most. */
+export const DESCRIBE_ROWS = { default: 5, max: 20 } as const;
+
 export const TOOL_SPECS: ToolSpec[] = [
   {
     name: 'list_files',
@@ -33,7 +36,12 @@ export const TOOL_SPECS: ToolSpec[] = [
       type: 'object',
       properties: {
         filename: { type: 'string', description: 'The file name as list_files shows it' },
-        rows: { type: 'integer', minimum: 1, maximum: 20, description: 'How many first rows (default 5)' },
+        rows: {
+          type: 'integer',
+          minimum: 1,
+          maximum: DESCRIBE_ROWS.max,
+          description: `How many first rows (default ${DESCRIBE_ROWS.default})`,
+        },
       },
       required: ['filename'],
       additionalProperties: false,
@@ -188,7 +196,10 @@ export async function runTool(
 
 async function describeFile(deps: ApiDeps, files: FileRecord[], args: Args) {
   const wanted = text(args, 'filename') ?? '';
-  const rows = typeof args.rows === 'number' ? Math.min(Math.max(Math.trunc(args.rows), 1), 20) : 5;
+  const rows =
+    typeof args.rows === 'number'
+      ? Math.min(Math.max(Math.trunc(args.rows), 1), DESCRIBE_ROWS.max)
+      : DESCRIBE_ROWS.default;
   const file = findFile(files, wanted);
   if (!file)
     return { error: `No file named "${wanted}" in this project.`, files: files.map((f) => f.filename) };

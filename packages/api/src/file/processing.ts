@@ -8,11 +8,11 @@ import type { ApiDeps } from '../context.js';
 import { errorSummary } from '../logger.js';
 import { InspectionStoppedError, ObjectTooLargeError } from '../storage/s3.js';
 import { PARQUET_CONTENT_TYPE, previewObjectKey, tableObjectKey } from './keys.js';
+import { PREVIEW_ROWS } from './schema.js';
 
 /** A PROCESSING file whose run started longer ago than this is taken over (its server went away). */
 export const PROCESSING_STALE_MS = 15 * 60_000;
 /** How many rows the stored preview keeps; `file.preview` serves up to this many. */
-export const PREVIEW_ROWS = 200;
 
 const OUT_OF_ORDER =
   'We could not process this file because of a problem on our side. Please upload it again.';

@@ -53,7 +53,12 @@ export const createUploadInput = z.strictObject({
 
 export const fileIdInput = z.strictObject({ fileId });
 export const listFilesInput = z.strictObject({ projectId, source: FileSource.optional(), ...pageInput });
-export const previewInput = z.strictObject({ fileId, limit: z.number().int().min(1).max(200).default(50) });
+/** How many first rows a file's preview keeps (written when it is processed): the most `file.preview` gives. */
+export const PREVIEW_ROWS = 200;
+export const previewInput = z.strictObject({
+  fileId,
+  limit: z.number().int().min(1).max(PREVIEW_ROWS).default(50),
+});
 export const renameFileInput = z.strictObject({ fileId, filename: filenameInput });
 
 export const ColumnType = z.enum(['integer', 'number', 'boolean', 'date', 'datetime', 'string']);

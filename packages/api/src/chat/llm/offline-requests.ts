@@ -1,4 +1,5 @@
 import { CHART_MARKS } from '../../analysis/charts.js';
+import { DESCRIBE_ROWS } from '../tools.js';
 
 /** What the offline analyst does with a message: call one of DS Bro's tools, or just say something. */
 export type OfflineAction =
@@ -117,7 +118,7 @@ export function recognise(message: string): Intent {
   const lower = text.toLowerCase().trim();
   const words = lower.split(/\s+/);
   const filename = mentionedFile(text);
-  const rows = Number(/\b(?:first|top|head)\s+(\d{1,2})\b/.exec(lower)?.[1] ?? 5);
+  const rows = Number(/\b(?:first|top|head)\s+(\d{1,2})\b/.exec(lower)?.[1] ?? DESCRIBE_ROWS.default);
   const asksForRows =
     words.some((word) => /^(first|top|head)$/.test(word)) && words.some((word) => /^rows?\b/.test(word));
   if (
