@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { MAX_POST_BYTES } from './file/schema.js';
 
 /** A memory size as DuckDB takes it, e.g. `512MB` or `1GB`. */
 const memorySize = z.string().regex(/^\d+(\.\d+)?\s*(KB|MB|GB|TB|KiB|MiB|GiB|TiB)$/i);
@@ -21,7 +22,7 @@ export const apiEnvSchema = z.object({
     .number()
     .int()
     .min(1)
-    .max(5 * 1024 ** 3)
+    .max(MAX_POST_BYTES)
     .default(100 * 1024 * 1024),
   /** Presigned upload URLs live at most 15 minutes. */
   UPLOAD_URL_TTL_SECONDS: z.coerce.number().int().min(60).max(900).default(900),

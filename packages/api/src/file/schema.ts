@@ -17,8 +17,8 @@ export const ACCEPTED_CONTENT_TYPES = [
   'text/tab-separated-values',
 ] as const;
 
-/** S3's limit for a single POST upload. */
-const MAX_POST_BYTES = 5 * 1024 ** 3;
+/** S3's limit for a single POST upload: the most MAX_UPLOAD_BYTES may allow. */
+export const MAX_POST_BYTES = 5 * 1024 ** 3;
 
 const projectId = z.string().min(1).max(64);
 const fileId = z.string().min(1).max(64);
