@@ -320,7 +320,8 @@ describe('a live stream and the sign-in it was opened with', () => {
     const ending = await streamEnding(await as.chat.onEvents({ sessionId: session.id }));
     expect(ending.error).toMatchObject({ code: 'UNAUTHORIZED', message: expect.stringMatching(/expired/) });
     expect(ending.at).toBeGreaterThanOrEqual(accessTokenExpiresAt.getTime() - 50);
-    expect(ending.at).toBeLessThan(accessTokenExpiresAt.getTime() + 1500);
+    // Without the expiry check the stream would stay open; the margin is for a busy machine.
+    expect(ending.at).toBeLessThan(accessTokenExpiresAt.getTime() + 5000);
   });
 
   it('ends at once when its login signs out, and cannot be opened again with that login', async () => {
@@ -331,7 +332,7 @@ describe('a live stream and the sign-in it was opened with', () => {
     await watched.caller().auth.logout({ refreshToken });
     const ended = await ending;
     expect(ended.error).toMatchObject({ code: 'UNAUTHORIZED', message: expect.stringMatching(/signed out/) });
-    expect(ended.afterMs).toBeLessThan(1000);
+    expect(ended.afterMs).toBeLessThan(3000);
     await expectTrpcError(as.chat.onEvents({ sessionId: session.id }), 'UNAUTHORIZED');
   });
 
@@ -349,7 +350,7 @@ describe('a live stream and the sign-in it was opened with', () => {
     });
     const ended = await ending;
     expect(ended.error).toMatchObject({ code: 'UNAUTHORIZED' });
-    expect(ended.afterMs).toBeLessThan(2000);
+    expect(ended.afterMs).toBeLessThan(5000);
     // Other people's streams are not touched.
     const theirs = await other.as.session.create({
       projectId: (await other.as.project.create({ name: 'p' })).id,
