@@ -297,15 +297,16 @@ describe('the built server in embedded mode', () => {
         status: 'FAILED',
         failureReason: expect.stringMatching(/first row is longer than 1 MB/),
       });
-      expect(oneLine.took).toBeLessThan(2000);
+      // 38.9 s before the linear scanner; 0.3 s on an idle machine, several times that on a loaded one.
+      expect(oneLine.took).toBeLessThan(15_000);
       const unclosed = await confirmWhileWatching(
         'unclosed.csv',
         Buffer.from(`"a,b\n${'1,2\n'.repeat(4_000_000)}`),
       );
       expect(unclosed.result.failureReason).toMatch(/quote in its first row is never closed/);
-      expect(unclosed.took).toBeLessThan(2000);
+      expect(unclosed.took).toBeLessThan(15_000);
       // Against this run's own idle answer (slow machines are slow everywhere): it took 1.6-4.4 s before.
-      for (const watched of [oneLine, unclosed]) expect(watched.slowestHealth).toBeLessThan(idle + 100);
+      for (const watched of [oneLine, unclosed]) expect(watched.slowestHealth).toBeLessThan(idle + 1000);
 
       const ordinary = Buffer.from(
         `id,region,units,price\n${Array.from({ length: 1_200_000 }, (_, i) => `${i},r${i % 7},${i % 100},${(i % 1000) / 10}`).join('\n')}\n`,
