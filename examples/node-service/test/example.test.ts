@@ -155,4 +155,4 @@ it('works from the packed package, installed with npm outside the workspace and 
   } finally {
     rmSync(outside, { recursive: true, force: true });
   }
-});
+}, 600_000); // builds the SDK (and the API's declarations), installs with npm and compiles twice: minutes on a busy machine
