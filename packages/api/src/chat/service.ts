@@ -17,6 +17,7 @@ import {
   type SessionRecord,
   setActiveLeaf,
   startRun,
+  type TreeChangeFailure,
   type TreePosition,
 } from '@leonidas/db';
 import { tracked } from '@trpc/server';
@@ -214,24 +215,15 @@ export async function selectBranch(
   deps: ApiDeps,
   input: SessionInput & { messageId: string },
 ): Promise<Session> {
-  for (let attempt = 0; attempt < TREE_ATTEMPTS; attempt++) {
-    const session = await requireTree(deps, input);
-    const message = await requireMessage(deps, input.sessionId, input.messageId);
-    if (session.activeRunId) throw busy();
+  const session = await changeTree(deps, input, async (tree, message) => {
     const leaf = await newestLeafBelow(deps.db, message);
-    const result = await setActiveLeaf(deps.db, {
+    return setActiveLeaf(deps.db, {
       sessionId: input.sessionId,
       leafId: leaf.messageId,
-      treeVersion: session.treeVersion,
+      treeVersion: tree.treeVersion,
     });
-    if (result === 'busy') throw busy();
-    if (result === 'gone') throw notFound('Session');
-    if (result === 'moved') continue;
-    // A replay of the run this server remembers could be on the branch left; the next one is rebuilt.
-    deps.runs.forget(input.sessionId);
-    return toSession(result);
-  }
-  throw changedMeanwhile();
+  });
+  return toSession(session);
 }
 
 /**
@@ -243,44 +235,61 @@ export async function deleteMessage(
   deps: ApiDeps,
   input: SessionInput & { messageId: string },
 ): Promise<{ ok: true }> {
-  for (let attempt = 0; attempt < TREE_ATTEMPTS; attempt++) {
-    const session = await requireTree(deps, input);
-    const message = await requireMessage(deps, input.sessionId, input.messageId);
-    if (session.activeRunId) throw busy();
+  const session = await changeTree(deps, input, async (tree, message) => {
     const read = (messageId: string) => getMessage(deps.db, { sessionId: input.sessionId, messageId });
     const [parent, subtree, leaf] = await Promise.all([
       message.parentId ? read(message.parentId) : null,
       collectSubtree(deps.db, message),
-      session.activeLeafId ? read(session.activeLeafId) : null,
+      tree.activeLeafId ? read(tree.activeLeafId) : null,
     ]);
-    let newLeafId = session.activeLeafId ?? null;
+    let newLeafId = tree.activeLeafId ?? null;
     if (leaf && (await isOnBranch(deps.db, leaf, message))) {
-      const siblings = siblingsOf(parent, session.rootIds);
+      const siblings = siblingsOf(parent, tree.rootIds);
       const at = siblings.indexOf(message.messageId);
       const nearest = siblings[at - 1] ?? siblings[at + 1];
       const sibling = nearest ? await read(nearest) : null;
       newLeafId = sibling ? (await newestLeafBelow(deps.db, sibling)).messageId : (parent?.messageId ?? null);
     }
-    const result = await detachMessage(deps.db, {
-      session,
+    const detached = await detachMessage(deps.db, {
+      session: tree,
       message,
       parent,
       removed: subtree.length,
       newLeafId,
       leaseUntil: deletionLeaseUntil(deps),
     });
+    return detached === true ? tree : detached;
+  });
+  deleteInBackground(deps, {
+    kind: 'MESSAGE',
+    targetId: input.messageId,
+    sessionId: input.sessionId,
+    userId: session.userId,
+    projectId: session.projectId,
+  });
+  return { ok: true };
+}
+
+/**
+ * A change of the tree at `messageId` (a message of this session), made on the tree as just read and tried again
+ * when another change landed between the read and the write. CONFLICT while a reply is being written. The run
+ * this server remembers for replay could be on the branch left, so it is forgotten: the next one is rebuilt.
+ */
+async function changeTree(
+  deps: ApiDeps,
+  input: SessionInput & { messageId: string },
+  change: (tree: TreeSession, message: MessageRecord) => Promise<SessionRecord | TreeChangeFailure>,
+): Promise<SessionRecord> {
+  for (let attempt = 0; attempt < TREE_ATTEMPTS; attempt++) {
+    const tree = await requireTree(deps, input);
+    const message = await requireMessage(deps, input.sessionId, input.messageId);
+    if (tree.activeRunId) throw busy();
+    const result = await change(tree, message);
     if (result === 'busy') throw busy();
     if (result === 'gone') throw notFound('Session');
     if (result === 'moved') continue;
     deps.runs.forget(input.sessionId);
-    deleteInBackground(deps, {
-      kind: 'MESSAGE',
-      targetId: message.messageId,
-      sessionId: input.sessionId,
-      userId: session.userId,
-      projectId: session.projectId,
-    });
-    return { ok: true };
+    return result;
   }
   throw changedMeanwhile();
 }
