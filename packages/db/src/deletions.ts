@@ -1,26 +1,9 @@
 import { DeleteItemCommand, PutTransaction, QueryCommand, UpdateItemCommand } from 'dynamodb-toolbox';
 import type { Db } from './db.js';
 import { isConditionFailure } from './errors.js';
+import type { DeletionRecord } from './records.js';
 
 export type DeletionKind = 'PROJECT' | 'SESSION' | 'MESSAGE';
-
-/**
- * A project, session or message gone from view whose contents are still being deleted (see the DELETION
- * entity).
- */
-export interface DeletionRecord {
-  kind: DeletionKind;
-  /** The project's, the session's or the message's id. */
-  targetId: string;
-  userId: string;
-  projectId: string;
-  /** For a message: its session. */
-  sessionId?: string | undefined;
-  /** Until when (epoch ms) the server that started or claimed the cascade owns it. */
-  leaseUntil: number;
-  createdAt: string;
-  updatedAt: string;
-}
 
 const PENDING_DELETION = 'PENDING_DELETION';
 
@@ -58,7 +41,7 @@ export async function listAbandonedDeletions(db: Db, now: number): Promise<Delet
     .query({ index: 'GSI3', partition: PENDING_DELETION })
     .options({ maxPages: 10, filters: { DELETION: { attr: 'leaseUntil', lt: now } } })
     .send();
-  return Items.map(withoutIndexKeys);
+  return Items;
 }
 
 /** Takes over a tombstone whose lease has run out; null when another server holds it or it is done. */
@@ -72,7 +55,7 @@ export async function claimDeletion(
       .item({ kind: input.kind, targetId: input.targetId, leaseUntil: input.leaseUntil })
       .options({ condition: { attr: 'leaseUntil', lt: input.now }, returnValues: 'ALL_NEW' })
       .send();
-    return Attributes ? withoutIndexKeys(Attributes) : null;
+    return Attributes ?? null;
   } catch (error) {
     if (isConditionFailure(error)) return null;
     throw error;
@@ -98,11 +81,4 @@ export async function extendDeletionLease(
 /** The cascade is complete: nothing of the project or session remains but this tombstone. */
 export async function finishDeletion(db: Db, key: { kind: DeletionKind; targetId: string }): Promise<void> {
   await db.entities.deletion.build(DeleteItemCommand).key(key).send();
-}
-
-function withoutIndexKeys<ITEM extends DeletionRecord>(
-  item: ITEM & { gsi3pk?: string; gsi3sk?: string },
-): DeletionRecord {
-  const { gsi3pk: _1, gsi3sk: _2, ...record } = item;
-  return record;
 }

@@ -1,4 +1,5 @@
-import { any, boolean, Entity, item, list, number, record, string } from 'dynamodb-toolbox';
+import { $set, any, boolean, Entity, item, list, number, record, string } from 'dynamodb-toolbox';
+import type { CsvMetadata, NumberCheck, Provenance, ToolCall, Usage } from './shapes.js';
 import type { LeonidasTable } from './table.js';
 
 /**
@@ -15,6 +16,17 @@ export const FILE_STATUSES = ['UPLOADING', 'PROCESSING', 'COMPLETED', 'FAILED'] 
 export const FILE_SOURCES = ['USER_UPLOAD', 'APP_GENERATED'] as const;
 export const MESSAGE_ROLES = ['user', 'assistant'] as const;
 export const MESSAGE_STATUSES = ['complete', 'streaming', 'cancelled', 'error'] as const;
+
+/**
+ * An update of a document attribute (`any().castAs<T>()`: a profile, tool calls, usage, number checks) that
+ * replaces it whole. A plain value there would be written path by path (`SET metadata.rowCount = ...`), which
+ * fails when the attribute is missing, and dynamodb-toolbox's types do not offer `$set` on such attributes
+ * although it writes them correctly (checked against DynamoDB Local by every test that completes a file or a
+ * reply): this is the one place that says so to the type checker.
+ */
+export function wholeDocument<DOCUMENT>(value: DOCUMENT): DOCUMENT {
+  return $set(value) as unknown as DOCUMENT;
+}
 
 export function createEntities(table: LeonidasTable) {
   const user = new Entity({
@@ -105,8 +117,11 @@ export function createEntities(table: LeonidasTable) {
       userId: string().key(),
       projects: number(),
       sessions: number(),
+      /** Every file's size: declared from the moment its upload is created, the real size once completed. */
       storedBytes: number(),
+      /** Declared sizes of the uploads not yet confirmed (also counted in `storedBytes`). */
       pendingBytes: number(),
+      /** Each unconfirmed upload's file id and when its upload URL expires (epoch ms). */
       pendingUploads: record(string(), number()),
     }),
     computeKey: ({ userId }) => ({ pk: `USER#${userId}`, sk: 'USAGE' }),
@@ -147,19 +162,25 @@ export function createEntities(table: LeonidasTable) {
       uploadExpiresAt: number(),
       processingStartedAt: number().optional(),
       failureReason: string().optional(),
-      metadata: any().optional(),
+      metadata: any().castAs<CsvMetadata>().optional(),
       /** For files DS Bro made: the session, message, SQL and source files they came from. */
-      provenance: any().optional(),
+      provenance: any().castAs<Provenance>().optional(),
       version: number(),
-      gsi3pk: string().optional(),
-      gsi3sk: string().optional(),
+      gsi3pk: string().optional().hidden(),
+      gsi3sk: string().optional().hidden(),
     }).and((schema) => ({
-      gsi1pk: string().link<typeof schema>(({ projectId }) => `PROJECT#${projectId}`),
-      gsi1sk: string().link<typeof schema>(({ fileId }) => `FILE#${fileId}`),
-      gsi2pk: string().link<typeof schema>(
-        ({ projectId, source }) => `PROJECT#${projectId}#SOURCE#${source}`,
-      ),
-      gsi2sk: string().link<typeof schema>(({ fileId }) => fileId),
+      gsi1pk: string()
+        .hidden()
+        .link<typeof schema>(({ projectId }) => `PROJECT#${projectId}`),
+      gsi1sk: string()
+        .hidden()
+        .link<typeof schema>(({ fileId }) => `FILE#${fileId}`),
+      gsi2pk: string()
+        .hidden()
+        .link<typeof schema>(({ projectId, source }) => `PROJECT#${projectId}#SOURCE#${source}`),
+      gsi2sk: string()
+        .hidden()
+        .link<typeof schema>(({ fileId }) => fileId),
     })),
     computeKey: ({ fileId }) => ({ pk: `FILE#${fileId}`, sk: 'FILE' }),
   });
@@ -190,8 +211,12 @@ export function createEntities(table: LeonidasTable) {
       treeVersion: number().optional(),
       version: number(),
     }).and((schema) => ({
-      gsi1pk: string().link<typeof schema>(({ projectId }) => `PROJECT#${projectId}`),
-      gsi1sk: string().link<typeof schema>(({ sessionId }) => `SESSION#${sessionId}`),
+      gsi1pk: string()
+        .hidden()
+        .link<typeof schema>(({ projectId }) => `PROJECT#${projectId}`),
+      gsi1sk: string()
+        .hidden()
+        .link<typeof schema>(({ sessionId }) => `SESSION#${sessionId}`),
     })),
     computeKey: ({ sessionId }) => ({ pk: `SESSION#${sessionId}`, sk: 'SESSION' }),
   });
@@ -217,20 +242,24 @@ export function createEntities(table: LeonidasTable) {
       clientMessageId: string().optional(),
       provider: string().optional(),
       model: string().optional(),
-      toolCalls: any().optional(),
-      usage: any().optional(),
+      toolCalls: any().castAs<ToolCall[]>().optional(),
+      usage: any().castAs<Usage>().optional(),
       error: string().optional(),
       /** The numbers of a finished reply, each checked against the run's tool results. */
-      numbers: any().optional(),
+      numbers: any().castAs<NumberCheck[]>().optional(),
       cancelRequested: boolean().optional(),
+      /** The message this one follows; none for a first message (see `tree.ts`). */
       parentId: string().optional(),
+      /** 0 for a first message; missing only on messages older than the tree, until their session is adopted. */
       depth: number().optional(),
+      /** The ids above this message, nearest first, at most `MAX_ANCESTORS`. */
       ancestors: list(string()).optional(),
+      /** The messages that follow this one, oldest first. */
       childIds: list(string()).optional(),
       /** On a question written by editing another: when (the old one is kept beside it). */
       editedAt: string().optional(),
-      gsi3pk: string().optional(),
-      gsi3sk: string().optional(),
+      gsi3pk: string().optional().hidden(),
+      gsi3sk: string().optional().hidden(),
     }),
     computeKey: ({ sessionId, messageId }) => ({ pk: `SESSION#${sessionId}`, sk: `MESSAGE#${messageId}` }),
   });
@@ -264,14 +293,16 @@ export function createEntities(table: LeonidasTable) {
     timestamps,
     schema: item({
       kind: string().enum('PROJECT', 'SESSION', 'MESSAGE').key(),
+      /** The project's, the session's or the message's id. */
       targetId: string().key(),
       userId: string(),
       projectId: string(),
       /** For a message: its session. */
       sessionId: string().optional(),
+      /** Until when (epoch ms) the server that started or claimed the cascade owns it. */
       leaseUntil: number(),
-      gsi3pk: string(),
-      gsi3sk: string(),
+      gsi3pk: string().hidden(),
+      gsi3sk: string().hidden(),
     }),
     computeKey: ({ kind, targetId }) => ({ pk: `DELETION#${kind}#${targetId}`, sk: 'DELETION' }),
   });

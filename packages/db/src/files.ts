@@ -2,10 +2,10 @@ import { UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import {
   $add,
   $remove,
-  $set,
   type Condition,
   ConditionCheck,
   DeleteTransaction,
+  EntityFormatter,
   executeTransactWrite,
   GetItemCommand,
   type PutItemInput,
@@ -16,36 +16,17 @@ import {
   UpdateTransaction,
 } from 'dynamodb-toolbox';
 import type { Db } from './db.js';
-import type { FILE_SOURCES, FILE_STATUSES } from './entities.js';
+import { type FILE_SOURCES, type FILE_STATUSES, wholeDocument } from './entities.js';
 import { failedConditionIndexes, isConditionFailure } from './errors.js';
 import { type KeyPage, queryPage, type StartKey } from './pagination.js';
-import { getUsage, type UsageRecord, withUsage } from './usage.js';
+import type { FileRecord, UsageRecord } from './records.js';
+import type { CsvMetadata, Provenance } from './shapes.js';
+import { getUsage, withUsage } from './usage.js';
 
 export type FileStatus = (typeof FILE_STATUSES)[number];
 export type FileSource = (typeof FILE_SOURCES)[number];
 
-export interface FileRecord {
-  fileId: string;
-  userId: string;
-  projectId: string;
-  filename: string;
-  contentType: string;
-  size: number;
-  status: FileStatus;
-  source: FileSource;
-  objectKey: string;
-  uploadExpiresAt: number;
-  processingStartedAt?: number | undefined;
-  failureReason?: string | undefined;
-  metadata?: unknown;
-  provenance?: unknown;
-  version: number;
-  createdAt: string;
-  updatedAt: string;
-}
-
 const PENDING_UPLOAD = 'PENDING_UPLOAD';
-type IndexKey = 'gsi1pk' | 'gsi1sk' | 'gsi2pk' | 'gsi2sk' | 'gsi3pk' | 'gsi3sk';
 
 export interface UploadLimits {
   maxPendingUploads: number;
@@ -116,7 +97,7 @@ export async function createGeneratedFile(
     FileRecord,
     'fileId' | 'userId' | 'projectId' | 'filename' | 'contentType' | 'size' | 'objectKey'
   > & {
-    provenance: unknown;
+    provenance: Provenance;
     status: 'COMPLETED' | 'PROCESSING';
     now: number;
     maxStoredBytes: number;
@@ -172,7 +153,7 @@ async function putFileCountingUsage(
           .options({ condition: { attr: 'fileId', exists: false } }),
       ),
     );
-    return { outcome: 'created', file: withoutIndexKeys(ToolboxItems[2]) };
+    return { outcome: 'created', file: db.entities.file.build(EntityFormatter).format(ToolboxItems[2]) };
   } catch (error) {
     const failed = failedConditionIndexes(error);
     if (failed.includes(1)) return { outcome: 'project-gone' };
@@ -188,7 +169,7 @@ export async function getFile(db: Db, fileId: string): Promise<FileRecord | null
     .key({ fileId })
     .options({ consistent: true })
     .send();
-  return Item ? withoutIndexKeys(Item) : null;
+  return Item ?? null;
 }
 
 export async function listFiles(
@@ -208,7 +189,7 @@ export async function listFiles(
     startKey: input.startKey,
     newestFirst: true,
   });
-  return { items: page.items.map(withoutIndexKeys), nextKey: page.nextKey };
+  return page;
 }
 
 /**
@@ -272,7 +253,7 @@ export async function finishProcessing(
     fileId: string;
     processingStartedAt: number;
     outcome:
-      | { status: 'COMPLETED'; metadata: unknown; size: number }
+      | { status: 'COMPLETED'; metadata: CsvMetadata; size: number }
       | { status: 'FAILED'; failureReason: string };
   },
 ): Promise<FileRecord | null> {
@@ -301,8 +282,7 @@ export async function finishProcessing(
             fileId: input.fileId,
             status: 'COMPLETED',
             size: completed.size,
-            // $set replaces the whole profile; a plain object would be merged path by path into a missing map.
-            metadata: $set(completed.metadata),
+            metadata: wholeDocument(completed.metadata),
             version: $add(1),
           })
           .options({ condition: { and: [...claimed.and, { attr: 'size', eq: file.size }] } }),
@@ -380,7 +360,7 @@ export async function listExpiredUploads(
     .query({ index: 'GSI3', partition: PENDING_UPLOAD, range: { lt: new Date(input.before).toISOString() } })
     .options({ limit: input.limit })
     .send();
-  return Items.map(withoutIndexKeys);
+  return Items;
 }
 
 /**
@@ -444,18 +424,11 @@ async function conditionalUpdate(
       .item({ ...item, version: $add(1) })
       .options({ condition, returnValues: 'ALL_NEW' })
       .send();
-    return Attributes ? withoutIndexKeys(Attributes) : null;
+    return Attributes ?? null;
   } catch (error) {
     if (isConditionFailure(error)) return null;
     throw error;
   }
-}
-
-function withoutIndexKeys<ITEM extends FileRecord>(
-  item: ITEM & Partial<Record<IndexKey, string>>,
-): FileRecord {
-  const { gsi1pk: _1, gsi1sk: _2, gsi2pk: _3, gsi2sk: _4, gsi3pk: _5, gsi3sk: _6, ...record } = item;
-  return record;
 }
 
 /**

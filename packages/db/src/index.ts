@@ -3,7 +3,6 @@ export { createDb, type Db } from './db.js';
 export {
   claimDeletion,
   type DeletionKind,
-  type DeletionRecord,
   extendDeletionLease,
   finishDeletion,
   listAbandonedDeletions,
@@ -16,9 +15,11 @@ export { newId } from './ids.js';
 export * from './messages.js';
 export type { KeyPage, StartKey } from './pagination.js';
 export * from './projects.js';
+export type * from './records.js';
 export * from './refresh-tokens.js';
 export * from './sessions.js';
+export * from './shapes.js';
 export { type GlobalIndexName, tableDefinition } from './table.js';
 export * from './tree.js';
-export { ensureUsage, getUsage, type UsageRecord } from './usage.js';
+export { ensureUsage, getUsage } from './usage.js';
 export * from './users.js';

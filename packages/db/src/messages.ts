@@ -2,7 +2,7 @@ import {
   $add,
   $append,
   $remove,
-  $set,
+  EntityFormatter,
   executeTransactWrite,
   GetItemCommand,
   PutTransaction,
@@ -11,40 +11,14 @@ import {
   UpdateTransaction,
 } from 'dynamodb-toolbox';
 import type { Db } from './db.js';
-import type { MESSAGE_ROLES, MESSAGE_STATUSES } from './entities.js';
+import { type MESSAGE_ROLES, type MESSAGE_STATUSES, wholeDocument } from './entities.js';
 import { failedConditionIndexes, isConditionFailure } from './errors.js';
+import type { MessageRecord } from './records.js';
 import { recountMessages } from './sessions.js';
+import type { NumberCheck, ToolCall, Usage } from './shapes.js';
 
 export type MessageRole = (typeof MESSAGE_ROLES)[number];
 export type MessageStatus = (typeof MESSAGE_STATUSES)[number];
-
-export interface MessageRecord {
-  sessionId: string;
-  messageId: string;
-  role: MessageRole;
-  content: string;
-  status: MessageStatus;
-  runId?: string | undefined;
-  clientMessageId?: string | undefined;
-  provider?: string | undefined;
-  model?: string | undefined;
-  toolCalls?: unknown;
-  usage?: unknown;
-  error?: string | undefined;
-  numbers?: unknown;
-  cancelRequested?: boolean | undefined;
-  /** The message this one follows; none for a first message (see `tree.ts`). */
-  parentId?: string | undefined;
-  /** 0 for a first message; missing only on messages older than the tree, until their session is adopted. */
-  depth?: number | undefined;
-  /** The ids above this message, nearest first, at most `MAX_ANCESTORS`. */
-  ancestors?: string[] | undefined;
-  /** The messages that follow this one, oldest first. */
-  childIds?: string[] | undefined;
-  editedAt?: string | undefined;
-  createdAt: string;
-  updatedAt: string;
-}
 
 /**
  * How many ancestors a message keeps: a page of its branch (at most 100 messages, the largest page) is then
@@ -81,12 +55,6 @@ export function positionOf(message: MessageRecord): TreePosition {
 }
 
 const STREAMING = 'STREAMING_MESSAGE';
-
-const strip = <T extends MessageRecord>({
-  gsi3pk: _1,
-  gsi3sk: _2,
-  ...record
-}: T & { gsi3pk?: string; gsi3sk?: string }) => record as MessageRecord;
 
 export type StartRunResult =
   | { outcome: 'started'; userMessage: MessageRecord | null; assistantMessage: MessageRecord }
@@ -224,14 +192,11 @@ async function tryStartRun(db: Db, input: StartRunInput): Promise<StartRunResult
           .options({ condition: { attr: 'messageId', exists: false } }),
       ),
     );
-    const written = ToolboxItems.slice(position.parentId ? 3 : 2) as MessageRecord[];
-    const assistantMessage = written.at(-1);
-    if (!assistantMessage) throw new Error('The reply was not written');
-    return {
-      outcome: 'started',
-      userMessage: question ? strip(written[0] as MessageRecord) : null,
-      assistantMessage: strip(assistantMessage),
-    };
+    const formatter = message.build(EntityFormatter);
+    const written = ToolboxItems.slice(position.parentId ? 3 : 2).map((item) => formatter.format(item));
+    const [first, last] = [written.at(0), written.at(-1)];
+    if (!first || !last) throw new Error('The reply was not written');
+    return { outcome: 'started', userMessage: question ? first : null, assistantMessage: last };
   } catch (error) {
     const failed = failedConditionIndexes(error);
     if (failed.includes(0)) {
@@ -269,7 +234,7 @@ export async function getMessage(
     .key(key)
     .options({ consistent: true })
     .send();
-  return Item ? strip(Item) : null;
+  return Item ?? null;
 }
 
 /**
@@ -278,7 +243,7 @@ export async function getMessage(
  */
 export async function saveProgress(
   db: Db,
-  input: { sessionId: string; messageId: string; content: string; toolCalls: unknown[] },
+  input: { sessionId: string; messageId: string; content: string; toolCalls: ToolCall[] },
 ): Promise<{ cancelRequested: boolean } | null> {
   try {
     const { Attributes } = await db.entities.message
@@ -287,7 +252,7 @@ export async function saveProgress(
         sessionId: input.sessionId,
         messageId: input.messageId,
         content: input.content,
-        toolCalls: $set(input.toolCalls),
+        toolCalls: wholeDocument(input.toolCalls),
       })
       .options({ condition: { attr: 'status', eq: 'streaming' }, returnValues: 'ALL_NEW' })
       .send();
@@ -307,10 +272,10 @@ export async function finishRun(
     runId: string;
     status: Exclude<MessageStatus, 'streaming'>;
     content: string;
-    toolCalls: unknown[];
+    toolCalls: ToolCall[];
     /** The reply's numbers as checked (`Message.numbers`). */
-    numbers?: unknown[];
-    usage?: unknown;
+    numbers?: NumberCheck[];
+    usage?: Usage;
     error?: string | undefined;
   },
 ): Promise<MessageRecord | null> {
@@ -324,9 +289,9 @@ export async function finishRun(
           messageId: input.messageId,
           status: input.status,
           content: input.content,
-          toolCalls: $set(input.toolCalls),
-          ...(input.numbers ? { numbers: $set(input.numbers) } : {}),
-          ...(input.usage ? { usage: $set(input.usage) } : {}),
+          toolCalls: wholeDocument(input.toolCalls),
+          ...(input.numbers ? { numbers: wholeDocument(input.numbers) } : {}),
+          ...(input.usage ? { usage: wholeDocument(input.usage) } : {}),
           ...(input.error ? { error: input.error } : {}),
           gsi3pk: $remove(),
           gsi3sk: $remove(),
@@ -367,5 +332,5 @@ export async function listStaleStreamingMessages(db: Db, updatedBefore: string):
     .query({ index: 'GSI3', partition: STREAMING })
     .options({ maxPages: 10 })
     .send();
-  return Items.map(strip).filter((message) => message.updatedAt < updatedBefore);
+  return Items.filter((message) => message.updatedAt < updatedBefore);
 }

@@ -10,17 +10,8 @@ import type { Db } from './db.js';
 import { tombstonePut } from './deletions.js';
 import { failedConditionIndexes, isConditionFailure } from './errors.js';
 import { type KeyPage, queryPage, type StartKey } from './pagination.js';
+import type { ProjectRecord } from './records.js';
 import { countChange, withUsage } from './usage.js';
-
-export interface ProjectRecord {
-  userId: string;
-  projectId: string;
-  name: string;
-  description: string;
-  version: number;
-  createdAt: string;
-  updatedAt: string;
-}
 
 /** Null when the user already has `maxProjects` projects. */
 export async function createProject(

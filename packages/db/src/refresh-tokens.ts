@@ -7,20 +7,7 @@ import {
 } from 'dynamodb-toolbox';
 import type { Db } from './db.js';
 import { isConditionFailure, isTransactionConditionFailure } from './errors.js';
-
-export interface RefreshTokenRecord {
-  tokenHash: string;
-  familyId: string;
-  userId: string;
-  expiresAt: number;
-  rotatedAt?: string | undefined;
-}
-
-export interface RefreshFamilyRecord {
-  familyId: string;
-  userId: string;
-  revokedAt?: string | undefined;
-}
+import type { RefreshFamilyRecord, RefreshTokenRecord } from './records.js';
 
 const epochSeconds = (ms: number) => Math.ceil(ms / 1000);
 

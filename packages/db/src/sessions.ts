@@ -5,6 +5,7 @@ import {
   $set,
   ConditionCheck,
   DeleteTransaction,
+  EntityFormatter,
   executeTransactWrite,
   GetItemCommand,
   PutTransaction,
@@ -14,29 +15,8 @@ import type { Db } from './db.js';
 import { tombstonePut } from './deletions.js';
 import { failedConditionIndexes, isConditionFailure } from './errors.js';
 import { type KeyPage, queryPage, type StartKey } from './pagination.js';
+import type { SessionRecord } from './records.js';
 import { countChange, withUsage } from './usage.js';
-
-export interface SessionRecord {
-  sessionId: string;
-  userId: string;
-  projectId: string;
-  title: string;
-  activeRunId?: string | undefined;
-  messageCount?: number | undefined;
-  queryCount?: number | undefined;
-  activeLeafId?: string | undefined;
-  rootIds?: string[] | undefined;
-  treeVersion?: number | undefined;
-  version: number;
-  createdAt: string;
-  updatedAt: string;
-}
-
-const strip = <T extends SessionRecord>({
-  gsi1pk: _1,
-  gsi1sk: _2,
-  ...record
-}: T & { gsi1pk?: string; gsi1sk?: string }) => record as SessionRecord;
 
 export type CreateSessionResult =
   | { outcome: 'created'; session: SessionRecord }
@@ -66,7 +46,10 @@ export async function createSession(
           .options({ condition: { attr: 'sessionId', exists: false } }),
       ),
     );
-    return { outcome: 'created', session: strip(ToolboxItems[2]) };
+    return {
+      outcome: 'created',
+      session: db.entities.session.build(EntityFormatter).format(ToolboxItems[2]),
+    };
   } catch (error) {
     const failed = failedConditionIndexes(error);
     if (failed.includes(1)) return { outcome: 'project-gone' };
@@ -81,7 +64,7 @@ export async function getSession(db: Db, sessionId: string): Promise<SessionReco
     .key({ sessionId })
     .options({ consistent: true })
     .send();
-  return Item ? strip(Item) : null;
+  return Item ?? null;
 }
 
 export async function listSessions(
@@ -94,7 +77,7 @@ export async function listSessions(
     { index: 'GSI1', partition: `PROJECT#${input.projectId}`, range: { beginsWith: 'SESSION#' } },
     { limit: input.limit, startKey: input.startKey, newestFirst: true },
   );
-  return { items: page.items.map(strip), nextKey: page.nextKey };
+  return page;
 }
 
 /**
@@ -116,7 +99,7 @@ export async function updateSession(
       })
       .options({ condition: { attr: 'sessionId', exists: true }, returnValues: 'ALL_NEW' })
       .send();
-    return Attributes ? strip(Attributes) : null;
+    return Attributes ?? null;
   } catch (error) {
     if (isConditionFailure(error)) return null;
     throw error;

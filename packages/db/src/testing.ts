@@ -16,7 +16,8 @@ import { createDb, type Db } from './db.js';
 import { newId } from './ids.js';
 import { ensureTable } from './local/create-table.js';
 import { LOCAL_CREDENTIALS, LOCAL_REGION } from './local/dynamodb-local.js';
-import { finishRun, getMessage, type MessageRecord, positionBelow, startRun } from './messages.js';
+import { finishRun, getMessage, positionBelow, startRun } from './messages.js';
+import type { MessageRecord } from './records.js';
 import { getSession } from './sessions.js';
 
 declare module 'vitest' {

@@ -13,8 +13,9 @@ import type { Db } from './db.js';
 import { tombstonePut } from './deletions.js';
 import type { LeonidasEntities } from './entities.js';
 import { failedConditionIndexes, isConditionFailure } from './errors.js';
-import { getMessage, MAX_ANCESTORS, type MessageRecord } from './messages.js';
-import { batchDelete, getSession, listMessageIds, type SessionRecord } from './sessions.js';
+import { getMessage, MAX_ANCESTORS } from './messages.js';
+import type { MessageRecord, SessionRecord } from './records.js';
+import { batchDelete, getSession, listMessageIds } from './sessions.js';
 
 /*
  * The conversation tree. Each message knows its parent, its depth, its children and up to MAX_ANCESTORS
@@ -33,15 +34,7 @@ const messageKey = (sessionId: string, messageId: string) => ({
 });
 
 function formatMessage(db: Db, raw: Record<string, unknown>): MessageRecord {
-  const {
-    gsi3pk: _1,
-    gsi3sk: _2,
-    ...record
-  } = db.entities.message.build(EntityFormatter).format(raw) as MessageRecord & {
-    gsi3pk?: string;
-    gsi3sk?: string;
-  };
-  return record;
+  return db.entities.message.build(EntityFormatter).format(raw);
 }
 
 /**
@@ -145,8 +138,7 @@ export async function setActiveLeaf(
       .options({ condition: treeCondition(input.treeVersion), returnValues: 'ALL_NEW' })
       .send();
     if (!Attributes) return 'gone';
-    const { gsi1pk: _1, gsi1sk: _2, ...session } = Attributes;
-    return session;
+    return Attributes;
   } catch (error) {
     if (isConditionFailure(error)) return treeChangeFailure(db, input.sessionId);
     throw error;

@@ -6,15 +6,15 @@ import {
   createFileRecord,
   deleteFileRecords,
   deleteUnconfirmedUpload,
-  type FileRecord,
   finishProcessing,
 } from './files.js';
 import { newId } from './ids.js';
 import { finishRun, positionBelow, startRun } from './messages.js';
 import { createProject, startProjectDeletion } from './projects.js';
+import type { FileRecord, UsageRecord } from './records.js';
 import { createSession, getSession, startSessionDeletion } from './sessions.js';
 import { createTestDb } from './testing.js';
-import { ensureUsage, getUsage, type UsageRecord } from './usage.js';
+import { ensureUsage, getUsage } from './usage.js';
 
 let db: Db;
 beforeAll(async () => {
@@ -99,7 +99,11 @@ describe('usage counters', () => {
     await finishProcessing(db, {
       fileId: completed.fileId,
       processingStartedAt: now,
-      outcome: { status: 'COMPLETED', metadata: { rows: 1 }, size: 900 },
+      outcome: {
+        status: 'COMPLETED',
+        metadata: { rowCount: 1, columns: [], delimiter: ',', hasHeader: true, encoding: 'utf-8' },
+        size: 900,
+      },
     });
     await claimForProcessing(db, { fileId: failed.fileId, now, staleBefore: now - 1 });
     await finishProcessing(db, {

@@ -2,18 +2,7 @@ import { type QueryCommandInput, QueryCommand as RawQueryCommand } from '@aws-sd
 import { $add, GetItemCommand, PutItemCommand, UpdateTransaction } from 'dynamodb-toolbox';
 import type { Db } from './db.js';
 import { failedConditionIndexes, isConditionFailure, isTransactionConflictOnly } from './errors.js';
-
-export interface UsageRecord {
-  userId: string;
-  projects: number;
-  sessions: number;
-  /** Every file's size: declared from the moment its upload is created, the real size once completed. */
-  storedBytes: number;
-  /** Declared sizes of the uploads not yet confirmed (also counted in `storedBytes`). */
-  pendingBytes: number;
-  /** Each unconfirmed upload's file id and when its upload URL expires (epoch ms). */
-  pendingUploads: Record<string, number>;
-}
+import type { UsageRecord } from './records.js';
 
 /**
  * The usage half of a transaction that creates (`by: 1`, only while the count is below `below`) or deletes
@@ -58,12 +47,12 @@ export async function ensureUsage(db: Db, userId: string): Promise<UsageRecord> 
   if (existing) return existing;
   const counted = await countUsage(db, userId);
   try {
-    await db.entities.usage
+    const { ToolboxItem } = await db.entities.usage
       .build(PutItemCommand)
       .item(counted)
       .options({ condition: { attr: 'userId', exists: false } })
       .send();
-    return counted;
+    return ToolboxItem;
   } catch (error) {
     if (!isConditionFailure(error)) throw error;
     const winner = await getUsage(db, userId);
@@ -109,7 +98,8 @@ async function retryConflicts<RESULT>(write: () => Promise<RESULT>): Promise<RES
   }
 }
 
-async function countUsage(db: Db, userId: string): Promise<UsageRecord> {
+/** What the usage item says, counted from the items themselves. */
+async function countUsage(db: Db, userId: string): Promise<Omit<UsageRecord, 'createdAt' | 'updatedAt'>> {
   const projectIds = (
     await queryAll(db, {
       KeyConditionExpression: 'pk = :pk AND begins_with(sk, :prefix)',
@@ -118,7 +108,7 @@ async function countUsage(db: Db, userId: string): Promise<UsageRecord> {
       ConsistentRead: true,
     })
   ).map((item) => item.projectId as string);
-  const usage: UsageRecord = {
+  const usage: Awaited<ReturnType<typeof countUsage>> = {
     userId,
     projects: projectIds.length,
     sessions: 0,

@@ -8,15 +8,7 @@ import {
 } from 'dynamodb-toolbox';
 import type { Db } from './db.js';
 import { isConditionFailure, isTransactionConditionFailure } from './errors.js';
-
-export interface UserRecord {
-  userId: string;
-  email: string;
-  name: string;
-  passwordHash: string;
-  createdAt: string;
-  updatedAt: string;
-}
+import type { LoginGuardRecord, UserRecord } from './records.js';
 
 /**
  * Writes the user and the claim on its email in one transaction: under concurrent registrations of one
@@ -67,11 +59,6 @@ export interface LoginGuardKey {
   email: string;
   /** The client address (or the network it belongs to) the attempts came from. */
   address: string;
-}
-
-export interface LoginGuardRecord extends LoginGuardKey {
-  failures: number;
-  lockedUntil?: number | undefined;
 }
 
 export async function getLoginGuard(db: Db, key: LoginGuardKey): Promise<LoginGuardRecord | null> {

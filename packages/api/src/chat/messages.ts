@@ -1,6 +1,6 @@
 import type { MessageRecord } from '@leonidas/db';
 import { RunLog } from './hub.js';
-import type { ChatEvent, Message, NumberCheck, ToolCall, Usage } from './schema.js';
+import type { ChatEvent, Message } from './schema.js';
 
 /**
  * A stored message as clients see it. `siblingIds` are its parent's children (the session's first messages
@@ -17,12 +17,10 @@ export function toMessage(record: MessageRecord, siblingIds: string[]): Message 
     ...(record.editedAt ? { editedAt: new Date(record.editedAt) } : {}),
     status: record.status,
     ...(record.model ? { model: record.provider ? `${record.provider}/${record.model}` : record.model } : {}),
-    ...(Array.isArray(record.toolCalls) && record.toolCalls.length > 0
-      ? { toolCalls: record.toolCalls as ToolCall[] }
-      : {}),
-    ...(record.usage ? { usage: record.usage as Usage } : {}),
+    ...(record.toolCalls?.length ? { toolCalls: record.toolCalls } : {}),
+    ...(record.usage ? { usage: record.usage } : {}),
     ...(record.error ? { error: record.error } : {}),
-    ...(Array.isArray(record.numbers) ? { numbers: record.numbers as NumberCheck[] } : {}),
+    ...(record.numbers ? { numbers: record.numbers } : {}),
     siblingIds: siblingIds.includes(record.messageId) ? siblingIds : [...siblingIds, record.messageId],
   };
 }
@@ -48,7 +46,7 @@ export function rebuildRun(user: MessageRecord, assistant: MessageRecord): RunLo
     messageId,
     parentId: user.parentId ?? null,
   });
-  for (const call of (assistant.toolCalls as ToolCall[] | undefined) ?? []) {
+  for (const call of assistant.toolCalls ?? []) {
     push({ type: 'tool.call', runId, messageId, callId: call.callId, name: call.name, input: call.input });
     push({ type: 'tool.result', runId, messageId, callId: call.callId, output: call.output });
   }

@@ -1,6 +1,5 @@
 import type { FileRecord, MessageRecord } from '@leonidas/db';
 import type { ChatTurn } from './llm/types.js';
-import type { ToolCall } from './schema.js';
 import { fileSummaries } from './tools.js';
 
 /**
@@ -65,7 +64,7 @@ function turnsOf(message: MessageRecord, idPrefix: string): ChatTurn[] {
   if (message.role === 'user') {
     return message.content ? [{ role: 'user', content: [{ type: 'text', text: message.content }] }] : [];
   }
-  const calls = ((message.toolCalls as ToolCall[] | undefined) ?? []).map((call, position) => ({
+  const calls = (message.toolCalls ?? []).map((call, position) => ({
     ...call,
     id: `${idPrefix}_${position}`,
   }));

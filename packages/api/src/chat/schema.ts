@@ -1,4 +1,4 @@
-import { MESSAGE_ROLES, MESSAGE_STATUSES } from '@leonidas/db';
+import { MESSAGE_ROLES, MESSAGE_STATUSES, numberCheck, toolCall, usage } from '@leonidas/db';
 import { z } from 'zod';
 import { pageInput, pageOf } from '../pagination.js';
 
@@ -22,28 +22,12 @@ export const onEventsInput = z.strictObject({ sessionId, lastEventId: z.string()
 export const cancelInput = z.strictObject({ sessionId });
 export const historyInput = z.strictObject({ sessionId, ...pageInput });
 
-export const toolCallOutput = z.object({
-  callId: z.string(),
-  name: z.string(),
-  input: z.unknown(),
-  output: z.unknown(),
-});
+/** A reply's tool calls, usage and number checks are sent as they are stored (`@leonidas/db`). */
+export const toolCallOutput = toolCall;
+export const usageOutput = usage;
+export const numberCheckOutput = numberCheck;
 export type ToolCall = z.infer<typeof toolCallOutput>;
-
-export const usageOutput = z.object({ inputTokens: z.number(), outputTokens: z.number() });
 export type Usage = z.infer<typeof usageOutput>;
-
-/**
- * A number in a reply, where it is (offsets into `content`) and whether a tool's result (or the user's own
- * message) holds it as written: `callId` names the tool call it came from.
- */
-export const numberCheckOutput = z.object({
-  text: z.string(),
-  start: z.number().int(),
-  end: z.number().int(),
-  status: z.enum(['verified', 'unverified']),
-  callId: z.string().optional(),
-});
 export type NumberCheck = z.infer<typeof numberCheckOutput>;
 
 export const messageOutput = z.object({

@@ -31,7 +31,7 @@ import { requireSession, toSession } from '../session/service.js';
 import { checkReply, executeRun } from './engine.js';
 import type { RunLog } from './hub.js';
 import { rebuildRun, siblingsOf, toMessage } from './messages.js';
-import type { Message, ToolCall } from './schema.js';
+import type { Message } from './schema.js';
 
 type Owner = { userId: string };
 type SessionInput = Owner & { sessionId: string };
@@ -415,7 +415,7 @@ export async function recoverInterruptedRuns(deps: ApiDeps, staleAfterMs = 60_00
     new Date(deps.clock.now() - staleAfterMs).toISOString(),
   );
   for (const message of stale) {
-    const toolCalls = Array.isArray(message.toolCalls) ? (message.toolCalls as ToolCall[]) : [];
+    const toolCalls = message.toolCalls ?? [];
     await finishRun(deps.db, {
       sessionId: message.sessionId,
       messageId: message.messageId,

@@ -1,6 +1,5 @@
 import { createGeneratedFile, type FileRecord, listFiles, newId } from '@leonidas/db';
 import { buildChart, CHART_MARKS, type ChartMark } from '../analysis/charts.js';
-import type { Delimiter } from '../analysis/csv-scan.js';
 import { type QueryOutcome, type QueryTable, runQuery } from '../analysis/query-engine.js';
 import {
   type ChatScope,
@@ -116,17 +115,11 @@ interface ReadyTable {
 }
 
 function readyTables(files: FileRecord[]): ReadyTable[] {
-  const ready = files.filter((file) => file.status === 'COMPLETED' && isCsvMetadata(file.metadata));
-  const names = tableNames(ready);
-  return ready.map((file) => ({
-    file,
-    name: names.get(file.fileId) ?? '',
-    metadata: file.metadata as CsvMetadata,
-  }));
-}
-
-function isCsvMetadata(metadata: unknown): metadata is CsvMetadata {
-  return typeof metadata === 'object' && metadata !== null && 'columns' in metadata;
+  const ready = files.flatMap(({ metadata, ...file }) =>
+    file.status === 'COMPLETED' && metadata ? [{ file, metadata }] : [],
+  );
+  const names = tableNames(ready.map((table) => table.file));
+  return ready.map((table) => ({ ...table, name: names.get(table.file.fileId) ?? '' }));
 }
 
 /** A file as the model sees it: JSON data (see prompt.ts), with its table and columns when it is one. */
@@ -275,7 +268,7 @@ async function queryTables(
         fileId: table.file.fileId,
         objectKey: table.file.objectKey,
         tableKey: tableObjectKey(table.file.projectId, table.file.fileId),
-        delimiter: table.metadata.delimiter as Delimiter,
+        delimiter: table.metadata.delimiter,
       }),
       columns: table.metadata.columns.map((column) => ({ name: column.name, type: column.type })),
     })),

@@ -16,7 +16,6 @@ import {
   type StartKey,
   startSessionDeletion,
 } from '@leonidas/db';
-import type { ToolCall } from '../chat/schema.js';
 import type { ApiDeps } from '../context.js';
 import { projectPrefix, queryResultKey, sessionPrefix } from '../file/keys.js';
 
@@ -108,7 +107,7 @@ async function clearMessages(deps: ApiDeps, deletion: Deletion): Promise<void> {
   if (!root) return;
   const subtree = await collectSubtree(deps.db, root);
   for (const message of subtree) {
-    for (const call of (message.toolCalls as ToolCall[] | undefined) ?? []) {
+    for (const call of message.toolCalls ?? []) {
       const output = call.output as { queryId?: unknown; fileId?: unknown } | null;
       if (call.name === 'run_sql' && typeof output?.queryId === 'string') {
         await deps.storage.delete(queryResultKey(deletion.projectId, sessionId, output.queryId));

@@ -1,4 +1,4 @@
-import { FILE_SOURCES, FILE_STATUSES } from '@leonidas/db';
+import { csvMetadata, FILE_SOURCES, FILE_STATUSES, provenance } from '@leonidas/db';
 import { z } from 'zod';
 import { pageInput, pageOf } from '../pagination.js';
 
@@ -61,35 +61,10 @@ export const previewInput = z.strictObject({
 });
 export const renameFileInput = z.strictObject({ fileId, filename: filenameInput });
 
-export const ColumnType = z.enum(['integer', 'number', 'boolean', 'date', 'datetime', 'string']);
-
-export const columnProfileOutput = z.object({
-  name: z.string(),
-  type: ColumnType,
-  nullCount: z.number(),
-  distinctCount: z.number(),
-  min: z.union([z.number(), z.string()]).optional(),
-  max: z.union([z.number(), z.string()]).optional(),
-  mean: z.number().optional(),
-});
-
-export const csvMetadataOutput = z.object({
-  rowCount: z.number(),
-  columns: z.array(columnProfileOutput),
-  delimiter: z.enum([',', ';', '\t', '|']),
-  hasHeader: z.boolean(),
-  encoding: z.literal('utf-8'),
-});
+/** The profile and provenance are stored as they are sent: their shapes are the stored ones (`@leonidas/db`). */
+export const csvMetadataOutput = csvMetadata;
+export const provenanceOutput = provenance;
 export type CsvMetadata = z.infer<typeof csvMetadataOutput>;
-
-/** Where a file DS Bro made came from. */
-export const provenanceOutput = z.object({
-  sessionId: z.string(),
-  /** The reply that made the file; gone when that message was deleted (the file stays). */
-  messageId: z.string().optional(),
-  sql: z.string(),
-  sourceFileIds: z.array(z.string()),
-});
 export type Provenance = z.infer<typeof provenanceOutput>;
 
 /** The content type of a chart DS Bro made: a Vega-Lite v5 specification with its data inline. */

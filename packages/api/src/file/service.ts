@@ -15,14 +15,7 @@ import { requireProject } from '../project/service.js';
 import { formatBytes, formatCount } from '../quotas.js';
 import { fileObjectKey, previewObjectKey, tableObjectKey } from './keys.js';
 import { startProcessing } from './processing.js';
-import {
-  type CsvMetadata,
-  type File,
-  type FilePreview,
-  type FileSource,
-  type Provenance,
-  previewOutput,
-} from './schema.js';
+import { type File, type FilePreview, type FileSource, previewOutput } from './schema.js';
 import { removeUnconfirmedUpload } from './sweep.js';
 
 type Owner = { userId: string };
@@ -37,8 +30,8 @@ export function toFile(record: FileRecord): File {
     status: record.status,
     source: record.source,
     ...(record.failureReason ? { failureReason: record.failureReason } : {}),
-    ...(record.metadata ? { metadata: record.metadata as CsvMetadata } : {}),
-    ...(record.provenance ? { provenance: record.provenance as Provenance } : {}),
+    ...(record.metadata ? { metadata: record.metadata } : {}),
+    ...(record.provenance ? { provenance: record.provenance } : {}),
     createdAt: new Date(record.createdAt),
     updatedAt: new Date(record.updatedAt),
   };
