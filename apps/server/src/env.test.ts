@@ -18,3 +18,31 @@ describe('CORS_ORIGINS', () => {
     ]);
   });
 });
+
+describe('keep-alive and header timeouts', () => {
+  it('outlast a load balancer idle timeout of 60 s by default', () => {
+    const env = loadServerEnv({});
+    expect(env.KEEP_ALIVE_TIMEOUT_SECONDS).toBeGreaterThan(60);
+    expect(env.HEADERS_TIMEOUT_SECONDS).toBeGreaterThan(env.KEEP_ALIVE_TIMEOUT_SECONDS);
+  });
+
+  it('take configured values', () => {
+    const env = loadServerEnv({ KEEP_ALIVE_TIMEOUT_SECONDS: '125', HEADERS_TIMEOUT_SECONDS: '126' });
+    expect([env.KEEP_ALIVE_TIMEOUT_SECONDS, env.HEADERS_TIMEOUT_SECONDS]).toEqual([125, 126]);
+  });
+
+  it('refuse a headers timeout that is not longer than the keep-alive, naming both', () => {
+    expect(() => loadServerEnv({ KEEP_ALIVE_TIMEOUT_SECONDS: '90', HEADERS_TIMEOUT_SECONDS: '90' })).toThrow(
+      /HEADERS_TIMEOUT_SECONDS: must be longer than KEEP_ALIVE_TIMEOUT_SECONDS \(90\)/,
+    );
+  });
+
+  it.each([
+    ['KEEP_ALIVE_TIMEOUT_SECONDS', 'soon'],
+    ['KEEP_ALIVE_TIMEOUT_SECONDS', '0'],
+    ['KEEP_ALIVE_TIMEOUT_SECONDS', '300'],
+    ['HEADERS_TIMEOUT_SECONDS', '301'],
+  ])('refuse %s=%s, naming the variable', (name, value) => {
+    expect(() => loadServerEnv({ [name]: value })).toThrow(new RegExp(`${name}:`));
+  });
+});

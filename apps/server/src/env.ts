@@ -47,6 +47,17 @@ export const serverEnvSchema = apiEnvSchema.extend({
   MAX_BODY_BYTES: z.coerce.number().int().min(1024).default(262_144),
   MAX_BATCH_SIZE: z.coerce.number().int().min(1).max(100).default(20),
   SHUTDOWN_TIMEOUT_MS: z.coerce.number().int().min(0).default(10_000),
+  /**
+   * How long an idle keep-alive connection stays open. Behind a load balancer it must outlast the balancer's
+   * idle timeout (60 s on the AWS one infra/terraform makes), or the balancer sends a request down a connection
+   * the server is closing and answers 502. Node's own default is 5 s.
+   */
+  KEEP_ALIVE_TIMEOUT_SECONDS: z.coerce.number().int().min(1).max(299).default(65),
+  /**
+   * How long a request's headers may take to arrive. Kept above the keep-alive timeout, as advice for Node
+   * behind load balancers has it, and at most Node's 300 s request timeout.
+   */
+  HEADERS_TIMEOUT_SECONDS: z.coerce.number().int().min(1).max(300).default(66),
   /** Set either to use a DynamoDB service instead of the embedded DynamoDB Local. */
   DYNAMODB_ENDPOINT: z.url({ error: 'DYNAMODB_ENDPOINT must be a URL' }).optional(),
   TABLE_NAME: z.string().min(3).max(255).optional(),
@@ -93,7 +104,13 @@ export function loadServerEnv(source: Record<string, string | undefined> = proce
         // Every instance must sign with the same key.
         ['JWT_SECRET', env.JWT_SECRET],
       ].flatMap(([name, value]) => (value ? [] : [`${name}: required outside embedded mode`]));
-  const problems = [...missing, ...apiEnvProblems(env)];
+  const timeouts =
+    env.HEADERS_TIMEOUT_SECONDS > env.KEEP_ALIVE_TIMEOUT_SECONDS
+      ? []
+      : [
+          `HEADERS_TIMEOUT_SECONDS: must be longer than KEEP_ALIVE_TIMEOUT_SECONDS (${env.KEEP_ALIVE_TIMEOUT_SECONDS})`,
+        ];
+  const problems = [...missing, ...timeouts, ...apiEnvProblems(env)];
   if (problems.length > 0)
     throw new ConfigError(`Invalid configuration:\n${problems.map((p) => `  ${p}`).join('\n')}`);
   return env;

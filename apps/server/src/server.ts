@@ -15,6 +15,7 @@ import type { Express } from 'express';
 import { type Logger, pino } from 'pino';
 import { createApp } from './app.js';
 import {
+  assertEmbeddedStackInstalled,
   EMBEDDED_TABLE_NAME,
   type EmbeddedStack,
   loadOrCreateSecrets,
@@ -63,6 +64,7 @@ export async function startServer(
   env: ServerEnv,
   logger: Logger = createLogger(env),
 ): Promise<RunningServer> {
+  if (isEmbedded(env)) assertEmbeddedStackInstalled();
   const secrets = isEmbedded(env) ? loadOrCreateSecrets(env.DATA_DIR) : undefined;
   // Outside embedded mode the configuration must name it (checked by loadServerEnv).
   const jwtSecret = env.JWT_SECRET ?? secrets?.jwtSecret;
@@ -133,7 +135,7 @@ export async function startServer(
     }, env.SWEEP_INTERVAL_SECONDS * 1000);
     housekeeping.unref();
 
-    const server = await listen(app, env.PORT, env.HOST);
+    const server = await listen(app, env);
     const { port } = server.address() as AddressInfo;
     const host = env.HOST === '0.0.0.0' ? 'localhost' : env.HOST;
     const url = `http://${host}:${port}`;
@@ -166,9 +168,14 @@ export async function startServer(
   }
 }
 
-function listen(app: Express, port: number, host: string): Promise<Server> {
+function listen(app: Express, env: ServerEnv): Promise<Server> {
   return new Promise((resolve, reject) => {
-    const server = app.listen(port, host, (error?: Error) => (error ? reject(error) : resolve(server)));
+    const server = app.listen(env.PORT, env.HOST, (error?: Error) =>
+      error ? reject(error) : resolve(server),
+    );
+    // Set before the first connection arrives (listening completes on a later tick).
+    server.keepAliveTimeout = env.KEEP_ALIVE_TIMEOUT_SECONDS * 1000;
+    server.headersTimeout = env.HEADERS_TIMEOUT_SECONDS * 1000;
   });
 }
 
