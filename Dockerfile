@@ -1,17 +1,25 @@
 # The Leonidas server (with the web app) for a container platform such as ECS Fargate.
-# Build: docker build -t leonidas .   Run: see README ("Deploy it"); cloud settings come from the environment.
+# Build and push: see README ("Deploy it"); cloud settings come from the environment.
 
-FROM node:24-bookworm-slim AS build
+# Every stage runs on the platform the task runs on, whatever machine builds the image: pnpm installs the
+# native modules (argon2, DuckDB) for the architecture it runs on. The default matches infra/terraform's
+# cpu_architecture (X86_64; infra/check.ts compares them). For Graviton: --build-arg PLATFORM=linux/arm64 and
+# cpu_architecture = "ARM64". Building for another architecture than the builder's needs QEMU (Docker Desktop
+# has it; on Linux, binfmt via tonistiigi/binfmt).
+ARG PLATFORM=linux/amd64
+
+FROM --platform=${PLATFORM} node:24-bookworm-slim AS build
 WORKDIR /src
 RUN npm install -g pnpm@12.4.2
 COPY . .
 RUN pnpm install --frozen-lockfile \
  && pnpm --filter @leonidas/server --filter @leonidas/web run build \
- # The server with only its production dependencies (native ones included), as one folder.
+ # The bundled server and its native runtime packages only (its package.json's dependencies): no DynamoDB
+ # Local (embedded mode, needs Java), no TypeScript or build tools. About 95 MB.
  && pnpm --filter @leonidas/server deploy --prod /out/apps/server \
  && cp -r apps/web/dist /out/apps/web-dist
 
-FROM node:24-bookworm-slim
+FROM --platform=${PLATFORM} node:24-bookworm-slim
 ENV NODE_ENV=production \
     HOST=0.0.0.0 \
     PORT=3000 \

