@@ -9,8 +9,6 @@ import {
   GetObjectTaggingCommand,
   HeadObjectCommand,
   ListObjectsV2Command,
-  NoSuchKey,
-  NotFound,
   PutObjectCommand,
   PutObjectTaggingCommand,
   S3Client,
@@ -97,12 +95,13 @@ export class Storage {
     );
   }
 
+  /** The object's size, or null when there is no such object. */
   async size(key: string): Promise<number | null> {
     try {
       const head = await this.client.send(new HeadObjectCommand({ Bucket: this.bucket, Key: key }));
       return head.ContentLength ?? 0;
     } catch (error) {
-      if (error instanceof NotFound || (error as { name?: string }).name === 'NotFound') return null;
+      if (isMissingObject(error)) return null;
       throw error;
     }
   }
@@ -143,6 +142,7 @@ export class Storage {
     );
   }
 
+  /** For tests: a deployment never reads tags, so its role is not granted s3:GetObjectTagging. */
   async tagsOf(key: string): Promise<Record<string, string>> {
     const { TagSet = [] } = await this.client.send(
       new GetObjectTaggingCommand({ Bucket: this.bucket, Key: key }),
@@ -174,12 +174,13 @@ export class Storage {
     );
   }
 
+  /** The stored JSON value, or null when there is no such object. */
   async getJson(key: string): Promise<unknown> {
     try {
       const object = await this.client.send(new GetObjectCommand({ Bucket: this.bucket, Key: key }));
       return JSON.parse((await object.Body?.transformToString('utf-8')) ?? 'null');
     } catch (error) {
-      if (error instanceof NoSuchKey) return null;
+      if (isMissingObject(error)) return null;
       throw error;
     }
   }
@@ -221,6 +222,19 @@ export class Storage {
     this.client.destroy();
     if (this.presigner !== this.client) this.presigner.destroy();
   }
+}
+
+/**
+ * A missing object, as HEAD (`NotFound`, no body to name it) and GET (`NoSuchKey`) report it: a 404 either way.
+ * A 403 is not taken for one: S3 answers 403 for a missing key only to a caller without s3:ListBucket on the
+ * bucket, which infra/terraform grants for that reason, so a 403 here is a real refusal (a wrong key, a policy
+ * or a bucket that is not ours) and must surface rather than make files look deleted.
+ */
+export function isMissingObject(error: unknown): boolean {
+  const { name, $metadata } = error as { name?: unknown; $metadata?: { httpStatusCode?: unknown } };
+  // A missing bucket is a misconfiguration, not a missing file (GET names it; HEAD cannot).
+  if (name === 'NoSuchBucket') return false;
+  return name === 'NotFound' || name === 'NoSuchKey' || $metadata?.httpStatusCode === 404;
 }
 
 function createClient(config: StorageConfig, endpoint: string | undefined): S3Client {

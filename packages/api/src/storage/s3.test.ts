@@ -1,0 +1,73 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { generateCredentials, type ObjectStore, startObjectStore } from '@leonidas/object-store';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { isMissingObject, Storage } from './s3.js';
+
+const directory = mkdtempSync(join(tmpdir(), 'leonidas-storage-'));
+const bucket = 'leonidas-storage-test';
+const credentials = generateCredentials();
+let store: ObjectStore;
+let storage: Storage;
+/** Signs with a secret the store does not know: every call is refused with 403, as a denied role would be. */
+let refused: Storage;
+/** Points at a bucket that does not exist. */
+let elsewhere: Storage;
+
+beforeAll(async () => {
+  store = await startObjectStore({ directory: join(directory, 's3'), bucket, credentials, corsOrigins: [] });
+  const config = { bucket, region: 'us-east-1', endpoint: store.endpoint, credentials };
+  storage = new Storage(config);
+  refused = new Storage({ ...config, credentials: { ...credentials, secretAccessKey: 'not-the-secret' } });
+  elsewhere = new Storage({ ...config, bucket: 'no-such-bucket' });
+});
+
+afterAll(async () => {
+  for (const each of [storage, refused, elsewhere]) each?.destroy();
+  await store?.stop();
+  rmSync(directory, { recursive: true, force: true });
+});
+
+describe('a missing object', () => {
+  it('is null to size (HEAD) and to getJson (GET), and present objects are not', async () => {
+    expect(await storage.size('projects/p/files/missing')).toBeNull();
+    expect(await storage.getJson('projects/p/previews/missing.json')).toBeNull();
+    await storage.putJson('projects/p/previews/present.json', { rows: 2 });
+    expect(await storage.getJson('projects/p/previews/present.json')).toEqual({ rows: 2 });
+    expect(await storage.size('projects/p/previews/present.json')).toBe('{"rows":2}'.length);
+  });
+
+  it('is not what a refusal (403) is taken for: it surfaces, so files never look deleted for a wrong policy', async () => {
+    await storage.putJson('projects/p/previews/kept.json', {});
+    await expect(refused.size('projects/p/previews/kept.json')).rejects.toMatchObject({
+      $metadata: { httpStatusCode: 403 },
+    });
+    await expect(refused.getJson('projects/p/previews/kept.json')).rejects.toMatchObject({
+      $metadata: { httpStatusCode: 403 },
+    });
+    await expect(refused.size('projects/p/files/missing')).rejects.toMatchObject({
+      $metadata: { httpStatusCode: 403 },
+    });
+  });
+
+  it('is not what a missing bucket is taken for, where S3 names it', async () => {
+    await expect(elsewhere.getJson('projects/p/previews/any.json')).rejects.toMatchObject({
+      name: 'NoSuchBucket',
+    });
+  });
+});
+
+describe('isMissingObject', () => {
+  it.each([
+    [{ name: 'NotFound', $metadata: { httpStatusCode: 404 } }, true],
+    [{ name: 'NoSuchKey', $metadata: { httpStatusCode: 404 } }, true],
+    [{ name: 'Unknown', $metadata: { httpStatusCode: 404 } }, true],
+    [{ name: 'AccessDenied', $metadata: { httpStatusCode: 403 } }, false],
+    [{ name: 'Forbidden', $metadata: { httpStatusCode: 403 } }, false],
+    [{ name: 'NoSuchBucket', $metadata: { httpStatusCode: 404 } }, false],
+    [new Error('socket hang up'), false],
+  ])('%o -> %s', (error, missing) => {
+    expect(isMissingObject(error)).toBe(missing);
+  });
+});
