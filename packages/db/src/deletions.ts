@@ -16,6 +16,7 @@ export function tombstonePut(
     userId: string;
     projectId: string;
     sessionId?: string;
+    messageIds?: string[];
     leaseUntil: number;
   },
 ) {

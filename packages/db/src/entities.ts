@@ -299,6 +299,11 @@ export function createEntities(table: LeonidasTable) {
       projectId: string(),
       /** For a message: its session. */
       sessionId: string().optional(),
+      /**
+       * For a message: when several first messages go at once (a conversation started over), all of them;
+       * `targetId` is the first. Each is deleted with everything below it.
+       */
+      messageIds: list(string()).optional(),
       /** Until when (epoch ms) the server that started or claimed the cascade owns it. */
       leaseUntil: number(),
       gsi3pk: string().hidden(),

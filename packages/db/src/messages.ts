@@ -14,7 +14,7 @@ import type { Db } from './db.js';
 import { type MESSAGE_ROLES, type MESSAGE_STATUSES, wholeDocument } from './entities.js';
 import { failedConditionIndexes, isConditionFailure } from './errors.js';
 import type { MessageRecord } from './records.js';
-import { recountMessages } from './sessions.js';
+import { countUncountedMessages } from './sessions.js';
 import type { NumberCheck, ToolCall, Usage } from './shapes.js';
 
 export type MessageRole = (typeof MESSAGE_ROLES)[number];
@@ -91,7 +91,7 @@ export interface StartRunInput {
 export async function startRun(db: Db, input: StartRunInput): Promise<StartRunResult> {
   const result = await tryStartRun(db, input);
   if (result !== 'uncounted') return result;
-  await recountMessages(db, { sessionId: input.sessionId, onlyIfUncounted: true });
+  await countUncountedMessages(db, input.sessionId);
   const counted = await tryStartRun(db, input);
   return counted === 'uncounted' ? { outcome: 'gone' } : counted;
 }

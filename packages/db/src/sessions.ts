@@ -80,13 +80,10 @@ export async function listSessions(
   return page;
 }
 
-/**
- * Renames the session when given a title, empties its conversation tree when asked (after its messages were
- * cleared), and marks it changed either way.
- */
+/** Renames the session when given a title, and marks it changed either way. */
 export async function updateSession(
   db: Db,
-  input: { sessionId: string; title?: string | undefined; clearTree?: boolean },
+  input: { sessionId: string; title?: string | undefined },
 ): Promise<SessionRecord | null> {
   try {
     const { Attributes } = await db.entities.session
@@ -94,7 +91,6 @@ export async function updateSession(
       .item({
         sessionId: input.sessionId,
         ...(input.title !== undefined ? { title: input.title } : {}),
-        ...(input.clearTree ? { treeVersion: $add(1), rootIds: $set([]), activeLeafId: $remove() } : {}),
         version: $add(1),
       })
       .options({ condition: { attr: 'sessionId', exists: true }, returnValues: 'ALL_NEW' })
@@ -107,30 +103,37 @@ export async function updateSession(
 }
 
 /**
- * Deletes what a session's partition holds besides the session item: its messages and idempotency claims,
- * 250 at a time. Used when a refresh clears a session and when a deleted session's tombstone is processed.
+ * Deletes what a session's partition holds besides the session item: its messages and idempotency claims.
+ * Used when a deleted session's tombstone is processed (nothing can be written there any more).
  */
 export async function deleteSessionContents(db: Db, sessionId: string): Promise<number> {
-  const pk = `SESSION#${sessionId}`;
-  let deleted = 0;
-  for (;;) {
-    const { Items = [] } = await db.documentClient.send(
+  const keys = await sessionContentKeys(db, sessionId);
+  await batchDelete(db, keys);
+  return keys.length;
+}
+
+/** The keys of what a session's partition holds besides the session item, read consistently, page by page. */
+async function sessionContentKeys(db: Db, sessionId: string): Promise<{ pk: string; sk: string }[]> {
+  const keys: { pk: string; sk: string }[] = [];
+  let startKey: Record<string, unknown> | undefined;
+  do {
+    const { Items = [], LastEvaluatedKey } = await db.documentClient.send(
       new RawQueryCommand({
         TableName: db.tableName,
         KeyConditionExpression: 'pk = :pk',
-        ExpressionAttributeValues: { ':pk': pk },
+        ExpressionAttributeValues: { ':pk': `SESSION#${sessionId}` },
         ProjectionExpression: 'pk, sk',
         ConsistentRead: true,
-        Limit: 250,
+        Limit: 1000,
+        ExclusiveStartKey: startKey,
       }),
     );
-    const keys = Items.map((item) => ({ pk: item.pk as string, sk: item.sk as string })).filter(
-      (key) => key.sk !== 'SESSION',
-    );
-    if (keys.length === 0) return deleted;
-    await batchDelete(db, keys);
-    deleted += keys.length;
-  }
+    for (const item of Items) {
+      if (item.sk !== 'SESSION') keys.push({ pk: String(item.pk), sk: String(item.sk) });
+    }
+    startKey = LastEvaluatedKey;
+  } while (startKey);
+  return keys;
 }
 
 /** Deletes these keys, 25 a request. */
@@ -209,23 +212,16 @@ export async function countMessages(db: Db, sessionId: string): Promise<number> 
 }
 
 /**
- * Sets the session's message count from its partition: for a session older than the count (only if it has
- * none yet: sends need it, so none can land meanwhile), and after a refresh cleared its messages.
+ * Counts the messages of a session older than the count, if it has none yet (sends need it, so none can land
+ * meanwhile).
  */
-export async function recountMessages(
-  db: Db,
-  input: { sessionId: string; onlyIfUncounted: boolean },
-): Promise<void> {
-  const messageCount = await countMessages(db, input.sessionId);
+export async function countUncountedMessages(db: Db, sessionId: string): Promise<void> {
+  const messageCount = await countMessages(db, sessionId);
   try {
     await db.entities.session
       .build(UpdateItemCommand)
-      .item({ sessionId: input.sessionId, messageCount })
-      .options({
-        condition: input.onlyIfUncounted
-          ? { attr: 'messageCount', exists: false }
-          : { attr: 'sessionId', exists: true },
-      })
+      .item({ sessionId, messageCount })
+      .options({ condition: { attr: 'messageCount', exists: false } })
       .send();
   } catch (error) {
     if (!isConditionFailure(error)) throw error;

@@ -126,6 +126,54 @@ async function treeChangeFailure(db: Db, sessionId: string): Promise<TreeChangeF
   return session.activeRunId ? 'busy' : 'moved';
 }
 
+/**
+ * Starts the conversation over, in one transaction: if the tree is still at the version read and no reply is
+ * being written, it is emptied (no first messages, no active branch, no messages counted) and one tombstone
+ * takes every first message, from which `deleteDetachedMessages` deletes them with everything below them in
+ * the background (a crash leaves the tombstone for housekeeping). Every send and tree change moves
+ * `treeVersion`, so what is written after this (the new conversation) is never among what is deleted.
+ */
+export async function clearConversation(
+  db: Db,
+  input: { session: SessionRecord; leaseUntil: number },
+): Promise<true | TreeChangeFailure> {
+  const { session } = input;
+  const [first, ...others] = session.rootIds ?? [];
+  try {
+    await executeTransactWrite(
+      db.entities.session
+        .build(UpdateTransaction)
+        .item({
+          sessionId: session.sessionId,
+          rootIds: $set([]),
+          activeLeafId: $remove(),
+          messageCount: 0,
+          treeVersion: $add(1),
+          version: $add(1),
+        })
+        .options({ condition: treeCondition(session.treeVersion ?? 0) }),
+      ...(first
+        ? [
+            tombstonePut(db, {
+              kind: 'MESSAGE',
+              targetId: first,
+              messageIds: [first, ...others],
+              sessionId: session.sessionId,
+              userId: session.userId,
+              projectId: session.projectId,
+              leaseUntil: input.leaseUntil,
+            }),
+          ]
+        : []),
+    );
+    return true;
+  } catch (error) {
+    const failed = failedConditionIndexes(error);
+    if (failed.length === 0) throw error;
+    return failed.includes(0) ? treeChangeFailure(db, session.sessionId) : 'moved';
+  }
+}
+
 /** Makes the branch ending at `leafId` the active one, if the tree is still at `treeVersion`. */
 export async function setActiveLeaf(
   db: Db,

@@ -1,5 +1,6 @@
 import {
   adoptStraightHistory,
+  clearConversation,
   collectSubtree,
   detachMessage,
   finishRun,
@@ -23,7 +24,7 @@ import {
 import { tracked } from '@trpc/server';
 import type { SignIn } from '../auth/tokens.js';
 import type { ApiDeps } from '../context.js';
-import { deleteInBackground, deletionLeaseUntil } from '../deletion/service.js';
+import { deleteInBackground, deleteNow, deletionLeaseUntil } from '../deletion/service.js';
 import { AppError, notFound, quotaReached, tooManyRequests } from '../errors.js';
 import { formatCount } from '../quotas.js';
 import type { Session } from '../session/schema.js';
@@ -215,7 +216,8 @@ export async function selectBranch(
   deps: ApiDeps,
   input: SessionInput & { messageId: string },
 ): Promise<Session> {
-  const session = await changeTree(deps, input, async (tree, message) => {
+  const session = await changeTree(deps, input, async (tree) => {
+    const message = await requireMessage(deps, input.sessionId, input.messageId);
     const leaf = await newestLeafBelow(deps.db, message);
     return setActiveLeaf(deps.db, {
       sessionId: input.sessionId,
@@ -235,7 +237,8 @@ export async function deleteMessage(
   deps: ApiDeps,
   input: SessionInput & { messageId: string },
 ): Promise<{ ok: true }> {
-  const session = await changeTree(deps, input, async (tree, message) => {
+  const session = await changeTree(deps, input, async (tree) => {
+    const message = await requireMessage(deps, input.sessionId, input.messageId);
     const read = (messageId: string) => getMessage(deps.db, { sessionId: input.sessionId, messageId });
     const [parent, subtree, leaf] = await Promise.all([
       message.parentId ? read(message.parentId) : null,
@@ -271,20 +274,46 @@ export async function deleteMessage(
 }
 
 /**
- * A change of the tree at `messageId` (a message of this session), made on the tree as just read and tried again
- * when another change landed between the read and the write. CONFLICT while a reply is being written. The run
- * this server remembers for replay could be on the branch left, so it is forgotten: the next one is rebuilt.
+ * Starts the conversation over (`session.refresh`): every message leaves it at once, then is deleted with the
+ * query results it kept, before the answer (so the client's message ids can be used again); the session stays.
+ * CONFLICT while a reply is being written, including one whose send lands at the same moment: the tree's
+ * version decides which comes first. A failure half-way leaves the deletion to housekeeping.
+ */
+export async function startOver(deps: ApiDeps, input: SessionInput): Promise<Session> {
+  let rootIds: string[] = [];
+  const session = await changeTree(deps, input, async (tree) => {
+    rootIds = tree.rootIds ?? [];
+    const cleared = await clearConversation(deps.db, { session: tree, leaseUntil: deletionLeaseUntil(deps) });
+    return cleared === true ? tree : cleared;
+  });
+  const [first] = rootIds;
+  if (first) {
+    await deleteNow(deps, {
+      kind: 'MESSAGE',
+      targetId: first,
+      messageIds: rootIds,
+      sessionId: input.sessionId,
+      userId: session.userId,
+      projectId: session.projectId,
+    });
+  }
+  return toSession(await requireSession(deps, input));
+}
+
+/**
+ * A change of the conversation tree, made on the tree as just read and tried again when another change landed
+ * between the read and the write. CONFLICT while a reply is being written. The run this server remembers for
+ * replay could be on the branch left, so it is forgotten: the next one is rebuilt.
  */
 async function changeTree(
   deps: ApiDeps,
-  input: SessionInput & { messageId: string },
-  change: (tree: TreeSession, message: MessageRecord) => Promise<SessionRecord | TreeChangeFailure>,
+  input: SessionInput,
+  change: (tree: TreeSession) => Promise<SessionRecord | TreeChangeFailure>,
 ): Promise<SessionRecord> {
   for (let attempt = 0; attempt < TREE_ATTEMPTS; attempt++) {
     const tree = await requireTree(deps, input);
-    const message = await requireMessage(deps, input.sessionId, input.messageId);
     if (tree.activeRunId) throw busy();
-    const result = await change(tree, message);
+    const result = await change(tree);
     if (result === 'busy') throw busy();
     if (result === 'gone') throw notFound('Session');
     if (result === 'moved') continue;

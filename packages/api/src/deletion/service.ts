@@ -29,7 +29,10 @@ const SESSION_BATCH = 10;
 /** Files per transaction, with the usage update: as many as DynamoDB takes. */
 const FILE_BATCH = MAX_FILES_PER_DELETION;
 
-type Deletion = Pick<DeletionRecord, 'kind' | 'targetId' | 'userId' | 'projectId' | 'sessionId'>;
+type Deletion = Pick<
+  DeletionRecord,
+  'kind' | 'targetId' | 'userId' | 'projectId' | 'sessionId' | 'messageIds'
+>;
 
 export const deletionLeaseUntil = (deps: ApiDeps) => deps.clock.now() + DELETION_LEASE_MS;
 
@@ -38,14 +41,17 @@ export const deletionLeaseUntil = (deps: ApiDeps) => deps.clock.now() + DELETION
  * housekeeping (`finishAbandonedDeletions`) picks up once the lease runs out.
  */
 export function deleteInBackground(deps: ApiDeps, deletion: Deletion): void {
-  void deps.background.run(
-    runDeletion(deps, deletion).catch((error: unknown) => {
-      deps.logger.error(
-        { err: error, kind: deletion.kind, id: deletion.targetId },
-        'deletion stopped half-way; housekeeping will finish it',
-      );
-    }),
-  );
+  void deps.background.run(deleteNow(deps, deletion));
+}
+
+/** Runs the cascade of a tombstone just written and waits for it; a failure is left to housekeeping alike. */
+export async function deleteNow(deps: ApiDeps, deletion: Deletion): Promise<void> {
+  await runDeletion(deps, deletion).catch((error: unknown) => {
+    deps.logger.error(
+      { err: error, kind: deletion.kind, id: deletion.targetId },
+      'deletion stopped half-way; housekeeping will finish it',
+    );
+  });
 }
 
 /** Housekeeping: finishes the cascades left behind by a server that died or failed, once their lease ran out. */
@@ -98,12 +104,19 @@ async function clearSession(deps: ApiDeps, projectId: string, sessionId: string)
 }
 
 /**
- * A message taken out of its conversation and everything that was below it: their kept query results, the
- * links from the files they made (the files stay: they are the user's now), then the messages themselves.
+ * Messages taken out of their conversation (one, or every first message when it was started over) and
+ * everything that was below them: their kept query results, the links from the files they made (the files
+ * stay: they are the user's now), then the messages themselves.
  */
 async function clearMessages(deps: ApiDeps, deletion: Deletion): Promise<void> {
+  for (const messageId of deletion.messageIds ?? [deletion.targetId]) {
+    await clearMessageTree(deps, deletion, messageId);
+  }
+}
+
+async function clearMessageTree(deps: ApiDeps, deletion: Deletion, messageId: string): Promise<void> {
   const sessionId = deletion.sessionId ?? '';
-  const root = await getMessage(deps.db, { sessionId, messageId: deletion.targetId });
+  const root = await getMessage(deps.db, { sessionId, messageId });
   if (!root) return;
   const subtree = await collectSubtree(deps.db, root);
   for (const message of subtree) {

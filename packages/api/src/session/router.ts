@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { startOver } from '../chat/service.js';
 import { protectedProcedure, router } from '../trpc.js';
 import {
   createSessionInput,
@@ -30,7 +31,7 @@ export const sessionRouter = router({
   refresh: protectedProcedure
     .input(sessionIdInput)
     .output(sessionOutput)
-    .mutation(({ ctx, input }) => sessions.refreshSession(ctx.deps, { userId: ctx.user.id, ...input })),
+    .mutation(({ ctx, input }) => startOver(ctx.deps, { userId: ctx.user.id, ...input })),
   delete: protectedProcedure
     .input(sessionIdInput)
     .output(z.object({ ok: z.literal(true) }))

@@ -1,18 +1,16 @@
 import {
   createSession as createSessionRecord,
-  deleteSessionContents,
   getProject,
   getSession,
   listSessions as listSessionRecords,
   newId,
-  recountMessages,
   type SessionRecord,
   startSessionDeletion,
   updateSession as updateSessionRecord,
 } from '@leonidas/db';
 import type { ApiDeps } from '../context.js';
 import { deleteInBackground, deletionLeaseUntil } from '../deletion/service.js';
-import { AppError, notFound, quotaReached } from '../errors.js';
+import { notFound, quotaReached } from '../errors.js';
 import { requireProject } from '../project/service.js';
 import { formatCount } from '../quotas.js';
 import type { Session } from './schema.js';
@@ -92,20 +90,6 @@ export async function updateSession(
 ): Promise<Session> {
   await requireSession(deps, input);
   const record = await updateSessionRecord(deps.db, input);
-  if (!record) throw notFound('Session');
-  return toSession(record);
-}
-
-/** Starts the conversation over: every message goes, the session stays. */
-export async function refreshSession(deps: ApiDeps, input: Owner & { sessionId: string }): Promise<Session> {
-  const session = await requireSession(deps, input);
-  if (session.activeRunId) {
-    throw new AppError('CONFLICT', 'DS Bro is still replying. Stop the reply first, then start over.');
-  }
-  await deleteSessionContents(deps.db, input.sessionId);
-  await recountMessages(deps.db, { sessionId: input.sessionId, onlyIfUncounted: false });
-  deps.runs.forget(input.sessionId);
-  const record = await updateSessionRecord(deps.db, { sessionId: input.sessionId, clearTree: true });
   if (!record) throw notFound('Session');
   return toSession(record);
 }
