@@ -117,7 +117,7 @@ export function createApiDeps({
     authLimiter: new RateLimiter({ limit: env.AUTH_RATE_LIMIT_PER_MINUTE, windowMs: 60_000, clock }),
     chatLimiter: new RateLimiter({ limit: env.CHAT_SEND_PER_MINUTE, windowMs: 60_000, clock }),
     llm,
-    runs: new RunHub(),
+    runs: new RunHub(env.CHAT_RUN_RETAIN_SECONDS * 1000),
     chat: { maxRunMs: env.CHAT_MAX_RUN_SECONDS * 1000, historyTokenBudget: env.CHAT_HISTORY_TOKEN_BUDGET },
     tables: new TableCache({
       directory: tableCacheDirectory,

@@ -55,6 +55,8 @@ export const apiEnvSchema = z.object({
   LLM_MAX_OUTPUT_TOKENS: z.coerce.number().int().min(64).max(32_768).default(2048),
   CHAT_SEND_PER_MINUTE: z.coerce.number().int().min(1).default(20),
   CHAT_MAX_RUN_SECONDS: z.coerce.number().int().min(5).max(3600).default(300),
+  /** How long a finished reply's events stay in memory for clients resuming their stream (then: from storage). */
+  CHAT_RUN_RETAIN_SECONDS: z.coerce.number().min(0).max(3600).default(60),
   /** Roughly how many tokens of recent conversation go to the model (4 characters a token). */
   CHAT_HISTORY_TOKEN_BUDGET: z.coerce.number().int().min(500).default(8000),
   /** The offline assistant streams word by word with this pause, like a model would. */

@@ -24,13 +24,21 @@ export class RunLog {
 
 /**
  * The live side of chat runs in this process: the latest run of each session with its events, and the
- * subscribers waiting for more. Finished runs stay replayable until the session starts another run or this
- * process forgets them (then they are rebuilt from the stored message).
+ * subscribers waiting for more. A finished run stays for `retainMs` (clients that lost their stream resume
+ * from memory meanwhile), then leaves, so memory follows the runs in progress rather than every session ever
+ * answered; a later replay rebuilds it from the stored message, as after a restart.
  */
 export class RunHub {
   private readonly latest = new Map<string, RunLog>();
   private readonly waiters = new Map<string, Set<() => void>>();
   private closing = false;
+
+  constructor(private readonly retainMs: number) {}
+
+  /** How many runs this process holds: those in progress and those finished less than `retainMs` ago. */
+  get size(): number {
+    return this.latest.size;
+  }
 
   start(sessionId: string, runId: string): RunLog {
     const log = new RunLog(sessionId, runId);
@@ -47,6 +55,7 @@ export class RunHub {
   finish(log: RunLog): void {
     log.done = true;
     this.wake(log.sessionId);
+    this.retire(log);
   }
 
   get(sessionId: string): RunLog | undefined {
@@ -58,7 +67,15 @@ export class RunHub {
     const current = this.latest.get(log.sessionId);
     if (current) return current;
     this.latest.set(log.sessionId, log);
+    this.retire(log);
     return log;
+  }
+
+  /** A finished run leaves after `retainMs`, unless another run of its session took its place meanwhile. */
+  private retire(log: RunLog): void {
+    setTimeout(() => {
+      if (this.latest.get(log.sessionId) === log) this.latest.delete(log.sessionId);
+    }, this.retainMs).unref();
   }
 
   abort(sessionId: string, reason: string): boolean {

@@ -369,8 +369,9 @@ async function* events(
     log && input.lastEventId ? log.events.findIndex((event) => event.id === input.lastEventId) + 1 : 0;
 
   while (!signal?.aborted && !deps.runs.isClosing) {
+    // A run that left the hub (retired, or its session started over) is still read to its end here.
     const current = deps.runs.get(input.sessionId);
-    if (current !== log) {
+    if (current && current !== log) {
       log = current;
       next = 0;
     }
@@ -383,7 +384,10 @@ async function* events(
     await deps.runs.waitForChange(
       input.sessionId,
       signal,
-      () => deps.runs.get(input.sessionId) !== seen || (seen !== undefined && seen.events.length > seenCount),
+      () => {
+        const now = deps.runs.get(input.sessionId);
+        return (now !== undefined && now !== seen) || (seen !== undefined && seen.events.length > seenCount);
+      },
     );
   }
 }
