@@ -70,5 +70,5 @@ resource "aws_dynamodb_table" "main" {
     enabled = true
   }
 
-  deletion_protection_enabled = true
+  deletion_protection_enabled = var.deletion_protection
 }

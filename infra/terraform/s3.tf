@@ -26,11 +26,29 @@ resource "aws_s3_bucket_server_side_encryption_configuration" "uploads" {
   }
 }
 
+# Nothing may reach the objects without TLS: presigned URLs carry a signature worth stealing for minutes.
+resource "aws_s3_bucket_policy" "uploads" {
+  bucket = aws_s3_bucket.uploads.id
+  policy = jsonencode({
+    Version = "2012-10-17"
+    Statement = [{
+      Sid       = "TLSOnly"
+      Effect    = "Deny"
+      Principal = "*"
+      Action    = "s3:*"
+      Resource  = [local.uploads_arn, "${local.uploads_arn}/*"]
+      Condition = { Bool = { "aws:SecureTransport" = "false" } }
+    }]
+  })
+  # S3 refuses a bucket policy while its public access block is being written.
+  depends_on = [aws_s3_bucket_public_access_block.uploads]
+}
+
 # Browsers upload straight to the bucket (presigned POST) and download from it (presigned GET).
 resource "aws_s3_bucket_cors_configuration" "uploads" {
   bucket = aws_s3_bucket.uploads.id
   cors_rule {
-    allowed_origins = [var.web_origin]
+    allowed_origins = [local.web_origin]
     allowed_methods = ["GET", "POST", "HEAD"]
     allowed_headers = ["*"]
     expose_headers  = ["ETag"]

@@ -1,82 +1,33 @@
 locals {
-  https = var.certificate_arn != ""
+  openai = var.llm_provider == "openai"
 }
 
-resource "aws_security_group" "alb" {
-  name_prefix = "${var.name}-alb-"
-  vpc_id      = var.vpc_id
-  ingress {
-    from_port   = local.https ? 443 : 80
-    to_port     = local.https ? 443 : 80
-    protocol    = "tcp"
-    cidr_blocks = ["0.0.0.0/0"]
-  }
-  egress {
-    from_port   = 0
-    to_port     = 0
-    protocol    = "-1"
-    cidr_blocks = ["0.0.0.0/0"]
-  }
-}
-
+# Tasks take requests from the load balancer only, and speak nothing but HTTPS out (AWS APIs through the NAT
+# gateway or VPC endpoints, an OpenAI-compatible server). DNS goes to the VPC resolver, which security groups
+# do not filter.
 resource "aws_security_group" "task" {
   name_prefix = "${var.name}-task-"
+  description = "Leonidas server tasks: the load balancer in, HTTPS out"
   vpc_id      = var.vpc_id
-  ingress {
-    from_port       = 3000
-    to_port         = 3000
-    protocol        = "tcp"
-    security_groups = [aws_security_group.alb.id]
-  }
-  egress {
-    from_port   = 0
-    to_port     = 0
-    protocol    = "-1"
-    cidr_blocks = ["0.0.0.0/0"]
+  lifecycle {
+    create_before_destroy = true
   }
 }
 
-resource "aws_lb" "main" {
-  name               = var.name
-  load_balancer_type = "application"
-  subnets            = var.public_subnet_ids
-  security_groups    = [aws_security_group.alb.id]
-  # Chat replies stream over SSE (pinged every 15 s); a long idle timeout keeps slow replies alive.
-  idle_timeout = 3600
+resource "aws_vpc_security_group_ingress_rule" "task_from_alb" {
+  security_group_id            = aws_security_group.task.id
+  ip_protocol                  = "tcp"
+  from_port                    = 3000
+  to_port                      = 3000
+  referenced_security_group_id = aws_security_group.alb.id
 }
 
-resource "aws_lb_target_group" "server" {
-  name        = var.name
-  port        = 3000
-  protocol    = "HTTP"
-  target_type = "ip"
-  vpc_id      = var.vpc_id
-  health_check {
-    path                = "/healthz"
-    matcher             = "200"
-    interval            = 15
-    healthy_threshold   = 2
-    unhealthy_threshold = 3
-  }
-  # A reply's live events come from the task running it: keep a browser on one task.
-  stickiness {
-    type            = "lb_cookie"
-    enabled         = true
-    cookie_duration = 86400
-  }
-  deregistration_delay = 30
-}
-
-resource "aws_lb_listener" "main" {
-  load_balancer_arn = aws_lb.main.arn
-  port              = local.https ? 443 : 80
-  protocol          = local.https ? "HTTPS" : "HTTP"
-  certificate_arn   = local.https ? var.certificate_arn : null
-  ssl_policy        = local.https ? "ELBSecurityPolicy-TLS13-1-2-2021-06" : null
-  default_action {
-    type             = "forward"
-    target_group_arn = aws_lb_target_group.server.arn
-  }
+resource "aws_vpc_security_group_egress_rule" "task_https" {
+  security_group_id = aws_security_group.task.id
+  ip_protocol       = "tcp"
+  from_port         = 443
+  to_port           = 443
+  cidr_ipv4         = "0.0.0.0/0"
 }
 
 resource "aws_ecs_cluster" "main" {
@@ -97,29 +48,41 @@ resource "aws_ecs_task_definition" "server" {
   execution_role_arn       = aws_iam_role.execution.arn
   runtime_platform {
     operating_system_family = "LINUX"
-    cpu_architecture        = "X86_64"
+    cpu_architecture        = var.cpu_architecture
   }
   container_definitions = jsonencode([{
     name         = "server"
     image        = var.container_image
     essential    = true
     portMappings = [{ containerPort = 3000, protocol = "tcp" }]
-    environment = [
-      { name = "NODE_ENV", value = "production" },
-      { name = "HOST", value = "0.0.0.0" },
-      { name = "PORT", value = "3000" },
-      { name = "AWS_REGION", value = var.region },
-      { name = "TABLE_NAME", value = aws_dynamodb_table.main.name },
-      { name = "S3_BUCKET", value = aws_s3_bucket.uploads.bucket },
-      { name = "CORS_ORIGINS", value = var.web_origin },
-      { name = "TRUST_PROXY", value = "1" },
-      { name = "LLM_PROVIDER", value = var.llm_provider },
-      { name = "BEDROCK_MODEL_ID", value = var.bedrock_model_id },
-      { name = "DATA_DIR", value = "/tmp/leonidas" },
-      { name = "DUCKDB_MEMORY_LIMIT", value = "${floor(var.memory / 2)}MB" },
-      { name = "SHUTDOWN_TIMEOUT_MS", value = "25000" },
-    ]
-    secrets = [{ name = "JWT_SECRET", valueFrom = aws_secretsmanager_secret.jwt.arn }]
+    environment = concat(
+      [
+        { name = "NODE_ENV", value = "production" },
+        { name = "HOST", value = "0.0.0.0" },
+        { name = "PORT", value = "3000" },
+        { name = "AWS_REGION", value = var.region },
+        { name = "TABLE_NAME", value = aws_dynamodb_table.main.name },
+        { name = "CREATE_TABLE", value = "false" },
+        { name = "S3_BUCKET", value = aws_s3_bucket.uploads.bucket },
+        { name = "CORS_ORIGINS", value = local.web_origin },
+        { name = "TRUST_PROXY", value = "1" },
+        { name = "KEEP_ALIVE_TIMEOUT_SECONDS", value = tostring(local.keep_alive_timeout_seconds) },
+        { name = "HEADERS_TIMEOUT_SECONDS", value = tostring(local.headers_timeout_seconds) },
+        { name = "LLM_PROVIDER", value = var.llm_provider },
+        { name = "DATA_DIR", value = "/tmp/leonidas" },
+        { name = "DUCKDB_MEMORY_LIMIT", value = "${floor(var.memory / 2)}MB" },
+        { name = "SHUTDOWN_TIMEOUT_MS", value = "25000" },
+      ],
+      var.llm_provider == "bedrock" ? [{ name = "BEDROCK_MODEL_ID", value = var.bedrock_model_id }] : [],
+      local.openai ? [
+        { name = "OPENAI_BASE_URL", value = var.openai_base_url },
+        { name = "OPENAI_MODEL", value = var.openai_model },
+      ] : [],
+    )
+    secrets = concat(
+      [{ name = "JWT_SECRET", valueFrom = aws_secretsmanager_secret.jwt.name }],
+      local.openai ? [{ name = "OPENAI_API_KEY", valueFrom = var.openai_api_key_secret_arn }] : [],
+    )
     logConfiguration = {
       logDriver = "awslogs"
       options = {
@@ -134,11 +97,12 @@ resource "aws_ecs_task_definition" "server" {
 }
 
 resource "aws_ecs_service" "server" {
-  name            = var.name
-  cluster         = aws_ecs_cluster.main.id
-  task_definition = aws_ecs_task_definition.server.arn
-  desired_count   = var.desired_count
-  launch_type     = "FARGATE"
+  name                              = var.name
+  cluster                           = aws_ecs_cluster.main.id
+  task_definition                   = aws_ecs_task_definition.server.arn
+  desired_count                     = var.desired_count
+  launch_type                       = "FARGATE"
+  health_check_grace_period_seconds = 60
   network_configuration {
     subnets          = var.private_subnet_ids
     security_groups  = [aws_security_group.task.id]
@@ -151,5 +115,17 @@ resource "aws_ecs_service" "server" {
   }
   deployment_minimum_healthy_percent = 100
   deployment_maximum_percent         = 200
-  depends_on                         = [aws_lb_listener.main]
+  # A release whose tasks never turn healthy is rolled back instead of retried for ever.
+  deployment_circuit_breaker {
+    enable   = true
+    rollback = true
+  }
+  # The first tasks need the secret's value and the right to read it, and a listener to register behind.
+  depends_on = [
+    aws_lb_listener.https,
+    aws_secretsmanager_secret_version.jwt,
+    aws_iam_role_policy.execution_secrets,
+    aws_iam_role_policy_attachment.execution,
+    aws_iam_role_policy.task,
+  ]
 }

@@ -1,11 +1,13 @@
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { checkTerraform, loadTerraform } from '../check.js';
+import { checkImagePlatform, checkTerraform, loadTerraform } from '../check.js';
 
 const terraform = join(import.meta.dirname, '../terraform');
+const dockerfile = readFileSync(join(import.meta.dirname, '../../Dockerfile'), 'utf8');
 
 describe('infra/terraform', () => {
-  it('defines the table exactly as packages/db does, and a private, encrypted, self-cleaning bucket', async () => {
+  it('defines the table exactly as packages/db does, a private, encrypted, self-cleaning bucket, and HTTPS only', async () => {
     expect(await checkTerraform(await loadTerraform(terraform))).toEqual([]);
   });
 
@@ -56,17 +58,62 @@ describe('infra/terraform', () => {
       /expires objects tagged/,
     ],
     [
-      'a short load balancer timeout',
-      'service.tf',
-      'idle_timeout = 3600',
-      'idle_timeout = 60',
-      /idle timeout/,
+      'a load balancer timeout shorter than two SSE pings',
+      'load_balancer.tf',
+      'idle_timeout               = 60',
+      'idle_timeout               = 20',
+      /shorter than two SSE pings/,
+    ],
+    [
+      'plain HTTP served instead of redirected',
+      'load_balancer.tf',
+      'type = "redirect"',
+      'type = "fixed-response"',
+      /listener on 80 does not redirect to HTTPS/,
+    ],
+    [
+      'invalid headers passed on',
+      'load_balancer.tf',
+      'drop_invalid_header_fields = true',
+      'drop_invalid_header_fields = false',
+      /invalid header fields/,
     ],
   ])('catches %s', async (_label, file, from, to, problem) => {
     const files = await loadTerraform(terraform);
     const original = files[file] ?? '';
     expect(original).toContain(from);
     const problems = await checkTerraform({ ...files, [file]: original.replace(from, to) });
+    expect(problems.join('\n')).toMatch(problem);
+  });
+});
+
+describe('the image', () => {
+  it('is built for the architecture the task runs on, whatever the builder', async () => {
+    expect(await checkImagePlatform(dockerfile, await loadTerraform(terraform))).toEqual([]);
+  });
+
+  const onStage = (stage: string, change: (line: string) => string) => (text: string) =>
+    text.replace(new RegExp(`^FROM .* AS ${stage}$`, 'm'), change);
+  it.each([
+    [
+      'another default platform',
+      (text: string) => text.replace('ARG PLATFORM=linux/amd64', 'ARG PLATFORM=linux/arm64'),
+      /builds linux\/arm64 .* X86_64/,
+    ],
+    [
+      'a stage on the builder platform',
+      onStage('build', (line) => line.replace(/--platform=\S+ /, '')),
+      /not pinned to PLATFORM: FROM node/,
+    ],
+    [
+      'no default',
+      (text: string) => text.replace('ARG PLATFORM=linux/amd64', 'ARG PLATFORM'),
+      /no ARG PLATFORM/,
+    ],
+  ])('catches %s', async (_label, change, problem) => {
+    const changed = change(dockerfile);
+    expect(changed).not.toBe(dockerfile);
+    const problems = await checkImagePlatform(changed, await loadTerraform(terraform));
     expect(problems.join('\n')).toMatch(problem);
   });
 });
