@@ -31,29 +31,35 @@ export interface CsvPreview {
 /** Columns whose statistics are computed in one pass over the file. */
 const COLUMNS_PER_PASS = 50;
 
-interface SniffedColumn {
-  name: string;
-  type: string;
-}
-
 /**
  * Profiles a CSV the scanner has validated (column types, nulls, exact distinct counts, min/max/mean) and
- * writes its rows to `tablePath` as Parquet: the CSV is parsed once, strictly, with the types the sniffer
- * found over the whole file; the statistics, the preview and every later query read the Parquet copy.
+ * writes its rows to `tablePath` as Parquet: the CSV is parsed once, with the types DuckDB detects
+ * over the whole file; the statistics, the preview and every later query read the Parquet copy.
  */
 export async function profileCsv(
   connection: DuckDBConnection,
   input: { path: string; delimiter: Delimiter; previewRows: number; tablePath: string },
 ): Promise<{ profile: CsvProfile; preview: CsvPreview }> {
-  const sniffed = await writeTable(connection, input);
+  const { hasHeader } = await writeTable(connection, input);
   const source = `read_parquet(${sqlString(input.tablePath)})`;
-  const columns = sniffed.columns.map((column) => ({ ...column, kind: columnType(column.type) }));
+  // The table's own types: what every later query sees.
+  const described = await connection.runAndReadAll(`DESCRIBE SELECT * FROM ${source}`);
+  const columns = described.getRowObjectsJson().map((row) => ({
+    name: String(row.column_name),
+    kind: columnType(String(row.column_type)),
+  }));
 
   const aggregates = columns.map((column, i) => {
     const id = sqlIdentifier(column.name);
     const base = [`count(DISTINCT ${id}) AS d${i}`, `count(*) - count(${id}) AS n${i}`];
     if (column.kind === 'integer' || column.kind === 'number') {
-      return [...base, `min(${id}) AS lo${i}`, `max(${id}) AS hi${i}`, `avg(${id}) AS mean${i}`];
+      // As text: a BIGINT beyond 2^53 stays exact, and nan/inf keep DuckDB's own spelling.
+      return [
+        ...base,
+        `CAST(min(${id}) AS VARCHAR) AS lo${i}`,
+        `CAST(max(${id}) AS VARCHAR) AS hi${i}`,
+        `avg(${id}) AS mean${i}`,
+      ];
     }
     if (column.kind === 'date' || column.kind === 'datetime') {
       return [...base, `CAST(min(${id}) AS VARCHAR) AS lo${i}`, `CAST(max(${id}) AS VARCHAR) AS hi${i}`];
@@ -81,10 +87,11 @@ export async function profileCsv(
     const low = stats[`lo${i}`];
     const high = stats[`hi${i}`];
     if (column.kind === 'integer' || column.kind === 'number') {
-      if (low !== null && low !== undefined) profile.min = Number(low);
-      if (high !== null && high !== undefined) profile.max = Number(high);
-      const mean = stats[`mean${i}`];
-      if (mean !== null && mean !== undefined) profile.mean = Number(mean);
+      if (typeof low === 'string') profile.min = numericStatistic(low);
+      if (typeof high === 'string') profile.max = numericStatistic(high);
+      // A mean that is not a plain number (nan, inf, an overflowed sum, past 2^53) is left out; -0 is 0.
+      const mean = Number(stats[`mean${i}`] ?? Number.NaN);
+      if (isPlainNumber(mean)) profile.mean = mean === 0 ? 0 : mean;
     } else if (column.kind === 'date' || column.kind === 'datetime') {
       if (typeof low === 'string') profile.min = isoValue(low, column.kind);
       if (typeof high === 'string') profile.max = isoValue(high, column.kind);
@@ -92,7 +99,15 @@ export async function profileCsv(
     return profile;
   });
 
-  const previewReader = await connection.runAndReadAll(`SELECT * FROM ${source} LIMIT ${input.previewRows}`);
+  // Dates as DuckDB writes them, as in min/max: its JSON rows give `infinity` as a date millions of years away.
+  const previewColumns = columns.map((column) =>
+    column.kind === 'date' || column.kind === 'datetime'
+      ? `CAST(${sqlIdentifier(column.name)} AS VARCHAR)`
+      : sqlIdentifier(column.name),
+  );
+  const previewReader = await connection.runAndReadAll(
+    `SELECT ${previewColumns.join(', ')} FROM ${source} LIMIT ${input.previewRows}`,
+  );
   const rows = previewReader
     .getRowsJson()
     .map((row) => row.map((value, i) => cellValue(value, columns[i]?.kind ?? 'string')));
@@ -102,7 +117,7 @@ export async function profileCsv(
       rowCount: Number(stats.rows),
       columns: profileColumns,
       delimiter: input.delimiter,
-      hasHeader: sniffed.hasHeader,
+      hasHeader,
       encoding: 'utf-8',
     },
     preview: { columns: columns.map((column) => column.name), rows },
@@ -110,60 +125,52 @@ export async function profileCsv(
 }
 
 /**
- * Writes a CSV's rows to `tablePath` as Parquet, parsed once, strictly, with the types the sniffer found over
- * the whole file. Returns what the sniffer found.
+ * Writes a CSV's rows to `tablePath` as Parquet, read the way DuckDB reads the file by itself: its own
+ * detection of the header and of the types over the whole file, in the dialect the scanner checked. Returns
+ * whether the first row is a header.
  */
 export async function writeTable(
   connection: DuckDBConnection,
   input: { path: string; delimiter: Delimiter; tablePath: string },
-) {
-  const sniffed = await sniff(connection, input.path, input.delimiter);
+): Promise<{ hasHeader: boolean }> {
+  const hasHeader = await sniffHeader(connection, input.path, input.delimiter);
   await connection.run(
-    `COPY (SELECT * FROM ${readCsvSql(input.path, input.delimiter, sniffed)}) TO ${sqlString(input.tablePath)} (FORMAT parquet, COMPRESSION zstd)`,
+    `COPY (SELECT * FROM ${readCsvSql(input.path, input.delimiter, hasHeader)}) TO ${sqlString(input.tablePath)} (FORMAT parquet, COMPRESSION zstd)`,
   );
-  return sniffed;
+  return { hasHeader };
 }
 
-async function sniff(connection: DuckDBConnection, path: string, delimiter: Delimiter) {
-  const reader = await connection.runAndReadAll(
-    `SELECT HasHeader, Columns, DateFormat, TimestampFormat FROM sniff_csv(${sqlString(path)}, delim=${sqlString(delimiter)}, quote='"', escape='"', sample_size=-1)`,
-  );
-  const row = reader.getRowObjectsJson()[0];
-  if (!row) throw new Error('DuckDB could not sniff the file');
-  return {
-    hasHeader: row.HasHeader === true,
-    columns: row.Columns as unknown as SniffedColumn[],
-    dateFormat: typeof row.DateFormat === 'string' ? row.DateFormat : undefined,
-    timestampFormat: typeof row.TimestampFormat === 'string' ? row.TimestampFormat : undefined,
-  };
-}
-
-/** A strict, fully specified read: the types the sniffer found over the whole file, nothing re-guessed. */
-function readCsvSql(
-  path: string,
-  delimiter: Delimiter,
-  sniffed: {
-    hasHeader: boolean;
-    columns: SniffedColumn[];
-    dateFormat?: string | undefined;
-    timestampFormat?: string | undefined;
-  },
-): string {
-  const columns = sniffed.columns
-    .map((column) => `${sqlString(column.name)}: ${sqlString(column.type)}`)
-    .join(', ');
-  const options = [
+/**
+ * The dialect the scanner checked, stated rather than guessed: DuckDB would otherwise take a data row that
+ * starts with `#` for a comment and drop it, or skip leading rows the scanner counted. The scanner has also
+ * checked the structure (quoting, the same number of fields in every row), so DuckDB's strict mode is off: it
+ * refuses valid files it cannot sniff, such as a line break (CR) inside a quoted field or mixed line ends.
+ */
+const dialect = (delimiter: Delimiter) =>
+  [
     `delim=${sqlString(delimiter)}`,
     `quote='"'`,
     `escape='"'`,
-    `header=${sniffed.hasHeader}`,
-    'auto_detect=false',
-    'strict_mode=true',
-    'null_padding=false',
-    `columns={${columns}}`,
-    ...(sniffed.dateFormat ? [`dateformat=${sqlString(sniffed.dateFormat)}`] : []),
-    ...(sniffed.timestampFormat ? [`timestampformat=${sqlString(sniffed.timestampFormat)}`] : []),
-  ];
+    `comment=''`,
+    'skip=0',
+    'strict_mode=false',
+  ].join(', ');
+
+async function sniffHeader(connection: DuckDBConnection, path: string, delimiter: Delimiter) {
+  const reader = await connection.runAndReadAll(
+    `SELECT HasHeader FROM sniff_csv(${sqlString(path)}, ${dialect(delimiter)}, sample_size=-1)`,
+  );
+  const row = reader.getRowObjectsJson()[0];
+  if (!row) throw new Error('DuckDB could not sniff the file');
+  return row.HasHeader === true;
+}
+
+/**
+ * A read with the types DuckDB detects over the whole file. The sniffer's date and timestamp formats are not
+ * passed back in: as explicit formats they refuse values its detection accepted (`-inf` as a DATE).
+ */
+function readCsvSql(path: string, delimiter: Delimiter, hasHeader: boolean): string {
+  const options = [dialect(delimiter), `header=${hasHeader}`, 'sample_size=-1', 'null_padding=false'];
   return `read_csv(${sqlString(path)}, ${options.join(', ')})`;
 }
 
@@ -180,14 +187,46 @@ function isoValue(value: string, kind: 'date' | 'datetime'): string {
   return kind === 'datetime' ? value.replace(' ', 'T') : value;
 }
 
-/** DuckDB's JSON rows carry 64-bit integers as strings; numbers within the safe range become numbers again. */
+/**
+ * Whether a statistic can be given as a JSON number: finite (JSON has no NaN or Infinity), within ±(2^53 - 1)
+ * (beyond it a double no longer names one integer, and the DynamoDB SDK refuses to store it), and 0 or at
+ * least 1e-130 in magnitude (DynamoDB's smallest number).
+ */
+function isPlainNumber(value: number): boolean {
+  const magnitude = Math.abs(value);
+  return magnitude === 0 || (magnitude >= 1e-130 && magnitude <= Number.MAX_SAFE_INTEGER);
+}
+
+/**
+ * A numeric min/max from DuckDB's text of it: a number when it is a plain one, else that text as is. -0 is 0, as
+ * JSON and DynamoDB give it back.
+ */
+function numericStatistic(text: string): number | string {
+  const value = Number(text);
+  if (!isPlainNumber(value)) return text;
+  return value === 0 ? 0 : value;
+}
+
+/** DuckDB's spelling of the values JSON cannot carry (its JSON rows give JavaScript's). */
+function nonFiniteText(value: number): string {
+  if (Number.isNaN(value)) return 'nan';
+  return value > 0 ? 'inf' : '-inf';
+}
+
+/**
+ * DuckDB's JSON rows carry 64-bit integers as strings; numbers within the safe range become numbers again.
+ * nan and ±inf, which JSON would turn into null, are given as DuckDB writes them.
+ */
 export function cellValue(value: unknown, kind: ColumnType): CellValue {
   if (value === null || value === undefined) return null;
   if (kind === 'integer') {
     const number = Number(value);
     return Number.isSafeInteger(number) ? number : String(value);
   }
-  if (kind === 'number') return typeof value === 'number' ? value : Number(value);
+  if (kind === 'number') {
+    const number = typeof value === 'number' ? value : Number(value);
+    return Number.isFinite(number) ? number : nonFiniteText(number);
+  }
   if (kind === 'boolean') return value === true;
   if (kind === 'datetime') return isoValue(String(value), kind);
   return typeof value === 'string' || typeof value === 'number' || typeof value === 'boolean'

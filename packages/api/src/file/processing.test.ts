@@ -1,0 +1,115 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createTestApi, postToPresignedUrl, signUp, type TestApi } from '../../test/helpers.js';
+
+/**
+ * Valid CSVs that once ended FAILED as "a problem on our side" (or with a wrong reason), through the real path:
+ * presigned POST to the object store, `file.confirm`, the record in DynamoDB Local. Expected values are DuckDB's
+ * own answers on the same file (`read_csv` then min/max/avg cast to VARCHAR), reported by the rule in
+ * `analysis/profile.ts`: a JSON number when finite, within ±(2^53 - 1) and not below 1e-130 in magnitude;
+ * otherwise min/max as DuckDB's text and no mean.
+ */
+
+let api: TestApi;
+let owner: Awaited<ReturnType<typeof signUp>>;
+let projectId: string;
+beforeAll(async () => {
+  api = await createTestApi();
+  owner = await signUp(api);
+  projectId = (await owner.as.project.create({ name: 'Special values' })).id;
+});
+afterAll(() => api.close());
+
+async function confirmUpload(csv: string) {
+  const { file, upload } = await owner.as.file.createUpload({
+    projectId,
+    filename: 'values.csv',
+    size: Buffer.byteLength(csv),
+    contentType: 'text/csv',
+  });
+  expect(await postToPresignedUrl(upload, csv)).toBe(204);
+  return owner.as.file.confirm({ fileId: file.id });
+}
+
+describe('special values profile as such', () => {
+  it('nan, inf/-inf, an overflowing mean, a 29-digit integer, 64-bit extremes and 1e-300', async () => {
+    const csv =
+      'ratio,signal,huge,long_id,id64,tiny\n' +
+      'nan,1.25,1e308,12345678901234567890123456789,9223372036854775807,1e-300\n' +
+      '0.5,inf,1e308,2,-9223372036854775808,0.5\n' +
+      '1.5,-inf,1e308,3,1,2\n' +
+      '2.5,2,1,4,2,3\n' +
+      '3.5,3,2,5,3,4\n';
+    const file = await confirmUpload(csv);
+    expect(file.failureReason).toBeUndefined();
+    expect(file.status).toBe('COMPLETED');
+    expect(file.metadata?.rowCount).toBe(5);
+    expect(file.metadata?.columns).toEqual([
+      // DuckDB: min 0.5, max nan (it orders NaN last), avg nan.
+      { name: 'ratio', type: 'number', nullCount: 0, distinctCount: 5, min: 0.5, max: 'nan' },
+      { name: 'signal', type: 'number', nullCount: 0, distinctCount: 5, min: '-inf', max: 'inf' },
+      // The sum overflows: DuckDB's avg is inf.
+      { name: 'huge', type: 'number', nullCount: 0, distinctCount: 3, min: 1, max: '1e+308' },
+      // DuckDB reads a 29-digit integer as DOUBLE; its avg (2.469e27) is past 2^53.
+      {
+        name: 'long_id',
+        type: 'number',
+        nullCount: 0,
+        distinctCount: 5,
+        min: 2,
+        max: '1.2345678901234568e+28',
+      },
+      // BIGINT extremes are past 2^53: exact as text, not rounded.
+      {
+        name: 'id64',
+        type: 'integer',
+        nullCount: 0,
+        distinctCount: 5,
+        min: '-9223372036854775808',
+        max: '9223372036854775807',
+        mean: 1,
+      },
+      // DynamoDB's smallest number is 1e-130.
+      { name: 'tiny', type: 'number', nullCount: 0, distinctCount: 5, min: '1e-300', max: 4, mean: 1.9 },
+    ]);
+    expect(await owner.as.file.byId({ fileId: file.id })).toEqual(file);
+    expect((await owner.as.file.preview({ fileId: file.id, limit: 2 })).rows).toEqual([
+      ['nan', 1.25, 1e308, 1.2345678901234568e28, '9223372036854775807', 1e-300],
+      [0.5, 'inf', 1e308, 2, '-9223372036854775808', 0.5],
+    ]);
+  });
+
+  it('a date column holding -inf, which DuckDB reads as -infinity', async () => {
+    const file = await confirmUpload('flag;day;n\nfalse;-inf;1\ntrue;2024-05-01;2\nfalse;2023-01-31;3\n');
+    expect(file.status).toBe('COMPLETED');
+    expect(file.metadata?.columns[1]).toEqual({
+      name: 'day',
+      type: 'date',
+      nullCount: 0,
+      distinctCount: 3,
+      min: '-infinity',
+      max: '2024-05-01',
+    });
+    expect((await owner.as.file.preview({ fileId: file.id, limit: 1 })).rows).toEqual([
+      [false, '-infinity', 1],
+    ]);
+  });
+});
+
+describe('valid files that strict DuckDB cannot sniff', () => {
+  it.each([
+    [
+      'a CR inside a quoted header and field',
+      '"note\rtaken",qty\n"a",1\n"b\r\nc",2\n',
+      2,
+      ['note\rtaken', 'qty'],
+    ],
+    ['mixed CRLF and LF line ends', 'a,b\r\n1,x\n2,y\r\n3,z\n', 3, ['a', 'b']],
+    // DuckDB's own guess takes '#' for a comment and drops that row.
+    ['a data row starting with #', 'a,b\n1,x\n#2,y\n3,z\n', 3, ['a', 'b']],
+  ])('%s', async (_label, csv, rowCount, names) => {
+    const file = await confirmUpload(csv);
+    expect(file.failureReason).toBeUndefined();
+    expect(file.metadata?.rowCount).toBe(rowCount);
+    expect(file.metadata?.columns.map((column) => column.name)).toEqual(names);
+  });
+});
