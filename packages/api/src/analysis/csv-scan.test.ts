@@ -51,6 +51,16 @@ describe('scanCsv refuses, saying why', () => {
       Buffer.concat([Buffer.from('a,b\n1,2\n3,'), Buffer.from([0xe9]), Buffer.from('t\n')]),
       /not UTF-8 text \(the first byte that is not valid UTF-8 is on line 3\)/,
     ],
+    [
+      'UTF-16 (LE) text',
+      Buffer.from('\uFEFFa,b\n1,2\n', 'utf16le'),
+      /^The file is UTF-16 text\. Save it as UTF-8/,
+    ],
+    [
+      'UTF-16 (BE) text',
+      Buffer.from('\uFEFFa,b\n1,2\n', 'utf16le').swap16(),
+      /^The file is UTF-16 text\. Save it as UTF-8/,
+    ],
     ['a short row', 'a,b,c\n1,2,3\n4,5\n', /^Line 3 has 2 fields, but the header \(line 1\) has 3/],
     ['a long row after a multi-line field', 'a,b\n"x\ny",1\n1,2,3\n', /^Line 4 has 3 fields/],
     ['an unclosed quote', 'a,b\n1,"open\n2,3\n', /quoted field that starts on line 2 is never closed/],

@@ -65,6 +65,11 @@ export class CsvScanner {
   private records = 0;
 
   push(chunk: Buffer): string | undefined {
+    // A UTF-16 byte order mark: text, just not UTF-8 (its NUL bytes would otherwise read as binary data).
+    const start = this.bytes === 0 ? chunk.subarray(0, 2).toString('hex') : '';
+    if (start === 'fffe' || start === 'feff') {
+      return 'The file is UTF-16 text. Save it as UTF-8 (in Excel: "CSV UTF-8") and upload it again.';
+    }
     this.bytes += chunk.length;
     if (chunk.includes(0)) {
       return 'This does not look like a text file (it contains binary data). Upload a CSV or TSV text file.';
