@@ -105,20 +105,29 @@ export class RunHub {
   }
 
   /**
-   * Resolves at the next change in the session, or when `signal` aborts. `hasNews` is checked once the waiter
-   * is registered, so a change that landed just before cannot be missed.
+   * Resolves at the next change in the session (`true`), when `signal` aborts, or after `timeoutMs` without
+   * one (`false`). `hasNews` is checked once the waiter is registered, so a change that landed just before
+   * cannot be missed.
    */
-  waitForChange(sessionId: string, signal: AbortSignal | undefined, hasNews: () => boolean): Promise<void> {
+  waitForChange(
+    sessionId: string,
+    signal: AbortSignal | undefined,
+    hasNews: () => boolean,
+    timeoutMs: number,
+  ): Promise<boolean> {
     return new Promise((resolve) => {
-      if (signal?.aborted || this.closing) return resolve();
+      if (signal?.aborted || this.closing) return resolve(true);
       const waiters = this.waiters.get(sessionId) ?? new Set<() => void>();
       this.waiters.set(sessionId, waiters);
-      const done = () => {
+      const settle = (changed: boolean) => {
+        clearTimeout(timer);
         waiters.delete(done);
         if (waiters.size === 0) this.waiters.delete(sessionId);
         signal?.removeEventListener('abort', done);
-        resolve();
+        resolve(changed);
       };
+      const done = () => settle(true);
+      const timer = setTimeout(() => settle(false), timeoutMs);
       waiters.add(done);
       signal?.addEventListener('abort', done, { once: true });
       if (hasNews()) done();

@@ -381,16 +381,24 @@ async function* events(
     }
     const seen = log;
     const seenCount = next;
-    await deps.runs.waitForChange(
+    const changed = await deps.runs.waitForChange(
       input.sessionId,
       signal,
       () => {
         const now = deps.runs.get(input.sessionId);
         return (now !== undefined && now !== seen) || (seen !== undefined && seen.events.length > seenCount);
       },
+      SESSION_CHECK_MS,
     );
+    // Quiet for a while, or this server forgot the session's run (deleted, started over): a deleted session's
+    // stream ends here, wherever it was deleted, instead of waiting for events that cannot come.
+    if ((!changed || !deps.runs.get(input.sessionId)) && !(await getSession(deps.db, input.sessionId)))
+      return;
   }
 }
+
+/** How often an idle event stream checks that its session still exists. */
+const SESSION_CHECK_MS = 15_000;
 
 /** The run that ends the active branch, from its stored messages (a reply and its question). */
 async function rebuildLatestRun(deps: ApiDeps, session: SessionRecord): Promise<RunLog | undefined> {

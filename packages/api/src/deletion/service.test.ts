@@ -9,6 +9,7 @@ import {
 import { scanTable, seedCompletedFiles } from '@leonidas/db/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
+  collectEvents,
   createTestApi,
   expectTrpcError,
   postToPresignedUrl,
@@ -178,5 +179,106 @@ describe('session.delete', () => {
     expect((await account.as.session.list({ projectId: project.id })).items).toEqual([]);
     await eventually(async () => (await itemsOf(session.id, [])).length === 0);
     expect((await getUsage(api.deps.db, account.user.id))?.sessions).toBe(0);
+  });
+});
+
+describe('deletion races', () => {
+  it('uploads started while a project of 150 files is deleted: none outlives it, and its usage is whole again', async () => {
+    const account = await signUp(api);
+    const { project, sessionIds } = await bigProject(account, 150);
+    let stop = false;
+    const outcomes: string[] = [];
+    const uploader = async () => {
+      while (!stop) {
+        try {
+          await account.as.file.createUpload({
+            projectId: project.id,
+            filename: 'late.csv',
+            size: 100,
+            contentType: 'text/csv',
+          });
+          outcomes.push('created');
+        } catch (error) {
+          outcomes.push((error as { code?: string }).code ?? 'unknown');
+          if (outcomes.at(-1) === 'NOT_FOUND') stop = true;
+        }
+      }
+    };
+    const uploaders = [uploader(), uploader(), uploader()];
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    await account.as.project.delete({ projectId: project.id });
+    await Promise.all(uploaders);
+    expect(outcomes.filter((outcome) => outcome !== 'created' && outcome !== 'NOT_FOUND')).toEqual([]);
+    expect(outcomes).toContain('created');
+
+    await api.deps.background.drain(60_000);
+    // Only the tombstone may wait (for the upload URLs handed out before the deletion to expire).
+    await eventually(
+      async () =>
+        (await itemsOf(project.id, sessionIds)).every((item) => item._et === 'DELETION') &&
+        (await api.deps.storage.listKeys(projectPrefix(project.id))).length === 0,
+    );
+    expect(await getUsage(api.deps.db, account.user.id)).toMatchObject({
+      projects: 0,
+      storedBytes: 0,
+      pendingBytes: 0,
+      pendingUploads: {},
+    });
+  }, 120_000);
+
+  it('a reply being written when its project is deleted stops, and nothing of its chat is left', async () => {
+    const slow = await createTestApi({ OFFLINE_TOKEN_DELAY_MS: '30' });
+    try {
+      const account = await signUp(slow);
+      const project = await account.as.project.create({ name: 'Streaming' });
+      const session = await account.as.session.create({ projectId: project.id });
+      const kept = await account.as.chat.onEvents({ sessionId: session.id });
+      // Read to its end in the background: it must end (not hang) once the project is gone.
+      const keptEnds = collectEvents(kept, () => false, 25_000);
+      await account.as.chat.send({ sessionId: session.id, content: '/help', clientMessageId: 'streaming' });
+      // The reply has started writing.
+      await collectEvents(await account.as.chat.onEvents({ sessionId: session.id }), (events) =>
+        events.some((event) => event.data.type === 'message.delta'),
+      );
+      await account.as.project.delete({ projectId: project.id });
+      const events = await keptEnds;
+      expect(events.map((event) => event.data.type)).not.toContain('message.completed');
+      await slow.deps.background.drain(30_000);
+      const left = (await scanTable(slow.deps.db)).filter((item) => {
+        const text = JSON.stringify(item);
+        return (text.includes(project.id) || text.includes(session.id)) && item._et !== 'DELETION';
+      });
+      expect(left).toEqual([]);
+      expect(await slow.deps.storage.listKeys(projectPrefix(project.id))).toEqual([]);
+      expect(slow.deps.runs.activeRuns()).toEqual([]);
+    } finally {
+      await slow.close();
+    }
+  }, 60_000);
+
+  it('the same file confirmed twice at once is processed once, and both calls see it completed', async () => {
+    const account = await signUp(api);
+    const project = await account.as.project.create({ name: 'Twice' });
+    const csv = 'a,b\n1,2\n3,4\n';
+    const { file, upload } = await account.as.file.createUpload({
+      projectId: project.id,
+      filename: 'twice.csv',
+      size: Buffer.byteLength(csv),
+      contentType: 'text/csv',
+    });
+    expect(await postToPresignedUrl(upload, Buffer.from(csv))).toBe(204);
+    const [first, second] = await Promise.all([
+      account.as.file.confirm({ fileId: file.id }),
+      account.as.file.confirm({ fileId: file.id }),
+    ]);
+    await api.deps.background.drain(30_000);
+    const final = await account.as.file.byId({ fileId: file.id });
+    expect(final).toMatchObject({ status: 'COMPLETED', metadata: { rowCount: 2 } });
+    for (const confirmed of [first, second]) expect(['PROCESSING', 'COMPLETED']).toContain(confirmed.status);
+    expect(await getUsage(api.deps.db, account.user.id)).toMatchObject({
+      storedBytes: Buffer.byteLength(csv),
+      pendingBytes: 0,
+      pendingUploads: {},
+    });
   });
 });
