@@ -17,8 +17,6 @@ export interface UserOptions {
   url: string;
   /** Distinguishes this run's accounts from any earlier run's on the same server. */
   runTag: string;
-  /** When the user stops starting steps (epoch ms); the step in flight finishes. */
-  endsAt: number;
   /** How long a reply may take to finish on the stream before it counts as an error. */
   replyTimeoutMs: number;
   /** How long a confirmed file may stay PROCESSING while the user waits for it. */
@@ -26,7 +24,7 @@ export interface UserOptions {
   /** Mean pause between steps (0: none, every user as fast as the server answers). */
   thinkMs: number;
   /**
-   * Whole scripts each user finishes even past `endsAt`, so that a short run on a slow machine still goes
+   * Whole scripts each user finishes even past the end of the run, so that a short run on a slow machine still goes
    * through every step (the CI test asks for one).
    */
   minScripts: number;
@@ -97,6 +95,8 @@ export class SimulatedUser {
   private readonly deletedProjects = new Set<string>();
   /** Access tokens renewed by the SDK's token keeper during the run. */
   renewals = 0;
+  /** When the user stops starting steps (epoch ms); the step in flight finishes. */
+  private endsAt = 0;
   scriptsStarted = 0;
   /** Scripts run to their end without an error or the deadline cutting them short. */
   scriptsCompleted = 0;
@@ -109,7 +109,7 @@ export class SimulatedUser {
   ) {}
 
   private over(): boolean {
-    return Date.now() >= this.options.endsAt && this.scriptsCompleted >= this.options.minScripts;
+    return Date.now() >= this.endsAt && this.scriptsCompleted >= this.options.minScripts;
   }
 
   private async think(): Promise<void> {
@@ -121,8 +121,10 @@ export class SimulatedUser {
     return this.client;
   }
 
-  async run(): Promise<void> {
-    if (!(await this.signUp().catch(() => false))) return;
+  /** Runs the script again and again until `endsAt` (epoch ms). Needs `signUp` first. */
+  async work(endsAt: number): Promise<void> {
+    this.endsAt = endsAt;
+    if (!this.client) return;
     while (!this.over()) {
       const n = this.scriptsStarted++;
       try {
@@ -131,12 +133,20 @@ export class SimulatedUser {
         // Counted where it happened; a person would start over, after a moment.
         await pause(500);
         // A user whose every script fails must not hold the run open for ever.
-        if (Date.now() >= this.options.endsAt) return;
+        if (Date.now() >= this.endsAt) return;
       }
     }
   }
 
-  private async signUp(): Promise<boolean> {
+  /** `auth.register`, then a client that renews its own tokens; false when the sign-up failed (counted). */
+  async signUp(): Promise<boolean> {
+    return this.register().then(
+      () => true,
+      () => false,
+    );
+  }
+
+  private async register(): Promise<void> {
     const email = `load-${this.options.runTag}-${this.index}@example.com`;
     const anonymous = createLeonidasClient({ url: this.options.url });
     const tokens = await this.metrics.time('auth.register', () =>
@@ -155,7 +165,6 @@ export class SimulatedUser {
       },
     });
     await this.metrics.time('auth.me', () => this.api().auth.me.query());
-    return true;
   }
 
   /** One pass of the script; true when it ran to its end. Steps stop at the deadline; the one in flight finishes. */
@@ -246,7 +255,8 @@ export class SimulatedUser {
     this.files.set(file.id, projectId);
     const deadline = Date.now() + this.options.processingTimeoutMs;
     while ((result.status === 'PROCESSING' || result.status === 'UPLOADING') && Date.now() < deadline) {
-      await pause(250);
+      // The SDK's uploadFile looks again once a second by default; so does this user.
+      await pause(1000);
       result = await time('file.byId', () => api.file.byId.query({ fileId: file.id }));
     }
     if (result.status === 'FAILED')
