@@ -28,6 +28,16 @@ export function wholeDocument<DOCUMENT>(value: DOCUMENT): DOCUMENT {
   return $set(value) as unknown as DOCUMENT;
 }
 
+/**
+ * Tool calls are kept as JSON text: a query result can hold any double (1e20, 1e-200), while a DynamoDB number
+ * holds 38 digits between 1e-130 and 1e126 and the SDK refuses numbers past 2^53, so as a map such a reply
+ * could not be saved at all. Tool calls stored as maps before read as they were.
+ */
+const jsonText = {
+  encode: (value: unknown) => JSON.stringify(value),
+  decode: (stored: unknown): unknown => (typeof stored === 'string' ? JSON.parse(stored) : stored),
+};
+
 export function createEntities(table: LeonidasTable) {
   const user = new Entity({
     name: 'USER',
@@ -242,7 +252,7 @@ export function createEntities(table: LeonidasTable) {
       clientMessageId: string().optional(),
       provider: string().optional(),
       model: string().optional(),
-      toolCalls: any().castAs<ToolCall[]>().optional(),
+      toolCalls: any().castAs<ToolCall[]>().transform(jsonText).optional(),
       usage: any().castAs<Usage>().optional(),
       error: string().optional(),
       /** The numbers of a finished reply, each checked against the run's tool results. */

@@ -252,7 +252,8 @@ export async function saveProgress(
         sessionId: input.sessionId,
         messageId: input.messageId,
         content: input.content,
-        toolCalls: wholeDocument(input.toolCalls),
+        // Written as JSON text (see the entity), so a plain value replaces it whole.
+        toolCalls: input.toolCalls,
       })
       .options({ condition: { attr: 'status', eq: 'streaming' }, returnValues: 'ALL_NEW' })
       .send();
@@ -289,7 +290,8 @@ export async function finishRun(
           messageId: input.messageId,
           status: input.status,
           content: input.content,
-          toolCalls: wholeDocument(input.toolCalls),
+          // Written as JSON text (see the entity), so a plain value replaces it whole.
+          toolCalls: input.toolCalls,
           ...(input.numbers ? { numbers: wholeDocument(input.numbers) } : {}),
           ...(input.usage ? { usage: wholeDocument(input.usage) } : {}),
           ...(input.error ? { error: input.error } : {}),

@@ -1,8 +1,6 @@
 import { BatchWriteCommand, QueryCommand as RawQueryCommand } from '@aws-sdk/lib-dynamodb';
 import {
   $add,
-  $remove,
-  $set,
   ConditionCheck,
   DeleteTransaction,
   EntityFormatter,

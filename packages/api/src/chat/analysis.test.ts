@@ -106,6 +106,28 @@ describe('DS Bro offline, analysing a file', () => {
     });
   });
 
+  it('keeps a result of numbers DynamoDB cannot hold as numbers (1e20, 1e-200, 2^64, nan, inf) whole, in the stored reply too', async () => {
+    const { ask, as, session } = await projectWithSales();
+    const sql =
+      "SELECT sum(price) * 1e17 AS big, min(price) / 1e200 AS tiny, 18446744073709551615::UBIGINT AS huge, 'nan'::DOUBLE AS n, '-inf'::DOUBLE AS i FROM sales_2024";
+    const reply = await ask(`/sql ${sql}`);
+    // Non-finite values come as DuckDB's own text for them.
+    const [expected] = await direct(
+      `SELECT big, tiny, huge, CAST(n AS VARCHAR), CAST(i AS VARCHAR) FROM (${sql})`,
+    );
+    const [row] = (reply.toolCalls?.[0]?.output as RunSqlOutput | undefined)?.rows ?? [];
+    expect(row?.map(String)).toEqual(expected?.map(String));
+    expect(reply.content).toContain(
+      `| ${Number(expected?.[0]).toLocaleString('en-US')} | ${String(Number(expected?.[1]))} |`,
+    );
+
+    // What was streamed is what was stored: the reply finished and its session is free.
+    const stored = (await as.chat.history({ sessionId: session.id })).items.at(-1);
+    expect(stored).toMatchObject({ id: reply.id, status: 'complete', content: reply.content });
+    expect(stored?.toolCalls).toEqual(reply.toolCalls);
+    expect((await ask('/sql SELECT 1 AS one')).content).toContain('The query returned 1 row.');
+  });
+
   it('charts and saves the latest result, with provenance, and queries the saved table', async () => {
     const { ask, as, project, file, session } = await projectWithSales();
     await ask('/chart bar x=region y=units');

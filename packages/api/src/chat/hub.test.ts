@@ -35,7 +35,11 @@ describe('the run hub', () => {
       const { as } = await signUp(api);
       const project = await as.project.create({ name: 'Retire' });
       const session = await as.session.create({ projectId: project.id });
-      const sent = await as.chat.send({ sessionId: session.id, content: 'How many rows?', clientMessageId: newId() });
+      const sent = await as.chat.send({
+        sessionId: session.id,
+        content: 'How many rows?',
+        clientMessageId: newId(),
+      });
       const completed = (events: { data: { type: string } }[]) =>
         events.some((event) => event.data.type === 'message.completed');
       const live = await collectEvents(await as.chat.onEvents({ sessionId: session.id }), completed);

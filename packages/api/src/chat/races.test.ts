@@ -49,7 +49,11 @@ async function messageItems(db: Db, sessionId: string) {
     const root = await getMessage(db, { sessionId, messageId: rootId });
     if (root) reachable.push(...(await collectSubtree(db, root)).map((message) => message.messageId));
   }
-  return { stored: stored.map((item) => String(item.messageId)).sort(), reachable: reachable.sort(), session };
+  return {
+    stored: stored.map((item) => String(item.messageId)).sort(),
+    reachable: reachable.sort(),
+    session,
+  };
 }
 
 describe('races', () => {
@@ -57,7 +61,9 @@ describe('races', () => {
     const { as } = await signUp(api);
     const project = await as.project.create({ name: 'Races' });
     const sessions = await Promise.all(
-      Array.from({ length: 12 }, (_, index) => as.session.create({ projectId: project.id, title: `S${index}` })),
+      Array.from({ length: 12 }, (_, index) =>
+        as.session.create({ projectId: project.id, title: `S${index}` }),
+      ),
     );
     await Promise.all(sessions.map((session) => ask(as, session.id, 'How many rows?')));
 
@@ -95,7 +101,11 @@ describe('races', () => {
       const { as } = await signUp(slow);
       const project = await as.project.create({ name: 'Busy' });
       const session = await as.session.create({ projectId: project.id });
-      const sent = await as.chat.send({ sessionId: session.id, content: 'Hello there', clientMessageId: newId() });
+      const sent = await as.chat.send({
+        sessionId: session.id,
+        content: 'Hello there',
+        clientMessageId: newId(),
+      });
       expect(await outcome(as.session.refresh({ sessionId: session.id }))).toBe('CONFLICT');
       const events = await collectEvents(await as.chat.onEvents({ sessionId: session.id }), (all: Event[]) =>
         all.some((event) => event.data.runId === sent.runId && event.data.type === 'message.completed'),

@@ -159,6 +159,8 @@ const cell = (text: string) => text.replaceAll('|', '\\|').replaceAll('\n', ' ')
 const escapeMarkdown = (text: string) => text.replace(/[\\`*_[\]<>]/g, (character) => `\\${character}`);
 
 export function formatNumber(value: number): string {
+  // Four decimals would round a small value to 0: it is written as computed instead (1e-7, 0.00002).
+  if (value !== 0 && Math.abs(value) < 1e-4) return String(value);
   return value.toLocaleString('en-US', { maximumFractionDigits: 4 });
 }
 
