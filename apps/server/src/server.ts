@@ -110,12 +110,14 @@ export async function startServer(
     const app = createApp({ env, deps, db, logger, storageOrigins: storageOrigins(storageConfig) });
 
     // Replies a dead server left half-written are marked interrupted: now, and now and then for other instances.
-    const recover = () =>
-      recoverInterruptedRuns(deps).then(
+    // Those of other instances are left until they have not been saved for a minute; in embedded mode this is
+    // the only server, so at start every reply still being written is one it wrote before it died.
+    const recover = (staleAfterMs?: number) =>
+      recoverInterruptedRuns(deps, staleAfterMs).then(
         (recovered) => recovered > 0 && logger.warn({ recovered }, 'marked interrupted replies'),
         (error: unknown) => logger.error({ err: error }, 'recovering interrupted replies failed'),
       );
-    await recover();
+    await recover(embedded ? 0 : undefined);
     // Deletions a dead server left half-way (tombstones whose lease ran out) are finished in the background.
     const finishDeletions = () =>
       deps.background.run(
@@ -148,14 +150,19 @@ export async function startServer(
       failed: embedded?.failed ?? new Promise<Error>(() => {}),
       close: async () => {
         clearInterval(housekeeping);
-        // Replies being written get the grace period to finish; open streams end so connections can close.
-        const serverClosed = closeServer(server, env.SHUTDOWN_TIMEOUT_MS);
+        // No new connections. Replies being written get the grace period to finish, then stop (their text is
+        // kept); then open event streams end, so clients get the end of their stream rather than a cut
+        // connection; whatever is still open after that is closed.
+        const serverClosed = new Promise<void>((resolve) => server.close(() => resolve()));
+        server.closeIdleConnections();
         await deps.background.drain(env.SHUTDOWN_TIMEOUT_MS);
         for (const run of deps.runs.activeRuns()) run.abort.abort('shutdown');
         await deps.background.drain(5_000);
         deps.runs.close();
         deps.signIns.close();
+        const force = setTimeout(() => server.closeAllConnections(), STREAMS_END_MS);
         await serverClosed;
+        clearTimeout(force);
         await deps.analytics.close();
         storage.destroy();
         db.documentClient.destroy();
@@ -179,13 +186,8 @@ function listen(app: Express, env: ServerEnv): Promise<Server> {
   });
 }
 
-async function closeServer(server: Server, timeoutMs: number): Promise<void> {
-  const closed = new Promise<void>((resolve) => server.close(() => resolve()));
-  server.closeIdleConnections();
-  const force = setTimeout(() => server.closeAllConnections(), timeoutMs);
-  await closed;
-  clearTimeout(force);
-}
+/** How long ended event streams get to reach their clients before the last connections are closed. */
+const STREAMS_END_MS = 1000;
 
 /** Where browsers send uploads: the public endpoint if set, else the endpoint, else the bucket on AWS S3. */
 function storageOrigins(config: StorageConfig): string[] {

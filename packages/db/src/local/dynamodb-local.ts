@@ -175,7 +175,8 @@ function loopbackLaunch(jar: string, libraryPath: string, settings: string[]): L
       source,
       ...settings,
     ],
-    { stdio: ['ignore', 'pipe', 'pipe'] },
+    // Its standard input stays open as long as this process lives (see the launcher).
+    { stdio: ['pipe', 'pipe', 'pipe'] },
   );
   return {
     child,
