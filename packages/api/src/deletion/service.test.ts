@@ -1,5 +1,6 @@
 import {
   deleteFileRecords,
+  getFile,
   getUsage,
   listFiles,
   listSessions,
@@ -255,6 +256,32 @@ describe('deletion races', () => {
       await slow.close();
     }
   }, 60_000);
+
+  it.each(['project.delete', 'file.delete'])(
+    '%s while the file is being processed leaves no preview or table behind',
+    async (deletion) => {
+      const account = await signUp(api);
+      const project = await account.as.project.create({ name: 'Processing' });
+      // Big enough that processing is still running when the deletion is done.
+      const csv = `id,name,amount\n${Array.from({ length: 150_000 }, (_, i) => `${i},name ${i},${i * 1.5}`).join('\n')}\n`;
+      const { file, upload } = await account.as.file.createUpload({
+        projectId: project.id,
+        filename: 'big.csv',
+        size: Buffer.byteLength(csv),
+        contentType: 'text/csv',
+      });
+      expect(await postToPresignedUrl(upload, Buffer.from(csv))).toBe(204);
+      const confirming = account.as.file.confirm({ fileId: file.id }).catch(() => null);
+      await eventually(async () => (await getFile(api.deps.db, file.id))?.status === 'PROCESSING', 20_000);
+      if (deletion === 'project.delete') await account.as.project.delete({ projectId: project.id });
+      else await account.as.file.delete({ fileId: file.id });
+      await confirming;
+      await api.deps.background.drain(60_000);
+      expect(await getFile(api.deps.db, file.id)).toBeNull();
+      expect(await api.deps.storage.listKeys(projectPrefix(project.id))).toEqual([]);
+    },
+    120_000,
+  );
 
   it('the same file confirmed twice at once is processed once, and both calls see it completed', async () => {
     const account = await signUp(api);

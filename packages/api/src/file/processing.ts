@@ -140,7 +140,11 @@ async function processClaimed(deps: ApiDeps, file: FileRecord, objectSize: numbe
       processingStartedAt: file.processingStartedAt ?? 0,
       outcome: { status: 'COMPLETED', metadata: profile, size: bytes },
     });
-    return completed ?? file;
+    if (completed) return completed;
+    // Deleted meanwhile (alone or with its project): its deletion may have swept the prefix before the preview
+    // and table were written, so they go here. A newer claim of a file still there writes its own.
+    if (!(await getFile(deps.db, file.fileId))) await removeDerivedObjects(deps, file);
+    return file;
   } catch (error) {
     if (error instanceof ObjectTooLargeError) {
       return fail(`The uploaded file is larger than the ${error.limit} bytes announced for it.`);
@@ -150,4 +154,11 @@ async function processClaimed(deps: ApiDeps, file: FileRecord, objectSize: numbe
   } finally {
     await rm(workDir, { recursive: true, force: true });
   }
+}
+
+/** The objects processing writes for a file: what a file deleted while it was processed must not keep. */
+async function removeDerivedObjects(deps: ApiDeps, file: FileRecord): Promise<void> {
+  await deps.tables.forget(file.fileId);
+  await deps.storage.delete(previewObjectKey(file.projectId, file.fileId));
+  await deps.storage.delete(tableObjectKey(file.projectId, file.fileId));
 }
