@@ -198,4 +198,25 @@ describe('usage counters', () => {
     expect((await getUsage(db, userId))?.projects).toBe(5);
     expect((await recount(userId)).projects).toBe(5);
   });
+
+  it("lets a new account's concurrent first creates all win, though only one makes the usage item", async () => {
+    for (let trial = 0; trial < 20; trial++) {
+      const userId = newId();
+      // Staggered by a few milliseconds, so that some writes fail before the usage item exists and look after.
+      const results = await Promise.all(
+        Array.from({ length: 4 }, async (_, index) => {
+          await new Promise((resolve) => setTimeout(resolve, index * (trial % 5)));
+          return createProject(db, {
+            userId,
+            projectId: newId(),
+            name: 'first',
+            description: '',
+            maxProjects: 10,
+          });
+        }),
+      );
+      expect(results.filter((project) => project === null)).toEqual([]);
+      expect((await getUsage(db, userId))?.projects).toBe(4);
+    }
+  });
 });

@@ -73,7 +73,9 @@ export async function withUsage<RESULT>(
   try {
     return await retryConflicts(write);
   } catch (error) {
-    if (!failedConditionIndexes(error).includes(0) || (await getUsage(db, userId))) throw error;
+    if (!failedConditionIndexes(error).includes(0)) throw error;
+    // The usage item may not have existed when the write ran, even if it does now (a concurrent first write
+    // made it): make sure it does and write once more. A quota really reached fails the same way again.
     await ensureUsage(db, userId);
     return retryConflicts(write);
   }
