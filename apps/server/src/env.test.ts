@@ -1,3 +1,4 @@
+import { MAX_BATCH_ITEMS } from '@leonidas/client';
 import { describe, expect, it } from 'vitest';
 import { loadServerEnv } from './env.js';
 
@@ -44,5 +45,13 @@ describe('keep-alive and header timeouts', () => {
     ['HEADERS_TIMEOUT_SECONDS', '301'],
   ])('refuse %s=%s, naming the variable', (name, value) => {
     expect(() => loadServerEnv({ [name]: value })).toThrow(new RegExp(`${name}:`));
+  });
+});
+
+describe('MAX_BATCH_SIZE', () => {
+  it("is never below the SDK's batch, so the SDK's batches are never refused", () => {
+    expect(loadServerEnv({}).MAX_BATCH_SIZE).toBe(MAX_BATCH_ITEMS);
+    expect(loadServerEnv({ MAX_BATCH_SIZE: '50' }).MAX_BATCH_SIZE).toBe(50);
+    expect(() => loadServerEnv({ MAX_BATCH_SIZE: String(MAX_BATCH_ITEMS - 1) })).toThrow(/MAX_BATCH_SIZE/);
   });
 });

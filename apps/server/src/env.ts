@@ -1,5 +1,6 @@
 import { fileURLToPath } from 'node:url';
 import { apiEnvProblems, apiEnvSchema } from '@leonidas/api';
+import { MAX_BATCH_ITEMS } from '@leonidas/client';
 import { z } from 'zod';
 
 const flag = z.enum(['true', 'false']).transform((value) => value === 'true');
@@ -45,7 +46,8 @@ export const serverEnvSchema = apiEnvSchema.extend({
    * chat message, is under 200 KB even with every character escaped.
    */
   MAX_BODY_BYTES: z.coerce.number().int().min(1024).default(262_144),
-  MAX_BATCH_SIZE: z.coerce.number().int().min(1).max(100).default(20),
+  /** Calls in one tRPC batch at most: at least what the SDK sends in one, so its batches are never refused. */
+  MAX_BATCH_SIZE: z.coerce.number().int().min(MAX_BATCH_ITEMS).max(100).default(MAX_BATCH_ITEMS),
   SHUTDOWN_TIMEOUT_MS: z.coerce.number().int().min(0).default(10_000),
   /**
    * How long an idle keep-alive connection stays open. Behind a load balancer it must outlast the balancer's

@@ -6,7 +6,7 @@ import { startTestServer, uniqueEmail } from './helpers.js';
 
 let server: RunningServer;
 beforeAll(async () => {
-  server = await startTestServer({ AUTH_RATE_LIMIT_PER_MINUTE: '1000', MAX_BATCH_SIZE: '5' });
+  server = await startTestServer({ AUTH_RATE_LIMIT_PER_MINUTE: '1000', MAX_BATCH_SIZE: '20' });
 });
 afterAll(async () => {
   await server?.close();
@@ -110,9 +110,13 @@ describe('over HTTP with @leonidas/client', () => {
   });
 
   it('refuses batches above MAX_BATCH_SIZE and bodies above MAX_BODY_BYTES', async () => {
-    const six = Array.from({ length: 6 }, () => 'auth.me').join(',');
-    const batch = await fetch(`${server.url}/trpc/${six}?batch=1&input={}`);
-    expect(batch.status).toBe(400);
+    const batchOf = (calls: number) => Array.from({ length: calls }, () => 'auth.me').join(',');
+    expect((await fetch(`${server.url}/trpc/${batchOf(21)}?batch=1&input={}`)).status).toBe(400);
+    // The SDK's fullest batch is taken: its calls come back, each with its own answer.
+    expect((await fetch(`${server.url}/trpc/${batchOf(20)}?batch=1&input={}`)).status).toBe(401);
+    const signedOut = createLeonidasClient({ url: server.url });
+    const answers = await Promise.all(Array.from({ length: 20 }, () => caught(signedOut.auth.me.query())));
+    expect(answers.map((error) => error.data?.code)).toEqual(Array(20).fill('UNAUTHORIZED'));
 
     const huge = await post('auth.login', {
       json: { email: uniqueEmail(), password: 'x'.repeat(300_000) },

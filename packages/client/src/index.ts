@@ -41,8 +41,11 @@ export type LeonidasClientOptions = {
   | { token?: never; getToken?: never; refreshToken?: never; renew?: never; onTokens?: never }
 );
 
-/** The server accepts at most this many calls per batch (`MAX_BATCH_SIZE`, default 20). */
-const MAX_BATCH_ITEMS = 20;
+/**
+ * Calls the SDK sends in one batch at most. A server accepts at least this many (its `MAX_BATCH_SIZE` cannot be
+ * set lower, and defaults to this), so SDK batches are never refused.
+ */
+export const MAX_BATCH_ITEMS = 20;
 
 export function createLeonidasClient(options: LeonidasClientOptions) {
   const url = `${options.url.replace(/\/+$/, '')}/trpc`;
