@@ -1,8 +1,6 @@
 import { isUtf8 } from 'node:buffer';
 import { createReadStream } from 'node:fs';
-
-export type Delimiter = ',' | ';' | '\t' | '|';
-const DELIMITERS: Delimiter[] = [',', ';', '\t', '|'];
+import { DELIMITERS, type Delimiter } from '@leonidas/db';
 
 export type CsvScan =
   | { ok: true; delimiter: Delimiter; records: number; fields: number; bytes: number; hasBom: boolean }

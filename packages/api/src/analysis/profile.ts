@@ -1,27 +1,10 @@
 import type { DuckDBConnection } from '@duckdb/node-api';
-import type { Delimiter } from './csv-scan.js';
+import type { ColumnProfile, ColumnType, CsvMetadata as CsvProfile, Delimiter } from '@leonidas/db';
+import type { CellValue } from '../chat/schema.js';
 import { sqlIdentifier, sqlString } from './duckdb.js';
 
-export type ColumnType = 'integer' | 'number' | 'boolean' | 'date' | 'datetime' | 'string';
-export type CellValue = string | number | boolean | null;
-
-export interface ColumnProfile {
-  name: string;
-  type: ColumnType;
-  nullCount: number;
-  distinctCount: number;
-  min?: number | string;
-  max?: number | string;
-  mean?: number;
-}
-
-export interface CsvProfile {
-  rowCount: number;
-  columns: ColumnProfile[];
-  delimiter: Delimiter;
-  hasHeader: boolean;
-  encoding: 'utf-8';
-}
+/** The profile of a CSV, as stored and sent: the shapes are `@leonidas/db`'s. */
+export type { ColumnProfile, ColumnType, CsvMetadata as CsvProfile } from '@leonidas/db';
 
 export interface CsvPreview {
   columns: string[];

@@ -1,9 +1,9 @@
 import { existsSync, mkdirSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { copyFile, mkdir, mkdtemp, rename, rm } from 'node:fs/promises';
 import { join } from 'node:path';
+import type { Delimiter } from '@leonidas/db';
 import { PARQUET_CONTENT_TYPE } from '../file/keys.js';
 import type { Storage } from '../storage/s3.js';
-import type { Delimiter } from './csv-scan.js';
 
 /** A file's table as queries need it: which file, where its CSV and its Parquet copy live in storage. */
 export interface TableFile {
