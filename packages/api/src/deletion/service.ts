@@ -121,12 +121,13 @@ async function clearMessageTree(deps: ApiDeps, deletion: Deletion, messageId: st
   const subtree = await collectSubtree(deps.db, root);
   for (const message of subtree) {
     for (const call of message.toolCalls ?? []) {
-      const output = call.output as { queryId?: unknown; fileId?: unknown } | null;
-      if (call.name === 'run_sql' && typeof output?.queryId === 'string') {
-        await deps.storage.delete(queryResultKey(deletion.projectId, sessionId, output.queryId));
+      const queryId = textField(call.output, 'queryId');
+      if (call.name === 'run_sql' && queryId) {
+        await deps.storage.delete(queryResultKey(deletion.projectId, sessionId, queryId));
       }
-      if (typeof output?.fileId === 'string' && (call.name === 'make_chart' || call.name === 'save_table')) {
-        await forgetProvenanceMessage(deps.db, { fileId: output.fileId, messageId: message.messageId });
+      const fileId = textField(call.output, 'fileId');
+      if (fileId && (call.name === 'make_chart' || call.name === 'save_table')) {
+        await forgetProvenanceMessage(deps.db, { fileId, messageId: message.messageId });
       }
     }
   }
@@ -201,4 +202,11 @@ async function untilNothingLeft(
     } while (startKey);
     if (deletedInPass === 0) return;
   }
+}
+
+/** A text field of a stored tool output, which is whatever the tool answered: checked, not assumed. */
+function textField(output: unknown, name: string): string | undefined {
+  if (typeof output !== 'object' || output === null) return undefined;
+  const value: unknown = Reflect.get(output, name);
+  return typeof value === 'string' ? value : undefined;
 }
