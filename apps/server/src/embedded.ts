@@ -15,7 +15,12 @@ import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import type { StorageConfig } from '@leonidas/api';
 import type { DynamoConnection } from '@leonidas/db';
-import { generateLocalCredentials, type LocalCredentials, startDynamoDbLocal } from '@leonidas/db/local';
+import {
+  type DynamoDbLocal,
+  generateLocalCredentials,
+  type LocalCredentials,
+  startDynamoDbLocal,
+} from '@leonidas/db/local';
 import { generateCredentials, startObjectStore } from '@leonidas/object-store';
 
 export const EMBEDDED_TABLE_NAME = 'leonidas';
@@ -127,27 +132,38 @@ export interface EmbeddedStack {
   /** Whether DynamoDB Local is on loopback only (it needs a JDK for that; see `startDynamoDbLocal`). */
   loopbackOnly: boolean;
   /**
-   * Settles if a part stops by itself: the server must not go on, since whatever takes the freed port next
-   * would receive its requests (and the secret key in them).
+   * Settles if DynamoDB Local stops and cannot be started again on its port (something else took it, or it keeps
+   * dying): the server must not go on, since whatever holds the port would receive its requests.
    */
   failed: Promise<Error>;
   stop(): Promise<void>;
 }
 
+/** What the stack says about itself while it runs. */
+export interface StackEvents {
+  down(): void;
+  restarted(attempt: number): void;
+}
+
+/** DynamoDB Local dying more often than this gives up: something is wrong that a restart will not fix. */
+const MAX_RESTARTS = 3;
+const RESTART_WINDOW_MS = 10 * 60_000;
+
 /**
  * DynamoDB Local and the object store with their data under `dataDir`, reachable only with this install's
  * secret keys: the store listens on loopback and checks every signature and upload policy; DynamoDB Local
- * (which cannot be bound to loopback) shows its data only to this install's secret access key id.
+ * shows its data only to this install's secret access key id. If DynamoDB Local dies, database calls fail at
+ * once as unavailable (nothing goes to the freed port) while it is started again on the same port, from the
+ * same files; the server carries on.
  */
 export async function startEmbeddedStack(
   dataDir: string,
   secrets: EmbeddedSecrets,
   corsOrigins: string[],
+  events: StackEvents = { down: () => {}, restarted: () => {} },
 ): Promise<EmbeddedStack> {
-  const dynamo = await startDynamoDbLocal({
-    dbPath: join(dataDir, 'dynamodb'),
-    credentials: secrets.dynamodb,
-  });
+  const dynamoOptions = { dbPath: join(dataDir, 'dynamodb'), credentials: secrets.dynamodb };
+  let dynamo = await startDynamoDbLocal(dynamoOptions);
   try {
     const store = await startObjectStore({
       directory: join(dataDir, 's3'),
@@ -157,8 +173,44 @@ export async function startEmbeddedStack(
       corsOrigins,
     });
     let stopping = false;
+    let up = true;
+    const restarts: number[] = [];
+    let fail: (error: Error) => void = () => {};
+    const failed = new Promise<Error>((resolve) => {
+      fail = resolve;
+    });
+    const restart = async (port: number): Promise<DynamoDbLocal | Error> => {
+      const now = Date.now();
+      restarts.push(now);
+      if (restarts.filter((at) => at > now - RESTART_WINDOW_MS).length > MAX_RESTARTS) {
+        return new Error(`DynamoDB Local stopped unexpectedly ${MAX_RESTARTS + 1} times in ten minutes.`);
+      }
+      try {
+        return await startDynamoDbLocal({ ...dynamoOptions, port });
+      } catch (error) {
+        const reason = error instanceof Error ? error.message.split('\n', 1)[0] : String(error);
+        return new Error(
+          `DynamoDB Local stopped unexpectedly and could not start again on port ${port}: ${reason}`,
+        );
+      }
+    };
+    const supervise = (current: DynamoDbLocal) => {
+      void current.exited.then(async () => {
+        if (stopping) return;
+        up = false;
+        events.down();
+        const next = await restart(current.port);
+        if (next instanceof Error) return fail(next);
+        if (stopping) return next.stop();
+        dynamo = next;
+        up = true;
+        events.restarted(restarts.length);
+        supervise(next);
+      });
+    };
+    supervise(dynamo);
     return {
-      dynamo: dynamo.connection,
+      dynamo: { ...dynamo.connection, available: () => up },
       storage: {
         bucket: EMBEDDED_BUCKET,
         region: EMBEDDED_STORE_REGION,
@@ -166,12 +218,7 @@ export async function startEmbeddedStack(
         credentials: secrets.objectStore,
       },
       loopbackOnly: dynamo.loopbackOnly,
-      failed: dynamo.exited.then(
-        () =>
-          new Promise<Error>((resolve) => {
-            if (!stopping) resolve(new Error('DynamoDB Local stopped unexpectedly.'));
-          }),
-      ),
+      failed,
       stop: async () => {
         stopping = true;
         await store.stop();

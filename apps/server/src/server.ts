@@ -70,7 +70,14 @@ export async function startServer(
   const jwtSecret = env.JWT_SECRET ?? secrets?.jwtSecret;
   if (!jwtSecret) throw new Error('JWT_SECRET is required outside embedded mode');
   const embedded: EmbeddedStack | undefined = secrets
-    ? await startEmbeddedStack(env.DATA_DIR, secrets, env.CORS_ORIGINS)
+    ? await startEmbeddedStack(env.DATA_DIR, secrets, env.CORS_ORIGINS, {
+        down: () =>
+          logger.error(
+            'DynamoDB Local stopped unexpectedly; starting it again (database calls fail meanwhile)',
+          ),
+        restarted: (attempt) =>
+          logger.warn({ attempt }, 'DynamoDB Local started again; database calls resume'),
+      })
     : undefined;
   if (embedded) {
     logger.info({ dataDir: env.DATA_DIR }, 'embedded DynamoDB Local and object store started');

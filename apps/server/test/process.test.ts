@@ -8,12 +8,19 @@ import {
   statSync,
   writeFileSync,
 } from 'node:fs';
+import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createLeonidasClient, uploadFile, uploadForm } from '@leonidas/client';
 import { freePort, isLoopbackAddress, listeningSockets, processTree } from '@leonidas/db/local';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { buildServer, startServerProcess, stopAllServers, waitForHealthy } from './built-server.js';
+import {
+  buildServer,
+  type ServerProcess,
+  startServerProcess,
+  stopAllServers,
+  waitForHealthy,
+} from './built-server.js';
 import { uniqueEmail } from './helpers.js';
 
 /** The production build, started as `pnpm start` starts it: embedded mode, a data folder, a real process. */
@@ -222,20 +229,66 @@ describe('the built server in embedded mode', () => {
     }
   });
 
-  it('stops, saying why, when its DynamoDB Local dies: nothing else may take over its port', async () => {
+  it('starts its DynamoDB Local again when it dies, failing database calls plainly meanwhile, and recovers by itself', async () => {
     const port = await freePort();
     const url = `http://127.0.0.1:${port}`;
     const stackDir = mkdtempSync(join(tmpdir(), 'leonidas-stack-'));
     const server = await startProcess({ PORT: String(port), DATA_DIR: stackDir });
     try {
       await waitForHealthy(url, server);
-      const [jvm] = processTree(server.child.pid ?? 0).filter((pid) => pid !== server.child.pid);
-      expect(jvm).toBeGreaterThan(0);
-      process.kill(jvm ?? 0, 'SIGKILL');
+      const { accessToken } = await createLeonidasClient({ url }).auth.register.mutate({
+        email: uniqueEmail('restart'),
+        password: 'pa55word!',
+      });
+      const client = createLeonidasClient({ url, token: accessToken });
+      const project = await client.project.create.mutate({ name: 'Survives' });
+      const { jvm, dynamoPort } = dynamoLocalOf(server);
+
+      process.kill(jvm, 'SIGKILL');
+      await until(() => !isRunning(jvm));
+      // Meanwhile: a clear, retryable error at once, and the health check says why.
+      const refused = await client.project.list.query().then(
+        () => 'answered',
+        (error: { data?: { code?: string }; message?: string }) => `${error.data?.code}: ${error.message}`,
+      );
+      expect(refused).toBe(
+        'SERVICE_UNAVAILABLE: Leonidas cannot reach its database right now. Try again in a moment.',
+      );
+      expect((await fetch(`${url}/healthz`)).status).toBe(503);
+
+      await waitForHealthy(url, server);
+      expect((await client.project.list.query()).items).toEqual([project]);
+      const restarted = dynamoLocalOf(server);
+      expect(restarted.jvm).not.toBe(jvm);
+      expect(restarted.dynamoPort).toBe(dynamoPort);
+      expect(server.output()).toContain('DynamoDB Local started again');
+      expect(server.child.exitCode).toBeNull();
+    } finally {
+      await server.stop();
+      rmSync(stackDir, { recursive: true, force: true });
+    }
+  });
+
+  it('stops, saying why, when its DynamoDB Local dies and something else takes its port', async () => {
+    const port = await freePort();
+    const url = `http://127.0.0.1:${port}`;
+    const stackDir = mkdtempSync(join(tmpdir(), 'leonidas-stack-'));
+    const server = await startProcess({ PORT: String(port), DATA_DIR: stackDir });
+    const squatter = createServer((socket) => socket.destroy());
+    try {
+      await waitForHealthy(url, server);
+      const { jvm, dynamoPort } = dynamoLocalOf(server);
+      process.kill(jvm, 'SIGKILL');
+      await until(() => !isRunning(jvm));
+      await new Promise<void>((resolve, reject) => {
+        squatter.once('error', reject);
+        squatter.listen(dynamoPort, '127.0.0.1', resolve);
+      });
       expect(await server.exited).toBe(1);
       expect(server.output()).toContain('the embedded stack failed');
-      expect(server.output()).toContain('DynamoDB Local stopped unexpectedly.');
+      expect(server.output()).toContain(`could not start again on port ${dynamoPort}`);
     } finally {
+      squatter.close();
       await server.stop();
       rmSync(stackDir, { recursive: true, force: true });
     }
@@ -345,3 +398,27 @@ describe('the built server in embedded mode', () => {
     expect(bad.output()).toContain('S3_BUCKET: required outside embedded mode');
   });
 });
+
+/** The server's DynamoDB Local: its JVM and the port it listens on. */
+function dynamoLocalOf(server: ServerProcess): { jvm: number; dynamoPort: number } {
+  const [jvm] = processTree(server.child.pid ?? 0).filter((pid) => pid !== server.child.pid);
+  const socket = listeningSockets([jvm ?? 0])?.[0];
+  if (!jvm || !socket) throw new Error('no DynamoDB Local found under the server');
+  return { jvm, dynamoPort: socket.port };
+}
+
+function isRunning(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+async function until(condition: () => boolean, timeoutMs = 10_000): Promise<void> {
+  for (const deadline = Date.now() + timeoutMs; !condition(); ) {
+    if (Date.now() > deadline) throw new Error('timed out waiting');
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+}

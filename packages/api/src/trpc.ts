@@ -1,3 +1,4 @@
+import { isDatabaseUnavailable } from '@leonidas/db';
 import { initTRPC, TRPCError } from '@trpc/server';
 import superjson from 'superjson';
 import { ZodError, z } from 'zod';
@@ -49,13 +50,30 @@ function publicMessage(error: TRPCError, zodError: z.core.$ZodFlattenedError<unk
 
 const toTrpcError = (cause: AppError) => new TRPCError({ code: cause.code, message: cause.message, cause });
 
+/** The database could not be reached: the caller may try again soon, and is told so rather than "our side". */
+const unavailable = (cause: unknown) =>
+  new TRPCError({
+    code: 'SERVICE_UNAVAILABLE',
+    message: 'Leonidas cannot reach its database right now. Try again in a moment.',
+    cause,
+  });
+
+/** What the client is told of an error a procedure (or its stream) threw, if it is an expected one. */
+function expectedError(error: unknown): TRPCError | undefined {
+  if (error instanceof AppError) return toTrpcError(error);
+  if (isDatabaseUnavailable(error)) return unavailable(error);
+  return undefined;
+}
+
 /**
  * Domain code throws `AppError`; this turns it into the matching tRPC error, keeping the message, also when a
- * subscription's stream throws it part-way (tRPC would otherwise report it as an internal error).
+ * subscription's stream throws it part-way (tRPC would otherwise report it as an internal error). A database
+ * that cannot be reached is SERVICE_UNAVAILABLE, wherever the call failed.
  */
 const appErrors = t.middleware(async ({ next }) => {
   const result = await next();
-  if (!result.ok && result.error.cause instanceof AppError) throw toTrpcError(result.error.cause);
+  const expected = result.ok ? undefined : expectedError(result.error.cause);
+  if (expected) throw expected;
   if (result.ok && isAsyncIterable(result.data)) return { ...result, data: mapStreamErrors(result.data) };
   return result;
 });
@@ -68,7 +86,7 @@ async function* mapStreamErrors<T>(stream: AsyncIterable<T>): AsyncGenerator<T> 
   try {
     yield* stream;
   } catch (error) {
-    throw error instanceof AppError ? toTrpcError(error) : error;
+    throw expectedError(error) ?? error;
   }
 }
 

@@ -7,6 +7,47 @@ export interface DynamoConnection {
   endpoint?: string | undefined;
   /** Static credentials (DynamoDB Local accepts any); unset to use the AWS default credential chain. */
   credentials?: { accessKeyId: string; secretAccessKey: string } | undefined;
+  /**
+   * For a database that can be down for a while (embedded mode restarting its DynamoDB Local): while this says
+   * false, calls fail at once with `DatabaseUnavailableError` rather than go to an endpoint nobody should
+   * answer on.
+   */
+  available?: (() => boolean) | undefined;
+}
+
+/** The database cannot be reached right now; trying again later may work. */
+export class DatabaseUnavailableError extends Error {
+  constructor(message = 'The database is not reachable.') {
+    super(message);
+    this.name = 'DatabaseUnavailableError';
+  }
+}
+
+/** Network failures a database call can meet when its endpoint is down or unreachable. */
+const UNREACHABLE_CODES = new Set([
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'EPIPE',
+  'ETIMEDOUT',
+  'EHOSTUNREACH',
+  'ENOTFOUND',
+]);
+
+/** Whether a failed call failed because the database could not be reached (not because of the request). */
+export function isDatabaseUnavailable(error: unknown): boolean {
+  if (error instanceof DatabaseUnavailableError) return true;
+  if (typeof error !== 'object' || error === null) return false;
+  const code: unknown = Reflect.get(error, 'code');
+  const name: unknown = Reflect.get(error, 'name');
+  const metadata: unknown = Reflect.get(error, '$metadata');
+  const status =
+    typeof metadata === 'object' && metadata !== null ? Reflect.get(metadata, 'httpStatusCode') : undefined;
+  return (
+    (typeof code === 'string' && UNREACHABLE_CODES.has(code)) ||
+    name === 'TimeoutError' ||
+    name === 'ServiceUnavailable' ||
+    status === 503
+  );
 }
 
 export function createDocumentClient(connection: DynamoConnection): DynamoDBDocumentClient {
@@ -15,7 +56,19 @@ export function createDocumentClient(connection: DynamoConnection): DynamoDBDocu
     ...(connection.endpoint ? { endpoint: connection.endpoint } : {}),
     ...(connection.credentials ? { credentials: connection.credentials } : {}),
     maxAttempts: 3,
+    // A database that stops answering fails calls in bounded time instead of holding them.
+    requestHandler: { connectionTimeout: 3_000, requestTimeout: 30_000 },
   });
+  const { available } = connection;
+  if (available) {
+    client.middlewareStack.add(
+      (next) => async (args) => {
+        if (!available()) throw new DatabaseUnavailableError();
+        return next(args);
+      },
+      { step: 'initialize', name: 'leonidasDatabaseAvailable' },
+    );
+  }
   return DynamoDBDocumentClient.from(client, {
     marshallOptions: { removeUndefinedValues: true, convertClassInstanceToMap: false },
   });

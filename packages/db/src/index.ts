@@ -1,4 +1,9 @@
-export { createDocumentClient, type DynamoConnection } from './client.js';
+export {
+  createDocumentClient,
+  DatabaseUnavailableError,
+  type DynamoConnection,
+  isDatabaseUnavailable,
+} from './client.js';
 export { createDb, type Db } from './db.js';
 export {
   claimDeletion,

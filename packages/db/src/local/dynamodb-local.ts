@@ -7,7 +7,12 @@ import { tmpdir } from 'node:os';
 import { delimiter, dirname, join } from 'node:path';
 import { ListTablesCommand } from '@aws-sdk/client-dynamodb';
 import { createDocumentClient } from '../client.js';
-import { LISTENING_PREFIX, LOOPBACK_LAUNCHER_CLASS, LOOPBACK_LAUNCHER_SOURCE } from './loopback-launcher.js';
+import {
+  LISTENING_PREFIX,
+  LOOPBACK_LAUNCHER_CLASS,
+  LOOPBACK_LAUNCHER_SOURCE,
+  PORT_PROPERTY,
+} from './loopback-launcher.js';
 import { listeningSockets } from './sockets.js';
 
 export interface DynamoDbLocal {
@@ -41,6 +46,11 @@ export interface DynamoDbLocalOptions {
   credentials?: LocalCredentials | undefined;
   /** Start it as DynamoDB Local's own jar does (every interface), even when a JDK could bind it to loopback. */
   withoutLoopbackLauncher?: boolean;
+  /**
+   * The port to listen on (default: one the kernel picks): a restart takes the port it had, so the clients'
+   * endpoint stays right. If something else holds it meanwhile, the start fails.
+   */
+  port?: number | undefined;
   readyTimeoutMs?: number;
 }
 
@@ -124,8 +134,8 @@ export async function startDynamoDbLocal(options: DynamoDbLocalOptions = {}): Pr
   const settings = [...storage, '-cors', NO_BROWSER_ORIGIN, '-disableTelemetry'];
   const loopbackOnly = java.compiler && !options.withoutLoopbackLauncher;
   const launch = loopbackOnly
-    ? loopbackLaunch(jar, libraryPath, settings)
-    : await jarLaunch(jar, libraryPath, settings);
+    ? loopbackLaunch(jar, libraryPath, settings, options.port ?? 0)
+    : await jarLaunch(jar, libraryPath, settings, options.port);
 
   const { child } = launch;
   let output = '';
@@ -162,7 +172,7 @@ interface Launch {
 }
 
 /** DynamoDB Local through the loopback launcher, which reports the port the kernel gave it. */
-function loopbackLaunch(jar: string, libraryPath: string, settings: string[]): Launch {
+function loopbackLaunch(jar: string, libraryPath: string, settings: string[], port: number): Launch {
   const sourceDir = mkdtempSync(join(tmpdir(), 'leonidas-dynamodb-local-'));
   const source = join(sourceDir, `${LOOPBACK_LAUNCHER_CLASS}.java`);
   writeFileSync(source, LOOPBACK_LAUNCHER_SOURCE, { mode: 0o600 });
@@ -170,6 +180,7 @@ function loopbackLaunch(jar: string, libraryPath: string, settings: string[]): L
     'java',
     [
       `-Djava.library.path=${libraryPath}`,
+      `-D${PORT_PROPERTY}=${port}`,
       '-cp',
       [jar, join(libraryPath, '*')].join(delimiter),
       source,
@@ -193,8 +204,13 @@ function loopbackLaunch(jar: string, libraryPath: string, settings: string[]): L
  * DynamoDB Local's own jar, on a free port named on its command line (readable by anyone on the machine, who
  * could take the port first). The port is only used once the kernel shows this JVM listening on it.
  */
-async function jarLaunch(jar: string, libraryPath: string, settings: string[]): Promise<Launch> {
-  const port = await freePort();
+async function jarLaunch(
+  jar: string,
+  libraryPath: string,
+  settings: string[],
+  wanted: number | undefined,
+): Promise<Launch> {
+  const port = wanted ?? (await freePort());
   const child = spawn(
     'java',
     [`-Djava.library.path=${libraryPath}`, '-jar', jar, '-port', String(port), ...settings],

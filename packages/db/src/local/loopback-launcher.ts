@@ -8,6 +8,8 @@
  */
 export const LOOPBACK_LAUNCHER_CLASS = 'LoopbackDynamoDbLocal';
 export const LISTENING_PREFIX = 'LEONIDAS_DYNAMODB_LOCAL_PORT=';
+/** The system property naming the port to listen on; 0 (the default) lets the kernel pick one. */
+export const PORT_PROPERTY = 'leonidas.port';
 
 export const LOOPBACK_LAUNCHER_SOURCE = `
 import java.lang.reflect.Field;
@@ -32,7 +34,7 @@ public class ${LOOPBACK_LAUNCHER_CLASS} {
     field.setAccessible(true);
     ServerConnector connector = (ServerConnector) ((Server) field.get(proxy)).getConnectors()[0];
     connector.setHost("127.0.0.1");
-    connector.setPort(0);
+    connector.setPort(Integer.getInteger("${PORT_PROPERTY}", 0));
     proxy.start();
     System.out.println("${LISTENING_PREFIX}" + connector.getLocalPort());
     proxy.join();
