@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { ScanCommand } from '@aws-sdk/lib-dynamodb';
+import { ScanCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import {
   $add,
   $remove,
@@ -180,4 +180,16 @@ export async function writePreTreeConversation(
     })
     .send();
   return ids;
+}
+
+/** Puts a file in the pending-upload index as expired, as a lagging index can still show a confirmed upload. */
+export async function showAsExpiredUpload(db: Db, fileId: string): Promise<void> {
+  await db.documentClient.send(
+    new UpdateCommand({
+      TableName: db.tableName,
+      Key: { pk: `FILE#${fileId}`, sk: 'FILE' },
+      UpdateExpression: 'SET gsi3pk = :pending, gsi3sk = :expired',
+      ExpressionAttributeValues: { ':pending': 'PENDING_UPLOAD', ':expired': new Date(0).toISOString() },
+    }),
+  );
 }

@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import { getFile } from '@leonidas/db';
+import { showAsExpiredUpload } from '@leonidas/db/testing';
 import { afterAll, beforeAll, describe, expect, it, onTestFinished } from 'vitest';
 import { ZodError } from 'zod';
 import {
@@ -481,6 +482,17 @@ describe('cleaning up', () => {
     expect(await api.deps.storage.size(`projects/${project.id}/files/${abandoned.file.id}`)).toBeNull();
     expect(await kim.as.file.byId({ fileId: kept.id })).toEqual(kept);
     expect(await kim.as.file.preview({ fileId: kept.id })).toEqual({ columns: ['a'], rows: [[1]] });
+  });
+
+  it('ends a sweep whose index still shows an upload that was confirmed meanwhile, instead of reading it forever', async () => {
+    const ray = await signUp(api);
+    const project = await ray.as.project.create({ name: 'Lagging index' });
+    const { file } = await uploadFile(ray, project.id, 'a\n1\n');
+    await ray.as.file.confirm({ fileId: file.id });
+    // As an eventually consistent index can for a while: the entry of an upload that was confirmed.
+    await showAsExpiredUpload(api.deps.db, file.id);
+    expect(await sweepExpiredUploads(api.deps)).toBe(0);
+    expect(await ray.as.file.byId({ fileId: file.id })).toMatchObject({ status: 'COMPLETED' });
   });
 
   it('deleting a project leaves no file records and no objects under its prefix', async () => {
