@@ -1,4 +1,5 @@
-import { readFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { dirname } from 'node:path';
 import { build } from 'esbuild';
 
 const { dependencies } = JSON.parse(readFileSync(new URL('./package.json', import.meta.url), 'utf8'));
@@ -10,7 +11,7 @@ const { dependencies } = JSON.parse(readFileSync(new URL('./package.json', impor
  * it is a devDependency). DynamoDB Local is external too, but only embedded mode uses it and it needs Java, so it
  * stays out of the image: a development install has it.
  */
-await build({
+const { outputFiles } = await build({
   entryPoints: ['src/main.ts'],
   outfile: 'dist/main.js',
   bundle: true,
@@ -24,4 +25,13 @@ await build({
     js: "import { createRequire as __createRequire } from 'node:module'; const require = __createRequire(import.meta.url);",
   },
   logLevel: 'warning',
+  write: false,
 });
+// Tests of several packages build the server at once while others start it: each file is replaced whole (a
+// rename), so no process ever loads a half-written bundle.
+for (const file of outputFiles) {
+  mkdirSync(dirname(file.path), { recursive: true });
+  const partial = `${file.path}.${process.pid}.tmp`;
+  writeFileSync(partial, file.contents);
+  renameSync(partial, file.path);
+}
