@@ -3,7 +3,7 @@ import { readFileSync } from 'node:fs';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { type ErrorCount, Metrics, type OperationSummary } from './metrics.js';
 import { type ProcessSample, sampleServer } from './process-stats.js';
-import { SimulatedUser, type Verification } from './user.js';
+import { emptyVerification, SimulatedUser, type Verification } from './user.js';
 
 export interface LoadOptions {
   url: string;
@@ -207,19 +207,7 @@ export async function runLoad(options: LoadOptions): Promise<LoadReport> {
 }
 
 function sumVerifications(results: readonly Verification[]): Verification {
-  const total: Verification = {
-    messagesSent: 0,
-    messagesLost: 0,
-    repliesUnfinished: 0,
-    filesConfirmed: 0,
-    filesCompleted: 0,
-    filesFailed: 0,
-    filesStuck: 0,
-    sessionsStuck: 0,
-    deletedStillVisible: 0,
-    incomplete: 0,
-    problems: [],
-  };
+  const total = emptyVerification();
   for (const result of results) {
     for (const key of Object.keys(total) as (keyof Verification)[]) {
       if (key === 'problems') total.problems.push(...result.problems);

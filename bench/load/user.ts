@@ -59,6 +59,23 @@ export interface Verification {
   problems: string[];
 }
 
+/** Nothing checked yet: what a user's check, and the sum of all of them, start from. */
+export function emptyVerification(): Verification {
+  return {
+    messagesSent: 0,
+    messagesLost: 0,
+    repliesUnfinished: 0,
+    filesConfirmed: 0,
+    filesCompleted: 0,
+    filesFailed: 0,
+    filesStuck: 0,
+    sessionsStuck: 0,
+    deletedStillVisible: 0,
+    incomplete: 0,
+    problems: [],
+  };
+}
+
 const TERMINAL: ReadonlySet<ChatEvent['type']> = new Set([
   'message.completed',
   'run.cancelled',
@@ -385,19 +402,7 @@ export class SimulatedUser {
    * files still running until `deadline`.
    */
   async verify(deadline: number): Promise<Verification> {
-    const result: Verification = {
-      messagesSent: 0,
-      messagesLost: 0,
-      repliesUnfinished: 0,
-      filesConfirmed: 0,
-      filesCompleted: 0,
-      filesFailed: 0,
-      filesStuck: 0,
-      sessionsStuck: 0,
-      deletedStillVisible: 0,
-      incomplete: 0,
-      problems: [],
-    };
+    const result = emptyVerification();
     if (!this.client) return result;
     const problem = (text: string) => {
       if (result.problems.length < 5) result.problems.push(`user ${this.index}: ${text}`);

@@ -4,8 +4,14 @@ import { join } from 'node:path';
 import { createLeonidasClient, type LeonidasClient } from '@leonidas/client';
 import { freePort, processTree } from '@leonidas/db/local';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { buildServer, type ServerProcess, startServerProcess, stopAllServers, waitForHealthy } from './built-server.js';
-import { uniqueEmail } from './helpers.js';
+import {
+  buildServer,
+  type ServerProcess,
+  startServerProcess,
+  stopAllServers,
+  waitForHealthy,
+} from './built-server.js';
+import { isRunning, uniqueEmail } from './helpers.js';
 
 /**
  * The built server stopped in the middle of a reply, the hard way and the polite way: what was written is kept,
@@ -47,15 +53,33 @@ async function replyUnderway(client: LeonidasClient, sessionId: string) {
       },
     );
   });
-  const { runId } = await client.chat.send.mutate({ sessionId, content: '/help', clientMessageId: `c${Date.now()}` });
+  const { runId } = await client.chat.send.mutate({
+    sessionId,
+    content: '/help',
+    clientMessageId: `c${Date.now()}`,
+  });
   await started;
   return { runId, ended, streamed: () => text };
 }
 
+const PASSWORD = 'pa55word!';
+
 async function signedIn(url: string) {
   const email = uniqueEmail('faults');
-  const { accessToken } = await createLeonidasClient({ url }).auth.register.mutate({ email, password: 'pa55word!' });
+  const { accessToken } = await createLeonidasClient({ url }).auth.register.mutate({
+    email,
+    password: PASSWORD,
+  });
   return { email, client: createLeonidasClient({ url, token: accessToken }) };
+}
+
+/** The same account on the restarted server. */
+async function signIn(url: string, email: string) {
+  const { accessToken } = await createLeonidasClient({ url }).auth.login.mutate({
+    email,
+    password: PASSWORD,
+  });
+  return createLeonidasClient({ url, token: accessToken });
 }
 
 async function waitForReply(client: LeonidasClient, sessionId: string) {
@@ -92,11 +116,7 @@ describe('the built server stopped mid-reply', () => {
 
       const restarted = await startIn(dataDir);
       second = restarted.server;
-      const login = await createLeonidasClient({ url: restarted.url }).auth.login.mutate({
-        email,
-        password: 'pa55word!',
-      });
-      const again = createLeonidasClient({ url: restarted.url, token: login.accessToken });
+      const again = await signIn(restarted.url, email);
       const history = (await again.chat.history.query({ sessionId: session.id })).items;
       const interrupted = history.at(-1);
       expect(interrupted).toMatchObject({ role: 'assistant', status: 'error' });
@@ -104,7 +124,11 @@ describe('the built server stopped mid-reply', () => {
       expect(interrupted?.content.length).toBeGreaterThan(0);
       expect(reply.streamed().startsWith(interrupted?.content ?? '-')).toBe(true);
 
-      await again.chat.send.mutate({ sessionId: session.id, content: 'How many rows?', clientMessageId: 'after' });
+      await again.chat.send.mutate({
+        sessionId: session.id,
+        content: 'How many rows?',
+        clientMessageId: 'after',
+      });
       expect(await waitForReply(again, session.id)).toMatchObject({ status: 'complete' });
     } finally {
       await second?.stop();
@@ -128,11 +152,7 @@ describe('the built server stopped mid-reply', () => {
 
       const restarted = await startIn(dataDir);
       second = restarted.server;
-      const login = await createLeonidasClient({ url: restarted.url }).auth.login.mutate({
-        email,
-        password: 'pa55word!',
-      });
-      const again = createLeonidasClient({ url: restarted.url, token: login.accessToken });
+      const again = await signIn(restarted.url, email);
       const last = (await again.chat.history.query({ sessionId: session.id })).items.at(-1);
       expect(last?.status).not.toBe('streaming');
       expect(last?.status).not.toBe('complete');
@@ -144,12 +164,3 @@ describe('the built server stopped mid-reply', () => {
     }
   }, 180_000);
 });
-
-function isRunning(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}

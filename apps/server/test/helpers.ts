@@ -55,3 +55,13 @@ export async function startTestServer(overrides: Record<string, string> = {}): P
 
 let counter = 0;
 export const uniqueEmail = (label = 'user') => `${label}.${Date.now()}.${counter++}@example.com`;
+
+/** Whether a process of this id still exists (signal 0 only checks). */
+export function isRunning(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}

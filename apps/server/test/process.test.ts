@@ -21,7 +21,7 @@ import {
   stopAllServers,
   waitForHealthy,
 } from './built-server.js';
-import { uniqueEmail } from './helpers.js';
+import { isRunning, uniqueEmail } from './helpers.js';
 
 /** The production build, started as `pnpm start` starts it: embedded mode, a data folder, a real process. */
 const dataDir = mkdtempSync(join(tmpdir(), 'leonidas-server-'));
@@ -405,15 +405,6 @@ function dynamoLocalOf(server: ServerProcess): { jvm: number; dynamoPort: number
   const socket = listeningSockets([jvm ?? 0])?.[0];
   if (!jvm || !socket) throw new Error('no DynamoDB Local found under the server');
   return { jvm, dynamoPort: socket.port };
-}
-
-function isRunning(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
 }
 
 async function until(condition: () => boolean, timeoutMs = 10_000): Promise<void> {
