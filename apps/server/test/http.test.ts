@@ -462,7 +462,7 @@ describe('sign-in lockout over HTTP, behind a proxy', () => {
 });
 
 describe('when DynamoDB is unreachable', () => {
-  it('reports 503 on /healthz and a short 500 without internals', async () => {
+  it('with its database unreachable: 503 on /healthz, and calls refused as SERVICE_UNAVAILABLE without internals', async () => {
     const broken = await startTestServer({ DYNAMODB_ENDPOINT: 'http://127.0.0.1:9', CREATE_TABLE: 'false' });
     try {
       const health = await fetch(`${broken.url}/healthz`);
@@ -474,9 +474,9 @@ describe('when DynamoDB is unreachable', () => {
         headers: { 'content-type': 'application/json' },
         body: JSON.stringify({ json: { email: uniqueEmail(), password: 'whatever1' } }),
       });
-      expect(direct.status).toBe(500);
+      expect(direct.status).toBe(503);
       const body = await direct.text();
-      expect(body).toContain('Something went wrong on our side. Please try again.');
+      expect(body).toContain('Leonidas cannot reach its database right now. Try again in a moment.');
       expect(body).not.toMatch(/ECONNREFUSED|stack|\.ts:\d+|\.js:\d+/);
     } finally {
       await broken.close();
