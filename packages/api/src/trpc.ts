@@ -4,6 +4,7 @@ import superjson from 'superjson';
 import { ZodError, z } from 'zod';
 import type { Context } from './context.js';
 import { AppError, tooManyRequests } from './errors.js';
+import { StorageUnavailableError } from './storage/s3.js';
 
 const t = initTRPC.context<Context>().create({
   transformer: superjson,
@@ -61,6 +62,14 @@ const unavailable = (cause: unknown) =>
 /** What the client is told of an error a procedure (or its stream) threw, if it is an expected one. */
 function expectedError(error: unknown): TRPCError | undefined {
   if (error instanceof AppError) return toTrpcError(error);
+  // Before the database check, whose network error codes an unreachable store's errors also carry.
+  if (error instanceof StorageUnavailableError) {
+    return new TRPCError({
+      code: 'SERVICE_UNAVAILABLE',
+      message: 'Leonidas cannot reach its file storage right now. Try again in a moment.',
+      cause: error,
+    });
+  }
   if (isDatabaseUnavailable(error)) return unavailable(error);
   return undefined;
 }

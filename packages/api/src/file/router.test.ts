@@ -263,8 +263,8 @@ describe('files that cannot be used', () => {
     const { file } = await uploadFile(gina, project.id, 'a,b\n1,2\n');
     await fragile.close();
     closed = true;
-    // Over HTTP the message is replaced by a short one (see apps/server's tests).
-    await expectTrpcError(gina.as.file.confirm({ fileId: file.id }), 'INTERNAL_SERVER_ERROR');
+    const error = await expectTrpcError(gina.as.file.confirm({ fileId: file.id }), 'SERVICE_UNAVAILABLE');
+    expect(error.message).toMatch(/cannot reach its file storage/);
     expect((await getFile(fragile.deps.db, file.id))?.status).toBe('UPLOADING');
   });
 });

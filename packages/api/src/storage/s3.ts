@@ -49,6 +49,39 @@ export class ObjectTooLargeError extends Error {
   }
 }
 
+/**
+ * The store could not be reached (refused, reset, timed out, or answering 503) after the SDK's retries: told
+ * apart from the database being down, so the caller hears which part is missing.
+ */
+export class StorageUnavailableError extends Error {
+  constructor(cause: unknown) {
+    super('The object store could not be reached', { cause });
+    this.name = 'StorageUnavailableError';
+  }
+}
+
+const UNREACHABLE_CODES = new Set([
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'EPIPE',
+  'ETIMEDOUT',
+  'EHOSTUNREACH',
+  'ENOTFOUND',
+]);
+
+function isUnreachable(error: unknown): boolean {
+  if (typeof error !== 'object' || error === null) return false;
+  const code: unknown = Reflect.get(error, 'code');
+  const metadata: unknown = Reflect.get(error, '$metadata');
+  const status =
+    typeof metadata === 'object' && metadata !== null ? Reflect.get(metadata, 'httpStatusCode') : undefined;
+  return (
+    (typeof code === 'string' && UNREACHABLE_CODES.has(code)) ||
+    Reflect.get(error, 'name') === 'TimeoutError' ||
+    status === 503
+  );
+}
+
 /** The one S3 client of the API: presigned uploads and downloads, streaming reads, small JSON objects. */
 export class Storage {
   readonly bucket: string;
@@ -238,7 +271,7 @@ export function isMissingObject(error: unknown): boolean {
 }
 
 function createClient(config: StorageConfig, endpoint: string | undefined): S3Client {
-  return new S3Client({
+  const client = new S3Client({
     region: config.region,
     ...(endpoint ? { endpoint, forcePathStyle: true } : {}),
     ...(config.credentials ? { credentials: config.credentials } : {}),
@@ -246,6 +279,18 @@ function createClient(config: StorageConfig, endpoint: string | undefined): S3Cl
     requestChecksumCalculation: 'WHEN_REQUIRED',
     responseChecksumValidation: 'WHEN_REQUIRED',
   });
+  // Outermost, so it sees what is left once the SDK's own retries are spent.
+  client.middlewareStack.add(
+    (next) => async (args) => {
+      try {
+        return await next(args);
+      } catch (error) {
+        throw isUnreachable(error) ? new StorageUnavailableError(error) : error;
+      }
+    },
+    { step: 'initialize', priority: 'high', name: 'storageUnavailable' },
+  );
+  return client;
 }
 
 /** `attachment` with an ASCII fallback name and the exact name percent-encoded as UTF-8 (RFC 6266 / 5987). */
