@@ -3,7 +3,8 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
-import { createTestDb } from '@leonidas/db/testing';
+import { createDb, createDocumentClient } from '@leonidas/db';
+import { createTestDb, testConnection } from '@leonidas/db/testing';
 import { generateCredentials, type ObjectStore, startObjectStore } from '@leonidas/object-store';
 import { TRPCError } from '@trpc/server';
 import { expect } from 'vitest';
@@ -48,9 +49,28 @@ export interface TestApi {
 /** The API with its own DynamoDB table on the shared DynamoDB Local and its own object store. */
 export async function createTestApi(
   env: Record<string, string> = {},
-  options: { llm?: LlmProvider; signInCheckIntervalMs?: number; logger?: Logger } = {},
+  options: {
+    llm?: LlmProvider;
+    signInCheckIntervalMs?: number;
+    logger?: Logger;
+    /**
+     * Where the API reaches DynamoDB Local and its object store, given their real endpoints: for fault tests
+     * that put something they can break (a proxy) in between.
+     */
+    routeDb?: (endpoint: string) => string;
+    routeStorage?: (endpoint: string) => string;
+  } = {},
 ): Promise<TestApi> {
-  const db = await createTestDb();
+  const { routeDb, routeStorage, ...apiOptions } = options;
+  const ownTable = await createTestDb();
+  const connection = testConnection();
+  const db =
+    routeDb && connection.endpoint
+      ? createDb(
+          createDocumentClient({ ...connection, endpoint: routeDb(connection.endpoint) }),
+          ownTable.tableName,
+        )
+      : ownTable;
   const directory = mkdtempSync(join(tmpdir(), 'leonidas-api-test-'));
   const bucket = 'leonidas-test';
   const credentials = generateCredentials();
@@ -64,7 +84,10 @@ export async function createTestApi(
     now: storeClock.now,
   });
   const storageConfig = { bucket, region: 'us-east-1', endpoint: store.endpoint, credentials };
-  const storage = new Storage(storageConfig);
+  const storage = new Storage({
+    ...storageConfig,
+    endpoint: routeStorage ? routeStorage(store.endpoint) : store.endpoint,
+  });
   const secret = randomBytes(32).toString('base64url');
   const deps = createApiDeps({
     db,
@@ -73,7 +96,7 @@ export async function createTestApi(
     env: { ...parseApiEnv(env), JWT_SECRET: secret },
     scratchDirectory: join(directory, 'duckdb'),
     tableCacheDirectory: join(directory, 'tables'),
-    ...options,
+    ...apiOptions,
   });
   return {
     deps,
