@@ -31,6 +31,8 @@ export function sendXml(res: ServerResponse, status: number, xml: string): void 
 /** How much of a refused request's body is read before answering, and for how long at most. */
 const LINGER_BYTES = 1024 * 1024;
 const LINGER_MS = 2_000;
+/** How long the rest of a large refused body is read and dropped after the answer, at most. */
+const DRAIN_MS = 10_000;
 
 function once(run: () => void): () => void {
   let done = false;
@@ -50,8 +52,7 @@ export function sendError(
 ): void {
   if (!req.complete) {
     // The rest of a small body is read (and dropped) before answering: closing a socket the client is still
-    // writing to makes it fail with EPIPE instead of reading the answer (Node 24's fetch does). A large body
-    // (a refused upload) is not worth reading: the connection closes instead.
+    // writing to makes it fail with EPIPE instead of reading the answer (Node 24's fetch does).
     const declared = Number(req.headers['content-length']);
     if (Number.isFinite(declared) && declared <= LINGER_BYTES) {
       const answer = once(() => writeError(req, res, error, requestId));
@@ -60,15 +61,29 @@ export function sendError(
       req.resume();
       return;
     }
-    res.setHeader('connection', 'close');
+    // A large body (a refused upload) is answered at once; what the client still sends is read and dropped for
+    // a moment, so that it reads the answer rather than failing on a reset socket, then the connection is cut.
+    writeError(req, res, error, requestId, { keepReading: true });
+    req.resume();
+    setTimeout(() => {
+      if (!req.complete) req.socket.destroy();
+    }, DRAIN_MS).unref();
+    return;
   }
   writeError(req, res, error, requestId);
 }
 
-function writeError(req: IncomingMessage, res: ServerResponse, error: S3Error, requestId: string): void {
+function writeError(
+  req: IncomingMessage,
+  res: ServerResponse,
+  error: S3Error,
+  requestId: string,
+  options: { keepReading?: boolean } = {},
+): void {
   if (res.destroyed || res.headersSent) return;
-  // Still not read whole (the client stopped sending): nothing more is read from this connection.
-  if (!req.complete) res.setHeader('connection', 'close');
+  // Still not read whole (the client stopped sending): nothing more is read from this connection. Closing it
+  // now would reset it under a client still sending, unless the caller keeps reading for a while.
+  if (!req.complete && !options.keepReading) res.setHeader('connection', 'close');
   if (req.method === 'HEAD') {
     res.writeHead(error.status).end();
     return;
