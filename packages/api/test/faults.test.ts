@@ -173,8 +173,8 @@ describe('the object store down during file.confirm', () => {
     await store.restore();
     const settled = await waitForEnd(owner, file.id, answered.status);
     expect(settled.status).toBe('FAILED');
-    // Said as ours, with what to do; the upload itself is kept (a transient outage still costs a re-upload).
-    expect(settled.failureReason).toMatch(/problem on our side.*upload it again/);
+    // Said as it is, with what to do (a transient outage still costs a re-upload).
+    expect(settled.failureReason).toMatch(/file storage could not be reached.*upload it again in a moment/);
     expect(settled.failureReason).not.toMatch(INTERNALS);
     // Confirming again answers the outcome instead of hanging or claiming it twice.
     expect(await owner.as.file.confirm({ fileId: file.id })).toMatchObject({ status: 'FAILED' });

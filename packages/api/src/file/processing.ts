@@ -6,7 +6,7 @@ import { CsvScanner } from '../analysis/csv-scan.js';
 import { profileCsv } from '../analysis/profile.js';
 import type { ApiDeps } from '../context.js';
 import { errorSummary } from '../logger.js';
-import { InspectionStoppedError, ObjectTooLargeError } from '../storage/s3.js';
+import { InspectionStoppedError, ObjectTooLargeError, StorageUnavailableError } from '../storage/s3.js';
 import { PARQUET_CONTENT_TYPE, previewObjectKey, tableObjectKey } from './keys.js';
 import { PREVIEW_ROWS } from './schema.js';
 
@@ -16,6 +16,8 @@ export const PROCESSING_STALE_MS = 15 * 60_000;
 
 const OUT_OF_ORDER =
   'We could not process this file because of a problem on our side. Please upload it again.';
+const STORAGE_DOWN =
+  'Our file storage could not be reached while this file was processed. Please upload it again in a moment.';
 
 /**
  * Claims an uploaded file and processes it: waits up to `confirmWaitMs` for the outcome and otherwise returns
@@ -150,7 +152,7 @@ async function processClaimed(deps: ApiDeps, file: FileRecord, objectSize: numbe
       return fail(`The uploaded file is larger than the ${error.limit} bytes announced for it.`);
     }
     deps.logger.error({ fileId: file.fileId, ...errorSummary(error) }, 'file processing failed');
-    return fail(OUT_OF_ORDER).catch(() => file);
+    return fail(error instanceof StorageUnavailableError ? STORAGE_DOWN : OUT_OF_ORDER).catch(() => file);
   } finally {
     await rm(workDir, { recursive: true, force: true });
   }
