@@ -51,11 +51,11 @@ function publicMessage(error: TRPCError, zodError: z.core.$ZodFlattenedError<unk
 
 const toTrpcError = (cause: AppError) => new TRPCError({ code: cause.code, message: cause.message, cause });
 
-/** The database could not be reached: the caller may try again soon, and is told so rather than "our side". */
-const unavailable = (cause: unknown) =>
+/** A part could not be reached: the caller may try again soon, and is told so rather than "our side". */
+const unavailable = (part: 'database' | 'file storage', cause: unknown) =>
   new TRPCError({
     code: 'SERVICE_UNAVAILABLE',
-    message: 'Leonidas cannot reach its database right now. Try again in a moment.',
+    message: `Leonidas cannot reach its ${part} right now. Try again in a moment.`,
     cause,
   });
 
@@ -63,14 +63,8 @@ const unavailable = (cause: unknown) =>
 function expectedError(error: unknown): TRPCError | undefined {
   if (error instanceof AppError) return toTrpcError(error);
   // Before the database check, whose network error codes an unreachable store's errors also carry.
-  if (error instanceof StorageUnavailableError) {
-    return new TRPCError({
-      code: 'SERVICE_UNAVAILABLE',
-      message: 'Leonidas cannot reach its file storage right now. Try again in a moment.',
-      cause: error,
-    });
-  }
-  if (isDatabaseUnavailable(error)) return unavailable(error);
+  if (error instanceof StorageUnavailableError) return unavailable('file storage', error);
+  if (isDatabaseUnavailable(error)) return unavailable('database', error);
   return undefined;
 }
 

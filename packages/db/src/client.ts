@@ -23,7 +23,7 @@ export class DatabaseUnavailableError extends Error {
   }
 }
 
-/** Network failures a database call can meet when its endpoint is down or unreachable. */
+/** Network failures an AWS SDK call meets when its endpoint is down or unreachable. */
 const UNREACHABLE_CODES = new Set([
   'ECONNREFUSED',
   'ECONNRESET',
@@ -33,9 +33,11 @@ const UNREACHABLE_CODES = new Set([
   'ENOTFOUND',
 ]);
 
-/** Whether a failed call failed because the database could not be reached (not because of the request). */
-export function isDatabaseUnavailable(error: unknown): boolean {
-  if (error instanceof DatabaseUnavailableError) return true;
+/**
+ * Whether an AWS SDK call failed because its endpoint could not be reached (refused, reset, timed out, or
+ * answering 503), not because of the request: for this package's database and the API's object store alike.
+ */
+export function isEndpointUnreachable(error: unknown): boolean {
   if (typeof error !== 'object' || error === null) return false;
   const code: unknown = Reflect.get(error, 'code');
   const name: unknown = Reflect.get(error, 'name');
@@ -48,6 +50,11 @@ export function isDatabaseUnavailable(error: unknown): boolean {
     name === 'ServiceUnavailable' ||
     status === 503
   );
+}
+
+/** Whether a failed call failed because the database could not be reached (not because of the request). */
+export function isDatabaseUnavailable(error: unknown): boolean {
+  return error instanceof DatabaseUnavailableError || isEndpointUnreachable(error);
 }
 
 export function createDocumentClient(connection: DynamoConnection): DynamoDBDocumentClient {

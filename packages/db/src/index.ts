@@ -3,6 +3,7 @@ export {
   DatabaseUnavailableError,
   type DynamoConnection,
   isDatabaseUnavailable,
+  isEndpointUnreachable,
 } from './client.js';
 export { createDb, type Db } from './db.js';
 export {

@@ -15,6 +15,7 @@ import {
 } from '@aws-sdk/client-s3';
 import { createPresignedPost } from '@aws-sdk/s3-presigned-post';
 import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
+import { isEndpointUnreachable } from '@leonidas/db';
 
 export interface StorageConfig {
   bucket: string;
@@ -58,28 +59,6 @@ export class StorageUnavailableError extends Error {
     super('The object store could not be reached', { cause });
     this.name = 'StorageUnavailableError';
   }
-}
-
-const UNREACHABLE_CODES = new Set([
-  'ECONNREFUSED',
-  'ECONNRESET',
-  'EPIPE',
-  'ETIMEDOUT',
-  'EHOSTUNREACH',
-  'ENOTFOUND',
-]);
-
-function isUnreachable(error: unknown): boolean {
-  if (typeof error !== 'object' || error === null) return false;
-  const code: unknown = Reflect.get(error, 'code');
-  const metadata: unknown = Reflect.get(error, '$metadata');
-  const status =
-    typeof metadata === 'object' && metadata !== null ? Reflect.get(metadata, 'httpStatusCode') : undefined;
-  return (
-    (typeof code === 'string' && UNREACHABLE_CODES.has(code)) ||
-    Reflect.get(error, 'name') === 'TimeoutError' ||
-    status === 503
-  );
 }
 
 /** The one S3 client of the API: presigned uploads and downloads, streaming reads, small JSON objects. */
@@ -285,7 +264,7 @@ function createClient(config: StorageConfig, endpoint: string | undefined): S3Cl
       try {
         return await next(args);
       } catch (error) {
-        throw isUnreachable(error) ? new StorageUnavailableError(error) : error;
+        throw isEndpointUnreachable(error) ? new StorageUnavailableError(error) : error;
       }
     },
     { step: 'initialize', priority: 'high', name: 'storageUnavailable' },
