@@ -107,3 +107,19 @@ export async function generateCsv(path: string, targetBytes: number): Promise<nu
   await new Promise<void>((resolve) => out.end(() => resolve()));
   return statSync(path).size;
 }
+
+/**
+ * One line per goal of issue 16, the same shape in every bench so `pnpm bench` can be read (and grepped) as a
+ * whole: `GOAL <what>: <value> (goal <op> <target>) met|NOT met`.
+ */
+export function reportGoal(
+  what: string,
+  value: number,
+  op: '>=' | '<=',
+  target: number,
+  digits = 2,
+): boolean {
+  const met = op === '>=' ? value >= target : value <= target;
+  console.log(`GOAL ${what}: ${value.toFixed(digits)} (goal ${op} ${target}) ${met ? 'met' : 'NOT met'}`);
+  return met;
+}
