@@ -1,4 +1,4 @@
-import { createHash, randomBytes } from 'node:crypto';
+import { createHash, createSecretKey, type KeyObject, randomBytes } from 'node:crypto';
 import jwt from 'jsonwebtoken';
 import type { Clock } from '../clock.js';
 
@@ -25,7 +25,15 @@ const ACCESS_TOKEN_TYPE = 'access';
 const CLOCK_SKEW_SECONDS = 60;
 
 export class TokenService {
-  constructor(private readonly options: TokenServiceOptions) {}
+  /**
+   * The key as a KeyObject, made once: given raw bytes, jsonwebtoken first tries them as a PEM public key on
+   * every call (an exception each time) before making a secret key of them: ~5% of a `project.list`'s CPU.
+   */
+  private readonly key: KeyObject;
+
+  constructor(private readonly options: TokenServiceOptions) {
+    this.key = createSecretKey(options.signingKey);
+  }
 
   issueAccessToken(signIn: { userId: string; loginId: string }): {
     accessToken: string;
@@ -35,7 +43,7 @@ export class TokenService {
     const expiresAt = issuedAt + this.options.accessTokenTtlSeconds;
     const accessToken = jwt.sign(
       { typ: ACCESS_TOKEN_TYPE, sid: signIn.loginId, iat: issuedAt, exp: expiresAt },
-      this.options.signingKey,
+      this.key,
       {
         algorithm: 'HS256',
         subject: signIn.userId,
@@ -54,7 +62,7 @@ export class TokenService {
   verifyAccessToken(token: string): SignIn | null {
     const now = Math.floor(this.options.clock.now() / 1000);
     try {
-      const payload = jwt.verify(token, this.options.signingKey, {
+      const payload = jwt.verify(token, this.key, {
         algorithms: ['HS256'],
         issuer: this.options.issuer,
         audience: this.options.audience,
