@@ -7,10 +7,10 @@ import cors from 'cors';
 import express from 'express';
 import helmet from 'helmet';
 import type { Logger } from 'pino';
-import { pinoHttp } from 'pino-http';
 import { allowedHosts, requireAllowedHost } from './allowed-hosts.js';
 import type { ServerEnv } from './env.js';
 import { requestBounds } from './request-bounds.js';
+import { requestLog } from './request-log.js';
 
 export interface AppOptions {
   env: ServerEnv;
@@ -37,22 +37,7 @@ export function createApp({ env, deps, db, logger, storageOrigins }: AppOptions)
       },
     }),
   );
-  app.use(
-    pinoHttp({
-      logger,
-      // Only what is needed to follow a request: headers (and with them any token) never reach the logs.
-      serializers: {
-        // The path only: a GET's query string holds its input, which is the user's.
-        req: (req: { id: unknown; method: string; url: string }) => ({
-          id: req.id,
-          method: req.method,
-          url: req.url.split('?', 1)[0],
-        }),
-        res: (res: { statusCode: number }) => ({ statusCode: res.statusCode }),
-      },
-      autoLogging: { ignore: (req) => req.url === '/healthz' },
-    }),
-  );
+  app.use(requestLog(logger, { ignore: (path) => path === '/healthz' }));
   app.use(
     cors({
       origin: env.CORS_ORIGINS,
