@@ -4,8 +4,9 @@
  * by package (node_modules/<name>, node: internals, our own workspace files, GC, idle), so a note can say where
  * a path spends its time. Usage: `tsx profile-top.ts <file.cpuprofile | folder> [frames=25]`.
  */
-import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 
 interface ProfileNode {
   id: number;
@@ -20,13 +21,53 @@ interface CpuProfile {
   endTime: number;
 }
 
+/**
+ * The module each line of a bundle came from: esbuild writes `// <path>` before each module it inlines, so a
+ * frame in the server's one-file build is put back in its package (the bundle's source map would say the same,
+ * at more cost).
+ */
+const bundles = new Map<string, { lines: number[]; paths: string[] } | null>();
+function bundledModule(url: string, line: number): string | undefined {
+  if (!bundles.has(url)) {
+    const path = url.startsWith('file://') ? fileURLToPath(url) : url;
+    if (!path.endsWith('.js') || !existsSync(path)) bundles.set(url, null);
+    else {
+      const lines: number[] = [];
+      const paths: string[] = [];
+      readFileSync(path, 'utf8')
+        .split('\n')
+        .forEach((text, i) => {
+          const module = /^\/\/ (\S+\.[cm]?[jt]sx?)$/.exec(text)?.[1];
+          if (module) {
+            lines.push(i);
+            paths.push(module);
+          }
+        });
+      bundles.set(url, lines.length > 10 ? { lines, paths } : null);
+    }
+  }
+  const bundle = bundles.get(url);
+  if (!bundle) return undefined;
+  let low = 0;
+  let high = bundle.lines.length - 1;
+  let found = -1;
+  while (low <= high) {
+    const mid = (low + high) >> 1;
+    if ((bundle.lines[mid] ?? 0) <= line) {
+      found = mid;
+      low = mid + 1;
+    } else high = mid - 1;
+  }
+  return found >= 0 ? bundle.paths[found] : undefined;
+}
+
 /** Where a frame's code lives: a package, a Node internal, our own code, or V8's own entries. */
 export function area(url: string, functionName: string): string {
   if (!url) return `(${functionName || 'native'})`;
   const pkg = /node_modules\/(?:\.pnpm\/[^/]+\/node_modules\/)?((?:@[^/]+\/)?[^/]+)/.exec(url);
   if (pkg?.[1]) return pkg[1];
   if (url.startsWith('node:')) return 'node internals';
-  const workspace = /\/(packages|apps)\/([^/]+)\//.exec(url);
+  const workspace = /(?:^|\/)(packages|apps)\/([^/]+)\//.exec(url);
   if (workspace) return `@leonidas/${workspace[2]}`;
   return url;
 }
@@ -43,7 +84,8 @@ export function summarise(profile: CpuProfile, frames: number): string {
     const ms = selfMs.get(node.id) ?? 0;
     if (ms === 0) continue;
     total += ms;
-    const { functionName, url, lineNumber } = node.callFrame;
+    const { functionName, lineNumber } = node.callFrame;
+    const url = bundledModule(node.callFrame.url, lineNumber) ?? node.callFrame.url;
     const file = url
       .replace(/^.*node_modules\/(\.pnpm\/[^/]+\/node_modules\/)?/, '')
       .replace(/^.*\/work\/[^/]+\//, '');
@@ -52,10 +94,10 @@ export function summarise(profile: CpuProfile, frames: number): string {
     const where = area(url, functionName);
     byArea.set(where, (byArea.get(where) ?? 0) + ms);
   }
-  const busy = total - (byArea.get('(idle)') ?? 0);
+  const busy = total - (byArea.get('((idle))') ?? 0);
   const table = (entries: Map<string, number>, count: number, skipIdle: boolean) =>
     [...entries]
-      .filter(([name]) => !(skipIdle && name.startsWith('(idle)')))
+      .filter(([name]) => !(skipIdle && (name === '((idle))' || name.startsWith('(idle)'))))
       .sort((a, b) => b[1] - a[1])
       .slice(0, count)
       .map(

@@ -11,7 +11,8 @@ import { join } from 'node:path';
 import { createLeonidasClient } from '@leonidas/client';
 import { freePort } from '@leonidas/db/local';
 import autocannon from 'autocannon';
-import { startBenchStack } from './support.js';
+import { cpuMs } from './load/process-stats.js';
+import { reportGoal, startBenchStack } from './support.js';
 
 const DURATION_SECONDS = Number(process.env.BENCH_DURATION ?? 10);
 const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 32);
@@ -22,14 +23,26 @@ const stopChildren = () => {
   for (const child of children) child.kill('SIGTERM');
 };
 
-async function load(title: string, url: string, token: string) {
+/**
+ * Drives one server; also reads the CPU time its process used per request, which (unlike req/s) does not
+ * depend on what else the machine is doing: the figure that says where a gap comes from.
+ */
+async function load(title: string, url: string, token: string, pid: number) {
   const run = (duration: number) =>
     autocannon({ url, connections: CONNECTIONS, duration, headers: { authorization: `Bearer ${token}` } });
   await run(2); // warm-up: JIT, connection pools
+  const cpuBefore = cpuMs(pid);
   const result = await run(DURATION_SECONDS);
+  const cpuPerRequestUs = ((cpuMs(pid) - cpuBefore) * 1000) / Math.max(1, result.requests.total);
   const failures = result.errors + result.non2xx;
   if (failures > 0) throw new Error(`${title}: ${failures} failed requests`);
-  return { title, rps: result.requests.average, p50: result.latency.p50, p99: result.latency.p99 };
+  return {
+    title,
+    rps: result.requests.average,
+    p50: result.latency.p50,
+    p99: result.latency.p99,
+    cpuPerRequestUs,
+  };
 }
 
 async function main() {
@@ -67,21 +80,32 @@ async function main() {
 
     const input = encodeURIComponent(JSON.stringify({ json: { limit: 20 } }));
     const results = [
-      await load('plain Express (baseline)', baselineUrl, accessToken),
-      await load('Leonidas project.list', `${serverUrl}/trpc/project.list?input=${input}`, accessToken),
+      await load('plain Express (baseline)', baselineUrl, accessToken, baseline.pid ?? 0),
+      await load(
+        'Leonidas project.list',
+        `${serverUrl}/trpc/project.list?input=${input}`,
+        accessToken,
+        stack.pid,
+      ),
     ];
 
     console.log(
       `\nproject.list, ${PROJECTS} projects a page, ${CONNECTIONS} connections, ${DURATION_SECONDS} s each`,
     );
     console.table(
-      results.map((r) => ({ server: r.title, 'req/s': Math.round(r.rps), 'p50 ms': r.p50, 'p99 ms': r.p99 })),
+      results.map((r) => ({
+        server: r.title,
+        'req/s': Math.round(r.rps),
+        'p50 ms': r.p50,
+        'p99 ms': r.p99,
+        'server CPU µs/request': Math.round(r.cpuPerRequestUs),
+      })),
     );
     const [base, full] = results as [(typeof results)[0], (typeof results)[0]];
-    console.log(`throughput ratio (Leonidas / baseline): ${(full.rps / base.rps).toFixed(2)}`);
-    console.log(
-      `p50 latency ratio: ${(full.p50 / base.p50).toFixed(2)}, p99 latency ratio: ${(full.p99 / base.p99).toFixed(2)}`,
-    );
+    console.log(`p50 latency ratio: ${(full.p50 / base.p50).toFixed(2)}`);
+    console.log(`server CPU per request ratio: ${(full.cpuPerRequestUs / base.cpuPerRequestUs).toFixed(2)}`);
+    reportGoal('project.list throughput / plain Express', full.rps / base.rps, '>=', 0.8);
+    reportGoal('project.list p99 / plain Express p99', full.p99 / base.p99, '<=', 1.25);
   } finally {
     stopChildren();
     await stack.stop();
