@@ -86,10 +86,14 @@ const CITIES = ['Paris', 'Lima', 'Oslo', 'Nairobi', 'Tokyo'];
 
 const pause = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
-/** A small CSV, different for each user and project, so that every upload is profiled for real. */
+/**
+ * A small CSV of 50 to 550 rows, different for each user and project, so that every upload is profiled for
+ * real (the mix issue 16 measured).
+ */
 function salesCsv(user: number, iteration: number): string {
   const lines = ['id,city,amount,day,active'];
-  for (let row = 1; row <= 40; row++) {
+  const rows = 50 + ((user * 37 + iteration * 101) % 501);
+  for (let row = 1; row <= rows; row++) {
     const seed = user * 7919 + iteration * 104_729 + row * 31;
     lines.push(
       `${row},${CITIES[seed % CITIES.length]},${(seed % 10_000) / 100},2025-${String((seed % 12) + 1).padStart(2, '0')}-${String((seed % 28) + 1).padStart(2, '0')},${seed % 3 === 0}`,
@@ -268,6 +272,7 @@ export class SimulatedUser {
       const body = await response.text();
       if (!response.ok) throw new LoadError(`HTTP_${response.status}`, body.slice(0, 200));
     });
+    const confirmedAt = performance.now();
     let result = await time('file.confirm', () => api.file.confirm.mutate({ fileId: file.id }));
     this.files.set(file.id, projectId);
     const deadline = Date.now() + this.options.processingTimeoutMs;
@@ -278,6 +283,8 @@ export class SimulatedUser {
     }
     if (result.status === 'FAILED')
       this.metrics.error('file.processing', new LoadError('FAILED', result.failureReason ?? 'no reason'));
+    // What the user waits for: from confirming to a profiled file, however many looks it took.
+    if (result.status === 'COMPLETED') this.metrics.latency('file.ready', performance.now() - confirmedAt);
     return result;
   }
 

@@ -1,0 +1,46 @@
+/**
+ * Issue 16's mixed load: 100 users for 45 s on the embedded default (the load run's script: sign up, projects,
+ * 50-550-row CSVs uploaded and confirmed, the offline analyst asked, history paged, renames and deletes), with
+ * its goal: a small file profiled (confirm to COMPLETED, `file.ready`) in 1.5 s at the median. To see what a
+ * procedure waits on, profile the server with NODE_OPTIONS="--cpu-prof --cpu-prof-dir=<folder>" and read it
+ * with `tsx profile-top.ts <folder>`; the report's CPU line says how busy the server, DynamoDB Local and this
+ * load generator were. BENCH_USERS and BENCH_SECONDS change the size.
+ */
+import { formatReport, runLoad } from './load/run.js';
+import { startLoadServer } from './load/server.js';
+import { reportGoal } from './support.js';
+
+const USERS = Number(process.env.BENCH_USERS ?? 100);
+const SECONDS = Number(process.env.BENCH_SECONDS ?? 45);
+
+async function main() {
+  const server = await startLoadServer();
+  try {
+    console.log(`\nmixed load: ${USERS} users for ${SECONDS} s on the embedded default`);
+    const report = await runLoad({
+      url: server.url,
+      serverPid: server.pid,
+      users: USERS,
+      seconds: SECONDS,
+      rampSeconds: 5,
+    });
+    console.log(formatReport(report));
+    const ready = report.operations.find((operation) => operation.name === 'file.ready');
+    console.log(`operations per second in all: ${(report.totalOps / report.loadSeconds).toFixed(0)}`);
+    reportGoal(
+      `small-file confirm to COMPLETED p50 s at ${USERS} users`,
+      (ready?.p50Ms ?? Infinity) / 1000,
+      '<=',
+      1.5,
+    );
+    reportGoal('messages and files lost', report.lost, '<=', 0, 0);
+    if (report.unexpectedErrors > 0 || report.lost > 0) process.exitCode = 1;
+  } finally {
+    await server.stop();
+  }
+}
+
+main().catch((error: unknown) => {
+  console.error(error);
+  process.exitCode = 1;
+});
