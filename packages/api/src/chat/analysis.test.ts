@@ -324,7 +324,11 @@ describe.each([
     const { ask, as, project, file, session } = await projectWithSales(onModel);
     const reply = await ask('How many units did each region sell?');
 
-    expect(reply.events.map((event) => [event.type, 'name' in event ? event.name : undefined])).toEqual([
+    // A reader that fell behind gets tokens waiting in a row as one delta, so a row of deltas counts as one.
+    const steps = reply.events
+      .map((event) => [event.type, 'name' in event ? event.name : undefined])
+      .filter(([type], index, all) => type !== 'message.delta' || all[index - 1]?.[0] !== 'message.delta');
+    expect(steps).toEqual([
       ['run.started', undefined],
       ['message.delta', undefined],
       ['tool.call', 'run_sql'],
@@ -335,8 +339,6 @@ describe.each([
       ['tool.result', undefined],
       ['tool.call', 'save_table'],
       ['tool.result', undefined],
-      ['message.delta', undefined],
-      ['message.delta', undefined],
       ['message.delta', undefined],
       ['message.completed', undefined],
     ]);

@@ -20,7 +20,98 @@ export class RunLog {
   nextId(): string {
     return `${this.runId}.${String(this.events.length).padStart(6, '0')}`;
   }
+
+  /**
+   * The event at `index` for a subscriber, and the index after it. A subscriber that fell behind gets the text
+   * deltas waiting in a row as one delta under the id of the last: each event costs a serialization and a write
+   * on its way out, so a reader catching up sends the backlog once instead of a token at a time. Resuming after
+   * that id still gives no gap and no duplicate.
+   */
+  read(index: number): { entry: RunEvent; next: number } | undefined {
+    const entry = this.events[index];
+    if (!entry) return undefined;
+    if (entry.event.type !== 'message.delta') return { entry, next: index + 1 };
+    const { messageId } = entry.event;
+    let last = entry;
+    let text = entry.event.text;
+    let next = index + 1;
+    for (let following = this.events[next]; following; following = this.events[next]) {
+      if (following.event.type !== 'message.delta' || following.event.messageId !== messageId) break;
+      text += following.event.text;
+      last = following;
+      next++;
+    }
+    if (last === entry) return { entry, next };
+    return { entry: { id: last.id, event: { ...entry.event, text } }, next };
+  }
 }
+
+/**
+ * One subscriber's watch on a session, registered once for the life of its stream: each change of the session
+ * marks it, and `next` settles at the first change since the previous call. A stream waits once per event, so
+ * the wait itself allocates nothing but its promise: no timer, listener or waiter set per event.
+ */
+export class SessionWatch {
+  private changed = false;
+  private resolve: ((changed: boolean) => void) | undefined;
+  private waitingSince = 0;
+  private timer: NodeJS.Timeout | undefined;
+
+  constructor(
+    private readonly quietMs: number,
+    private readonly onClose: (watch: SessionWatch) => void,
+  ) {}
+
+  /**
+   * Settles `true` at the next change (at once if one came since the last call), or `false` after `quietMs`
+   * without one. One timer per watch is armed while it waits and left running across waits: it only decides
+   * whether the wait in progress has been quiet long enough, so events never touch the timer list.
+   */
+  next(): Promise<boolean> {
+    if (this.changed) {
+      this.changed = false;
+      return CHANGED;
+    }
+    return new Promise((resolve) => {
+      this.resolve = resolve;
+      this.waitingSince = performance.now();
+      this.timer ??= setTimeout(this.checkQuiet, this.quietMs);
+    });
+  }
+
+  /** A change of the session, or the end of the stream (abort, shutdown): whoever waits looks again. */
+  notify(): void {
+    const resolve = this.resolve;
+    if (!resolve) {
+      this.changed = true;
+      return;
+    }
+    this.resolve = undefined;
+    resolve(true);
+  }
+
+  close(): void {
+    clearTimeout(this.timer);
+    this.timer = undefined;
+    this.notify();
+    this.onClose(this);
+  }
+
+  private readonly checkQuiet = () => {
+    this.timer = undefined;
+    const resolve = this.resolve;
+    if (!resolve) return;
+    const waited = performance.now() - this.waitingSince;
+    if (waited < this.quietMs) {
+      this.timer = setTimeout(this.checkQuiet, this.quietMs - waited);
+      return;
+    }
+    this.resolve = undefined;
+    resolve(false);
+  };
+}
+
+const CHANGED = Promise.resolve(true);
 
 /**
  * The live side of chat runs in this process: the latest run of each session with its events, and the
@@ -30,7 +121,7 @@ export class RunLog {
  */
 export class RunHub {
   private readonly latest = new Map<string, RunLog>();
-  private readonly waiters = new Map<string, Set<() => void>>();
+  private readonly watches = new Map<string, Set<SessionWatch>>();
   private closing = false;
 
   constructor(private readonly retainMs: number) {}
@@ -101,40 +192,31 @@ export class RunHub {
   /** Ends every subscription (server shutdown). */
   close(): void {
     this.closing = true;
-    for (const sessionId of this.waiters.keys()) this.wake(sessionId);
+    for (const sessionId of this.watches.keys()) this.wake(sessionId);
   }
 
   /**
-   * Resolves at the next change in the session (`true`), when `signal` aborts, or after `timeoutMs` without
-   * one (`false`). `hasNews` is checked once the waiter is registered, so a change that landed just before
-   * cannot be missed.
+   * Watches a session for the life of one stream: marked at every change of the session, when `signal` aborts
+   * and when the hub closes. Registered before the stream reads the session's run, so a change that lands
+   * while it reads is not missed. `quietMs` is how long `next` waits before reporting a quiet session.
    */
-  waitForChange(
-    sessionId: string,
-    signal: AbortSignal | undefined,
-    hasNews: () => boolean,
-    timeoutMs: number,
-  ): Promise<boolean> {
-    return new Promise((resolve) => {
-      if (signal?.aborted || this.closing) return resolve(true);
-      const waiters = this.waiters.get(sessionId) ?? new Set<() => void>();
-      this.waiters.set(sessionId, waiters);
-      const settle = (changed: boolean) => {
-        clearTimeout(timer);
-        waiters.delete(done);
-        if (waiters.size === 0) this.waiters.delete(sessionId);
-        signal?.removeEventListener('abort', done);
-        resolve(changed);
-      };
-      const done = () => settle(true);
-      const timer = setTimeout(() => settle(false), timeoutMs);
-      waiters.add(done);
-      signal?.addEventListener('abort', done, { once: true });
-      if (hasNews()) done();
+  watch(sessionId: string, signal: AbortSignal | undefined, quietMs: number): SessionWatch {
+    const watches = this.watches.get(sessionId) ?? new Set<SessionWatch>();
+    this.watches.set(sessionId, watches);
+    const stop = () => watch.notify();
+    const watch = new SessionWatch(quietMs, (closed) => {
+      signal?.removeEventListener('abort', stop);
+      watches.delete(closed);
+      if (watches.size === 0 && this.watches.get(sessionId) === watches) this.watches.delete(sessionId);
     });
+    watches.add(watch);
+    signal?.addEventListener('abort', stop, { once: true });
+    if (signal?.aborted || this.closing) watch.notify();
+    return watch;
   }
 
   private wake(sessionId: string): void {
-    for (const waiter of [...(this.waiters.get(sessionId) ?? [])]) waiter();
+    const watches = this.watches.get(sessionId);
+    if (watches) for (const watch of watches) watch.notify();
   }
 }

@@ -341,13 +341,43 @@ export async function subscribe(
 
 const SIGNED_OUT = 'You are signed out. Sign in again to follow this chat.';
 
+/**
+ * One generator from the run's events to tRPC, with no inner generator to delegate to: each event of a stream
+ * passes every layer it is wrapped in, a token at a time.
+ */
 async function* watchedEvents(
   deps: ApiDeps,
   input: { signIn: SignIn; session: SessionRecord; sessionId: string; lastEventId?: string | undefined },
   signal: AbortSignal | undefined,
 ) {
   const signInEnded = deps.signIns.watch(input.signIn, signal);
-  yield* events(deps, input, signal ? AbortSignal.any([signal, signInEnded]) : signInEnded);
+  const stop = signal ? AbortSignal.any([signal, signInEnded]) : signInEnded;
+  const { sessionId } = input;
+  const watch = deps.runs.watch(sessionId, stop, SESSION_CHECK_MS);
+  try {
+    let log: RunLog | undefined = deps.runs.get(sessionId) ?? (await rebuildLatestRun(deps, input.session));
+    let next =
+      log && input.lastEventId ? log.events.findIndex((event) => event.id === input.lastEventId) + 1 : 0;
+
+    while (!stop.aborted && !deps.runs.isClosing) {
+      // A run that left the hub (retired, or its session started over) is still read to its end here.
+      const current = deps.runs.get(sessionId);
+      if (current && current !== log) {
+        log = current;
+        next = 0;
+      }
+      for (let read = log?.read(next); read; read = log?.read(next)) {
+        next = read.next;
+        yield tracked(read.entry.id, read.entry.event);
+      }
+      const changed = await watch.next();
+      // Quiet for a while, or this server forgot the session's run (deleted, started over): a deleted session's
+      // stream ends here, wherever it was deleted, instead of waiting for events that cannot come.
+      if ((!changed || !deps.runs.get(sessionId)) && !(await getSession(deps.db, sessionId))) break;
+    }
+  } finally {
+    watch.close();
+  }
   if (signInEnded.aborted && !signal?.aborted) {
     throw new AppError(
       'UNAUTHORIZED',
@@ -355,45 +385,6 @@ async function* watchedEvents(
         ? SIGNED_OUT
         : 'Your access token expired. Reconnect with a fresh one.',
     );
-  }
-}
-
-async function* events(
-  deps: ApiDeps,
-  input: { session: SessionRecord; sessionId: string; lastEventId?: string | undefined },
-  signal: AbortSignal | undefined,
-) {
-  let log: RunLog | undefined =
-    deps.runs.get(input.sessionId) ?? (await rebuildLatestRun(deps, input.session));
-  let next =
-    log && input.lastEventId ? log.events.findIndex((event) => event.id === input.lastEventId) + 1 : 0;
-
-  while (!signal?.aborted && !deps.runs.isClosing) {
-    // A run that left the hub (retired, or its session started over) is still read to its end here.
-    const current = deps.runs.get(input.sessionId);
-    if (current && current !== log) {
-      log = current;
-      next = 0;
-    }
-    while (log && next < log.events.length) {
-      const entry = log.events[next++];
-      if (entry) yield tracked(entry.id, entry.event);
-    }
-    const seen = log;
-    const seenCount = next;
-    const changed = await deps.runs.waitForChange(
-      input.sessionId,
-      signal,
-      () => {
-        const now = deps.runs.get(input.sessionId);
-        return (now !== undefined && now !== seen) || (seen !== undefined && seen.events.length > seenCount);
-      },
-      SESSION_CHECK_MS,
-    );
-    // Quiet for a while, or this server forgot the session's run (deleted, started over): a deleted session's
-    // stream ends here, wherever it was deleted, instead of waiting for events that cannot come.
-    if ((!changed || !deps.runs.get(input.sessionId)) && !(await getSession(deps.db, input.sessionId)))
-      return;
   }
 }
 

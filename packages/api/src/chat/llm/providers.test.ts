@@ -125,12 +125,15 @@ describe('a full chat run on a real provider', () => {
     const events = await collectEvents(await as.chat.onEvents({ sessionId: session.id }), (got) =>
       got.some((e) => ['message.completed', 'run.failed'].includes(e.data.type)),
     );
-    expect(events.map((e) => e.data.type)).toEqual([
+    // A reader that fell behind gets tokens waiting in a row as one delta, so a row of deltas counts as one.
+    const steps = events
+      .map((e) => e.data.type)
+      .filter((type, index, all) => type !== 'message.delta' || all[index - 1] !== 'message.delta');
+    expect(steps).toEqual([
       'run.started',
       'message.delta',
       'tool.call',
       'tool.result',
-      'message.delta',
       'message.delta',
       'message.completed',
     ]);
