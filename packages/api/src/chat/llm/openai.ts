@@ -1,9 +1,15 @@
-import OpenAI from 'openai';
-import type { ChatCompletionMessageParam, ChatCompletionTool } from 'openai/resources/chat/completions';
+import OpenAI, { APIError } from 'openai';
+import type {
+  ChatCompletionChunk,
+  ChatCompletionMessageParam,
+  ChatCompletionTool,
+} from 'openai/resources/chat/completions';
+import { sseDataBatches } from './sse.js';
 import {
   type ChatRequest,
   type ChatTurn,
   type LlmProvider,
+  ProviderError,
   type ProviderEvent,
   parseToolInput,
 } from './types.js';
@@ -28,50 +34,79 @@ export class OpenAiProvider implements LlmProvider {
     this.client = new OpenAI({ baseURL: options.baseUrl, apiKey: options.apiKey, maxRetries: 1 });
   }
 
+  /**
+   * The SDK builds, sends and retries the request and turns an error answer into its `APIError`; the stream
+   * itself is read here, straight off the body. The SDK's reader goes through several streams and generators
+   * per token and yields each token on its own; here the tokens of one network read become one text event, so
+   * a server that is behind catches up in one step rather than one per token.
+   */
   async *stream(request: ChatRequest): AsyncIterable<ProviderEvent> {
-    const stream = await this.client.chat.completions.create(
-      {
-        model: this.model,
-        stream: true,
-        stream_options: { include_usage: true },
-        max_tokens: this.maxTokens,
-        messages: [
-          { role: 'system', content: request.system },
-          ...request.messages.flatMap(toOpenAiMessages),
-        ],
-        ...(request.tools.length > 0
-          ? {
-              tools: request.tools.map(
-                (tool): ChatCompletionTool => ({
-                  type: 'function',
-                  function: { name: tool.name, description: tool.description, parameters: tool.inputSchema },
-                }),
-              ),
-            }
-          : {}),
-      },
-      { signal: request.signal },
-    );
+    const response = await this.client.chat.completions
+      .create(
+        {
+          model: this.model,
+          stream: true,
+          stream_options: { include_usage: true },
+          max_tokens: this.maxTokens,
+          messages: [
+            { role: 'system', content: request.system },
+            ...request.messages.flatMap(toOpenAiMessages),
+          ],
+          ...(request.tools.length > 0
+            ? {
+                tools: request.tools.map(
+                  (tool): ChatCompletionTool => ({
+                    type: 'function',
+                    function: {
+                      name: tool.name,
+                      description: tool.description,
+                      parameters: tool.inputSchema,
+                    },
+                  }),
+                ),
+              }
+            : {}),
+        },
+        { signal: request.signal },
+      )
+      .asResponse();
+    if (!response.body) throw new ProviderError('The model answered with no stream.');
 
     const calls = new Map<number, { id: string; name: string; args: string }>();
-    for await (const chunk of stream) {
-      const choice = chunk.choices[0];
-      if (choice?.delta.content) yield { type: 'text', text: choice.delta.content };
-      for (const call of choice?.delta.tool_calls ?? []) {
-        const current = calls.get(call.index) ?? { id: '', name: '', args: '' };
-        calls.set(call.index, {
-          id: call.id ?? current.id,
-          name: current.name + (call.function?.name ?? ''),
-          args: current.args + (call.function?.arguments ?? ''),
-        });
+    let done = false;
+    for await (const batch of sseDataBatches(response.body)) {
+      let text = '';
+      const usage: ProviderEvent[] = [];
+      for (const { event, data } of batch) {
+        // Read on to the end after [DONE] rather than cancel the body, so the connection can be used again.
+        if (done || data.startsWith('[DONE]')) {
+          done = true;
+          continue;
+        }
+        const chunk = JSON.parse(data) as ChatCompletionChunk & { error?: unknown };
+        if (chunk.error || event === 'error') {
+          throw new APIError(undefined, chunk.error ?? chunk, undefined, response.headers);
+        }
+        const choice = chunk.choices?.[0];
+        if (choice?.delta.content) text += choice.delta.content;
+        for (const call of choice?.delta.tool_calls ?? []) {
+          const current = calls.get(call.index) ?? { id: '', name: '', args: '' };
+          calls.set(call.index, {
+            id: call.id ?? current.id,
+            name: current.name + (call.function?.name ?? ''),
+            args: current.args + (call.function?.arguments ?? ''),
+          });
+        }
+        if (chunk.usage) {
+          usage.push({
+            type: 'usage',
+            inputTokens: chunk.usage.prompt_tokens,
+            outputTokens: chunk.usage.completion_tokens,
+          });
+        }
       }
-      if (chunk.usage) {
-        yield {
-          type: 'usage',
-          inputTokens: chunk.usage.prompt_tokens,
-          outputTokens: chunk.usage.completion_tokens,
-        };
-      }
+      if (text) yield { type: 'text', text };
+      yield* usage;
     }
     for (const call of [...calls.entries()].sort(([a], [b]) => a - b).map(([, value]) => value)) {
       yield { type: 'tool_use', id: call.id, name: call.name, input: parseToolInput(call.args) };

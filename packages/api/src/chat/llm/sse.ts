@@ -1,0 +1,40 @@
+/**
+ * Server-sent events off a fetch body, one batch per network read: the `data` of every event that read
+ * completed, in order. A provider turns a batch into one step (e.g. one text delta for tokens that arrived
+ * together) instead of one per token, and the body is read with no other stream or generator in between.
+ */
+export async function* sseDataBatches(
+  body: ReadableStream<Uint8Array>,
+): AsyncGenerator<{ event: string | undefined; data: string }[]> {
+  const decoder = new TextDecoder();
+  let buffer = '';
+  let data: string[] = [];
+  let event: string | undefined;
+  let batch: { event: string | undefined; data: string }[] = [];
+  const line = (text: string) => {
+    if (text === '') {
+      if (data.length > 0) batch.push({ event, data: data.join('\n') });
+      data = [];
+      event = undefined;
+    } else if (text.startsWith('data:')) data.push(text.slice(text.startsWith('data: ') ? 6 : 5));
+    else if (text.startsWith('event:')) event = text.slice(6).trim();
+    // Comments (`:`), `id:` and `retry:` mean nothing to a model's reply.
+  };
+  for await (const chunk of body) {
+    buffer += decoder.decode(chunk, { stream: true });
+    let start = 0;
+    for (let end = buffer.indexOf('\n'); end >= 0; end = buffer.indexOf('\n', start)) {
+      line(buffer.charCodeAt(end - 1) === 13 ? buffer.slice(start, end - 1) : buffer.slice(start, end));
+      start = end + 1;
+    }
+    buffer = buffer.slice(start);
+    if (batch.length > 0) {
+      yield batch;
+      batch = [];
+    }
+  }
+  // A last event the server did not close with a blank line still counts, as the openai SDK reads it.
+  line(buffer + decoder.decode());
+  line('');
+  if (batch.length > 0) yield batch;
+}
