@@ -137,3 +137,34 @@ describe('scanCsv bounds its work', () => {
     }
   });
 });
+
+describe('scanCsv keeps the first line, for telling a header', () => {
+  it.each([
+    ['plain names', 'a,b\n1,2\n', ['a', 'b']],
+    ['a BOM and CRLF', '\uFEFFa;b\r\n1;2\r\n', ['a', 'b\r']],
+    [
+      'quoted names with quotes, delimiters and a newline',
+      '"x ""y""","p,q","l1\nl2"\n1,2,3\n',
+      ['x "y"', 'p,q', 'l1\nl2'],
+    ],
+    ['empty names', ',,\n1,2,3\n', ['', '', '']],
+    ['a file without a final line end', 'a,b\n1,2', ['a', 'b']],
+    ['a file of one line and no line end', 'a,b', ['a', 'b']],
+    ['non-ASCII names', 'prénom,東京\nx,y\n', ['prénom', '東京']],
+  ])('%s', (_label, content, firstRecord) => {
+    const bytes = Buffer.from(content);
+    const whole = new CsvScanner();
+    expect(whole.push(bytes)).toBeUndefined();
+    const result = whole.end();
+    if (result.ok) expect(result.firstRecord).toEqual(firstRecord);
+    else expect(result.reason).toBe('The file has a header row but no data rows.');
+    // The same whatever the chunking, a multi-byte character split included.
+    for (const size of [1, 2, 5]) {
+      const chunked = new CsvScanner();
+      for (let offset = 0; offset < bytes.length; offset += size) {
+        expect(chunked.push(bytes.subarray(offset, offset + size))).toBeUndefined();
+      }
+      expect(chunked.end()).toEqual(result);
+    }
+  });
+});

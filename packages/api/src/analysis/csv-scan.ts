@@ -3,7 +3,16 @@ import { createReadStream } from 'node:fs';
 import { DELIMITERS, type Delimiter } from '@leonidas/db';
 
 export type CsvScan =
-  | { ok: true; delimiter: Delimiter; records: number; fields: number; bytes: number; hasBom: boolean }
+  | {
+      ok: true;
+      delimiter: Delimiter;
+      records: number;
+      fields: number;
+      bytes: number;
+      hasBom: boolean;
+      /** The fields of the file's first line (the header, if it has one), unquoted. */
+      firstRecord: string[];
+    }
   | { ok: false; reason: string };
 
 /** A row (record) longer than this fails: DuckDB itself stops at 2 MB, and no table needs rows this long. */
@@ -50,8 +59,6 @@ export class CsvScanner {
   /** The delimiter's byte, once known (-1 matches no byte). */
   private delimiterByte = -1;
   private readonly header = new HeaderSniffer();
-  private hasBom = false;
-  private started = false;
 
   private state = State.FieldStart;
   private fields = 0;
@@ -75,17 +82,9 @@ export class CsvScanner {
     const utf8Problem = this.checkUtf8(chunk);
     if (utf8Problem) return utf8Problem;
 
-    let data = chunk;
-    if (!this.started) {
-      this.started = true;
-      if (data.length >= 3 && data[0] === 0xef && data[1] === 0xbb && data[2] === 0xbf) {
-        this.hasBom = true;
-        data = data.subarray(3);
-      }
-    }
-    if (this.delimiter !== undefined) return this.tokenize(data);
+    if (this.delimiter !== undefined) return this.tokenize(chunk);
     // The delimiter is chosen from the first record, so its bytes are held until it is complete.
-    const delimiter = this.header.push(data);
+    const delimiter = this.header.push(chunk);
     if (delimiter === undefined) {
       return this.header.bytes > MAX_RECORD_BYTES ? firstRowTooLong() : undefined;
     }
@@ -104,7 +103,7 @@ export class CsvScanner {
         reason: `The quoted field that starts on line ${this.quoteStartLine} is never closed: a closing double quote is missing.`,
       };
     }
-    const failure = this.endRecord();
+    const failure = this.endRecord(this.fields + 1, this.recordHasContent);
     if (failure) return { ok: false, reason: failure };
     if (this.records === 0) return { ok: false, reason: 'The file is empty.' };
     if (this.records === 1) return { ok: false, reason: 'The file has a header row but no data rows.' };
@@ -114,7 +113,8 @@ export class CsvScanner {
       records: this.records,
       fields: this.expectedFields ?? 0,
       bytes: this.bytes,
-      hasBom: this.hasBom,
+      hasBom: this.header.hasBom,
+      firstRecord: splitRecord(this.header.firstLine(), delimiter),
     };
   }
 
@@ -125,66 +125,78 @@ export class CsvScanner {
     return this.tokenize(this.header.take());
   }
 
+  /**
+   * The hot loop: it runs once per byte of every upload, so its state lives in locals (V8 keeps them in
+   * registers; object fields written per byte made this loop the server's busiest frame) and goes back to the
+   * scanner when the chunk ends or a record does.
+   */
   private tokenize(data: Buffer): string | undefined {
     const delimiter = this.delimiterByte;
-    for (let i = 0; i < data.length; i++) {
+    const length = data.length;
+    let state = this.state;
+    let fields = this.fields;
+    let hasContent = this.recordHasContent;
+    let recordBytes = this.recordBytes;
+    let line = this.line;
+    let failure: string | undefined;
+    for (let i = 0; i < length; i++) {
       const byte = data[i] as number;
-      if (++this.recordBytes > MAX_RECORD_BYTES) {
-        return `The row that starts on line ${this.recordStartLine} is longer than 1 MB; a row can be at most 1 MB (${MAX_RECORD_BYTES} bytes).`;
+      if (++recordBytes > MAX_RECORD_BYTES) {
+        failure = `The row that starts on line ${this.recordStartLine} is longer than 1 MB; a row can be at most 1 MB (${MAX_RECORD_BYTES} bytes).`;
+        break;
       }
-      switch (this.state) {
-        case State.Quoted:
-          if (byte === QUOTE) this.state = State.QuoteInQuoted;
-          else if (byte === LF) this.line++;
+      if (state === State.Quoted) {
+        if (byte === QUOTE) state = State.QuoteInQuoted;
+        else if (byte === LF) line++;
+        continue;
+      }
+      if (state === State.QuoteInQuoted) {
+        if (byte === QUOTE) {
+          state = State.Quoted;
           continue;
-        case State.QuoteInQuoted:
-          if (byte === QUOTE) {
-            this.state = State.Quoted;
-            continue;
-          }
-          if (byte !== delimiter && byte !== LF && byte !== CR) {
-            return `Line ${this.line} has text right after a closing double quote. Quote the whole field, and write a quote inside it as two quotes ("").`;
-          }
+        }
+        if (byte !== delimiter && byte !== LF && byte !== CR) {
+          failure = `Line ${line} has text right after a closing double quote. Quote the whole field, and write a quote inside it as two quotes ("").`;
           break;
-        case State.FieldStart:
-          if (byte === QUOTE) {
-            this.state = State.Quoted;
-            this.quoteStartLine = this.line;
-            this.recordHasContent = true;
-            continue;
-          }
+        }
+      } else if (byte === QUOTE) {
+        if (state === State.Unquoted) {
+          failure = `Line ${line} has a double quote inside a field that is not quoted. Quote the whole field, and write the quote as two quotes ("").`;
           break;
-        case State.Unquoted:
-          if (byte === QUOTE) {
-            return `Line ${this.line} has a double quote inside a field that is not quoted. Quote the whole field, and write the quote as two quotes ("").`;
-          }
-          break;
+        }
+        state = State.Quoted;
+        this.quoteStartLine = line;
+        hasContent = true;
+        continue;
       }
       if (byte === delimiter) {
-        this.fields++;
-        this.recordHasContent = true;
-        this.state = State.FieldStart;
+        fields++;
+        hasContent = true;
+        state = State.FieldStart;
       } else if (byte === LF) {
-        const failure = this.endRecord();
-        if (failure) return failure;
-        this.line++;
-        this.recordStartLine = this.line;
+        failure = this.endRecord(fields + 1, hasContent);
+        fields = 0;
+        hasContent = false;
+        recordBytes = 0;
+        state = State.FieldStart;
+        if (failure) break;
+        line++;
+        this.recordStartLine = line;
       } else if (byte !== CR) {
-        this.state = State.Unquoted;
-        this.recordHasContent = true;
+        state = State.Unquoted;
+        hasContent = true;
       }
     }
-    return undefined;
+    this.state = state;
+    this.fields = fields;
+    this.recordHasContent = hasContent;
+    this.recordBytes = recordBytes;
+    this.line = line;
+    return failure;
   }
 
   /** Blank lines are skipped, as DuckDB does; any other record must match the first one's field count. */
-  private endRecord(): string | undefined {
-    const hadContent = this.recordHasContent;
-    const fields = this.fields + 1;
-    this.fields = 0;
-    this.recordHasContent = false;
-    this.recordBytes = 0;
-    this.state = State.FieldStart;
+  private endRecord(fields: number, hadContent: boolean): string | undefined {
     if (!hadContent) return undefined;
     this.records++;
     if (this.expectedFields === undefined) {
@@ -231,19 +243,31 @@ class HeaderSniffer {
   private readonly held: Buffer[] = [];
   private readonly counts = new Map<number, number>();
   private quoted = false;
+  /** Where the first line ends in what is held, once seen. */
+  private firstLineEnd: number | undefined;
+  private firstLineText = '';
+  hasBom = false;
   bytes = 0;
 
   /** The delimiter, once the first record is complete. */
   push(data: Buffer): Delimiter | undefined {
     this.held.push(data);
     this.bytes += data.length;
-    for (const byte of data) {
+    for (let i = 0; i < data.length; i++) {
+      const byte = data[i] as number;
       if (byte === QUOTE) this.quoted = !this.quoted;
       else if (this.quoted) continue;
-      else if (byte === LF) return this.choose();
-      else this.counts.set(byte, (this.counts.get(byte) ?? 0) + 1);
+      else if (byte === LF) {
+        this.firstLineEnd = this.bytes - data.length + i;
+        return this.choose();
+      } else this.counts.set(byte, (this.counts.get(byte) ?? 0) + 1);
     }
     return undefined;
+  }
+
+  /** The first line's text without the BOM and the LF (all of the file when it has one line), once taken. */
+  firstLine(): string {
+    return this.firstLineText;
   }
 
   /** The delimiter from what was seen (also when the file ended inside its first record). */
@@ -264,8 +288,38 @@ class HeaderSniffer {
   take(): Buffer {
     const data = Buffer.concat(this.held);
     this.held.length = 0;
-    return data;
+    // Looked for here, where the file's start is whole however small its first chunks were.
+    const start = data.length >= 3 && data[0] === 0xef && data[1] === 0xbb && data[2] === 0xbf ? 3 : 0;
+    this.hasBom = start === 3;
+    this.firstLineText = data.toString('utf8', start, Math.max(start, this.firstLineEnd ?? data.length));
+    return data.subarray(start);
   }
+}
+
+/**
+ * A record's fields as DuckDB reads them (RFC 4180 quoting, a quote inside a quoted field written twice); the
+ * line end's CR, if any, stays on the last field.
+ */
+export function splitRecord(text: string, delimiter: Delimiter): string[] {
+  const fields: string[] = [];
+  let field = '';
+  let quoted = false;
+  for (let i = 0; i < text.length; i++) {
+    const char = text[i];
+    if (quoted) {
+      if (char !== '"') field += char;
+      else if (text[i + 1] === '"') {
+        field += '"';
+        i++;
+      } else quoted = false;
+    } else if (char === '"') quoted = true;
+    else if (char === delimiter) {
+      fields.push(field);
+      field = '';
+    } else field += char;
+  }
+  fields.push(field);
+  return fields;
 }
 
 /** Length of the prefix that ends on a UTF-8 sequence boundary (at most 3 trailing bytes are held back). */
