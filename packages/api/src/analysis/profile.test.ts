@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { scanCsv } from './csv-scan.js';
 import { Analytics } from './duckdb.js';
-import { profileCsv } from './profile.js';
+import { generatedColumnNames, profileCsv } from './profile.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'leonidas-profile-'));
 const analytics = new Analytics({ memoryLimit: '256MB', threads: 2, tempDirectory: join(dir, 'spill') });
@@ -19,7 +19,13 @@ async function profileOf(content: string, previewRows = 50) {
   const scan = await scanCsv(path);
   if (!scan.ok) throw new Error(scan.reason);
   return analytics.withConnection((connection) =>
-    profileCsv(connection, { path, delimiter: scan.delimiter, previewRows, tablePath: `${path}.parquet` }),
+    profileCsv(connection, {
+      path,
+      delimiter: scan.delimiter,
+      previewRows,
+      tablePath: `${path}.parquet`,
+      firstRecord: scan.firstRecord,
+    }),
   );
 }
 
@@ -119,5 +125,41 @@ describe('profileCsv', () => {
 
     const tabs = await profileOf('a\tb\n1\tx\n2\ty\n');
     expect(tabs.profile).toMatchObject({ delimiter: '\t', rowCount: 2 });
+  });
+
+  /** DuckDB's own answer, from its sniffer reading the whole file (what processing no longer asks every time). */
+  async function duckDbHasHeader(content: string, delimiter = ',') {
+    const path = join(dir, `h${Math.random()}.csv`);
+    writeFileSync(path, content);
+    return analytics.withConnection(async (connection) => {
+      const reader = await connection.runAndReadAll(
+        `SELECT HasHeader FROM sniff_csv('${path}', delim='${delimiter}', quote='"', escape='"', comment='', skip=0, strict_mode=false, sample_size=-1)`,
+      );
+      return reader.getRowObjectsJson()[0]?.HasHeader === true;
+    });
+  }
+
+  it.each([
+    ['names', 'city,amount\nParis,1\nLima,2\n', true, ['city', 'amount']],
+    ['no header', '1,2,3\n4,5,6\n', false, ['column0', 'column1', 'column2']],
+    ['no header, strings', 'Paris,x\nLima,y\n', true, ['Paris', 'x']],
+    ['no header, 11 columns', `${'1,'.repeat(10)}1\n${'2,'.repeat(10)}2\n`, false, generatedColumnNames(11)],
+    ['a header of empty names', ',,\n1,2,3\n4,5,6\n', true, ['column0', 'column1', 'column2']],
+    ['a header of quoted empty names', '"",""\n1,2\n', true, ['column0', 'column1']],
+    ["a header naming DuckDB's own names", 'column0,column1\n1,2\n3,4\n', true, ['column0', 'column1']],
+    ['a header with one empty name', 'a,,c\n1,2,3\n', true, ['a', 'column1', 'c']],
+    ["no header, first row like DuckDB's names", 'column0,1\ncolumn0,2\n', false, ['column0', 'column1']],
+  ])('tells a header as DuckDB does: %s', async (_label, content, hasHeader, names) => {
+    const { profile } = await profileOf(content);
+    expect(profile.hasHeader).toBe(hasHeader);
+    expect(profile.hasHeader).toBe(await duckDbHasHeader(content));
+    expect(profile.columns.map((column) => column.name)).toEqual(names);
+  });
+
+  it('names generated columns as DuckDB does', () => {
+    expect(generatedColumnNames(3)).toEqual(['column0', 'column1', 'column2']);
+    expect(generatedColumnNames(10).at(-1)).toBe('column9');
+    expect(generatedColumnNames(11).slice(0, 2)).toEqual(['column00', 'column01']);
+    expect(generatedColumnNames(101).at(-1)).toBe('column100');
   });
 });

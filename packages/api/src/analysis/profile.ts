@@ -15,23 +15,77 @@ export interface CsvPreview {
 const COLUMNS_PER_PASS = 50;
 
 /**
+ * DuckDB's read buffer, per thread (its default is 32 MB, held twice per thread). A row is at most 1 MB (the
+ * scanner's limit) and DuckDB's own line limit is 2 MB, which the buffer must exceed; a smaller buffer roughly
+ * halved the memory a 200 MB file took to convert, at the same speed.
+ */
+const CSV_BUFFER_BYTES = 4 * 1024 * 1024;
+
+/** A CSV column as its table holds it. */
+export interface TableColumn {
+  name: string;
+  kind: ColumnType;
+}
+
+/**
  * Profiles a CSV the scanner has validated (column types, nulls, exact distinct counts, min/max/mean) and
- * writes its rows to `tablePath` as Parquet: the CSV is parsed once, with the types DuckDB detects
- * over the whole file; the statistics, the preview and every later query read the Parquet copy.
+ * writes its rows to `tablePath` as Parquet: the CSV is read once, with DuckDB's own detection of the header
+ * and of the types over the whole file; the statistics, the preview and every later query read the Parquet copy.
  */
 export async function profileCsv(
   connection: DuckDBConnection,
-  input: { path: string; delimiter: Delimiter; previewRows: number; tablePath: string },
+  input: {
+    path: string;
+    delimiter: Delimiter;
+    previewRows: number;
+    tablePath: string;
+    /** The fields of the file's first line, as the scanner read them: they tell whether it is a header. */
+    firstRecord: readonly string[];
+  },
 ): Promise<{ profile: CsvProfile; preview: CsvPreview }> {
-  const { hasHeader } = await writeTable(connection, input);
-  const source = `read_parquet(${sqlString(input.tablePath)})`;
-  // The table's own types: what every later query sees.
-  const described = await connection.runAndReadAll(`DESCRIBE SELECT * FROM ${source}`);
-  const columns = described.getRowObjectsJson().map((row) => ({
-    name: String(row.column_name),
-    kind: columnType(String(row.column_type)),
-  }));
+  const { columns, hasHeader } = await writeCsvTable(connection, input);
+  return profileTable(connection, { ...input, columns, hasHeader });
+}
 
+/**
+ * Writes a CSV's rows to `tablePath` as Parquet, read the way DuckDB reads the file by itself (its own detection
+ * of the header and of the types over the whole file, in the dialect the scanner checked), and tells whether
+ * the first line is a header: DuckDB names the columns of a file without one `column0`, `column1`, ..., so
+ * other names mean a header. Names of that form are also what a header of empty (or such) names gives: only
+ * then is DuckDB's sniffer asked, which reads the whole file once more.
+ */
+export async function writeCsvTable(
+  connection: DuckDBConnection,
+  input: { path: string; delimiter: Delimiter; tablePath: string; firstRecord: readonly string[] },
+): Promise<{ columns: TableColumn[]; hasHeader: boolean }> {
+  await writeTable(connection, input);
+  const columns = await tableColumns(connection, input.tablePath);
+  const generated = generatedColumnNames(columns.length);
+  const names = columns.map((column) => column.name);
+  if (names.some((name, i) => name !== generated[i])) return { columns, hasHeader: true };
+  const couldBeHeader =
+    input.firstRecord.length === columns.length &&
+    input.firstRecord.every((field, i) => {
+      const name = field.trim().toLowerCase();
+      return name === '' || name === generated[i]?.toLowerCase();
+    });
+  if (!couldBeHeader) return { columns, hasHeader: false };
+  return { columns, hasHeader: await sniffHeader(connection, input.path, input.delimiter) };
+}
+
+/** The statistics and the preview of a table just written by `writeCsvTable`. */
+export async function profileTable(
+  connection: DuckDBConnection,
+  input: {
+    tablePath: string;
+    delimiter: Delimiter;
+    previewRows: number;
+    columns: TableColumn[];
+    hasHeader: boolean;
+  },
+): Promise<{ profile: CsvProfile; preview: CsvPreview }> {
+  const { columns } = input;
+  const source = `read_parquet(${sqlString(input.tablePath)})`;
   const aggregates = columns.map((column, i) => {
     const id = sqlIdentifier(column.name);
     const base = [`count(DISTINCT ${id}) AS d${i}`, `count(*) - count(${id}) AS n${i}`];
@@ -100,27 +154,41 @@ export async function profileCsv(
       rowCount: Number(stats.rows),
       columns: profileColumns,
       delimiter: input.delimiter,
-      hasHeader,
+      hasHeader: input.hasHeader,
       encoding: 'utf-8',
     },
     preview: { columns: columns.map((column) => column.name), rows },
   };
 }
 
+/** The table's own types: what every later query sees. */
+async function tableColumns(connection: DuckDBConnection, tablePath: string): Promise<TableColumn[]> {
+  const described = await connection.runAndReadAll(
+    `DESCRIBE SELECT * FROM read_parquet(${sqlString(tablePath)})`,
+  );
+  return described.getRowObjectsJson().map((row) => ({
+    name: String(row.column_name),
+    kind: columnType(String(row.column_type)),
+  }));
+}
+
+/** The names DuckDB gives the columns of a file without a header: `column0`, or `column00` from 11 columns on. */
+export function generatedColumnNames(count: number): string[] {
+  const digits = String(Math.max(count - 1, 0)).length;
+  return Array.from({ length: count }, (_, i) => `column${String(i).padStart(digits, '0')}`);
+}
+
 /**
  * Writes a CSV's rows to `tablePath` as Parquet, read the way DuckDB reads the file by itself: its own
- * detection of the header and of the types over the whole file, in the dialect the scanner checked. Returns
- * whether the first row is a header.
+ * detection of the header and of the types over the whole file, in the dialect the scanner checked.
  */
 export async function writeTable(
   connection: DuckDBConnection,
   input: { path: string; delimiter: Delimiter; tablePath: string },
-): Promise<{ hasHeader: boolean }> {
-  const hasHeader = await sniffHeader(connection, input.path, input.delimiter);
+): Promise<void> {
   await connection.run(
-    `COPY (SELECT * FROM ${readCsvSql(input.path, input.delimiter, hasHeader)}) TO ${sqlString(input.tablePath)} (FORMAT parquet, COMPRESSION zstd)`,
+    `COPY (SELECT * FROM ${readCsvSql(input.path, input.delimiter)}) TO ${sqlString(input.tablePath)} (FORMAT parquet, COMPRESSION zstd)`,
   );
-  return { hasHeader };
 }
 
 /**
@@ -149,11 +217,17 @@ async function sniffHeader(connection: DuckDBConnection, path: string, delimiter
 }
 
 /**
- * A read with the types DuckDB detects over the whole file. The sniffer's date and timestamp formats are not
- * passed back in: as explicit formats they refuse values its detection accepted (`-inf` as a DATE).
+ * A read with the header and the types DuckDB detects over the whole file (one sniffing pass, then the parse).
+ * The sniffer's date and timestamp formats are not passed back in: as explicit formats they refuse values its
+ * detection accepted (`-inf` as a DATE).
  */
-function readCsvSql(path: string, delimiter: Delimiter, hasHeader: boolean): string {
-  const options = [dialect(delimiter), `header=${hasHeader}`, 'sample_size=-1', 'null_padding=false'];
+function readCsvSql(path: string, delimiter: Delimiter): string {
+  const options = [
+    dialect(delimiter),
+    'sample_size=-1',
+    'null_padding=false',
+    `buffer_size=${CSV_BUFFER_BYTES}`,
+  ];
   return `read_csv(${sqlString(path)}, ${options.join(', ')})`;
 }
 
