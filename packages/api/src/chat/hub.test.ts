@@ -70,45 +70,6 @@ describe('a run read by a subscriber', () => {
   const delta = (log: RunLog, messageId: string, text: string) =>
     ({ type: 'message.delta', runId: log.runId, messageId, text }) as const;
 
-  it('gives the deltas waiting in a row as one, under the id of the last, and nothing else merged', () => {
-    const hub = new RunHub(1000);
-    const log = hub.start('s', 'run');
-    hub.emit(log, { type: 'run.started', runId: 'run', userMessageId: 'u', messageId: 'a', parentId: null });
-    for (const text of ['one ', 'two ', 'three']) hub.emit(log, delta(log, 'a', text));
-    hub.emit(log, {
-      type: 'tool.call',
-      runId: 'run',
-      messageId: 'a',
-      callId: 'c',
-      name: 'list_files',
-      input: {},
-    });
-    hub.emit(log, delta(log, 'a', ' four'));
-    hub.emit(log, delta(log, 'b', 'other message'));
-
-    const read: { id: string; type: string; text?: string }[] = [];
-    for (let next = log.read(0); next; next = log.read(next.next)) {
-      const { event } = next.entry;
-      read.push({
-        id: next.entry.id,
-        type: event.type,
-        ...(event.type === 'message.delta' ? { text: event.text } : {}),
-      });
-    }
-    const ids = log.events.map((entry) => entry.id);
-    expect(read).toEqual([
-      { id: ids[0], type: 'run.started' },
-      { id: ids[3], type: 'message.delta', text: 'one two three' },
-      { id: ids[4], type: 'tool.call' },
-      { id: ids[5], type: 'message.delta', text: ' four' },
-      { id: ids[6], type: 'message.delta', text: 'other message' },
-    ]);
-    // From the middle of a row, as after a resume from a token's id: the rest of the row, once.
-    expect(log.read(2)).toMatchObject({ entry: { id: ids[3], event: { text: 'two three' } }, next: 4 });
-    expect(log.events[1]?.event).toMatchObject({ text: 'one ' });
-    hub.finish(log);
-  });
-
   it('wakes a watch for a change made before it waited, at a change, when its stream stops, and when quiet', async () => {
     const hub = new RunHub(1000);
     const stop = new AbortController();

@@ -20,30 +20,6 @@ export class RunLog {
   nextId(): string {
     return `${this.runId}.${String(this.events.length).padStart(6, '0')}`;
   }
-
-  /**
-   * The event at `index` for a subscriber, and the index after it. A subscriber that fell behind gets the text
-   * deltas waiting in a row as one delta under the id of the last: each event costs a serialization and a write
-   * on its way out, so a reader catching up sends the backlog once instead of a token at a time. Resuming after
-   * that id still gives no gap and no duplicate.
-   */
-  read(index: number): { entry: RunEvent; next: number } | undefined {
-    const entry = this.events[index];
-    if (!entry) return undefined;
-    if (entry.event.type !== 'message.delta') return { entry, next: index + 1 };
-    const { messageId } = entry.event;
-    let last = entry;
-    let text = entry.event.text;
-    let next = index + 1;
-    for (let following = this.events[next]; following; following = this.events[next]) {
-      if (following.event.type !== 'message.delta' || following.event.messageId !== messageId) break;
-      text += following.event.text;
-      last = following;
-      next++;
-    }
-    if (last === entry) return { entry, next };
-    return { entry: { id: last.id, event: { ...entry.event, text } }, next };
-  }
 }
 
 /**

@@ -171,35 +171,17 @@ describe('chat runs', () => {
     const { as, session } = await sessionFor(api);
     await as.chat.send({ sessionId: session.id, content: 'hello', clientMessageId: '1' });
     const all = await collectEvents(await as.chat.onEvents({ sessionId: session.id }), isEnd);
-    const reply = (all.at(-1)?.data.message as { content: string } | undefined)?.content ?? '';
-    const textOf = (events: { data: { type: string; text?: string } }[]) =>
-      events.map((e) => (e.data.type === 'message.delta' ? e.data.text : '')).join('');
-    expect(textOf(all)).toBe(reply);
-
-    // A client that read part-way, up to a token in the middle of the reply (a reader that kept up gets every
-    // token's id), resumes with the rest: no gap, no duplicate.
-    const logged = api.deps.runs.get(session.id)?.events ?? [];
-    const deltas = logged.filter((e) => e.event.type === 'message.delta');
-    expect(deltas.length).toBeGreaterThan(3);
-    const cut = deltas[2];
-    const before = logged.slice(0, logged.findIndex((e) => e.id === cut?.id) + 1);
+    const cut = 4;
     const resumed = await collectEvents(
-      await as.chat.onEvents({ sessionId: session.id, lastEventId: cut?.id }),
+      await as.chat.onEvents({ sessionId: session.id, lastEventId: all[cut - 1]?.id }),
       isEnd,
     );
-    expect(resumed.every((e) => e.id > (cut?.id ?? ''))).toBe(true);
-    expect(
-      before.map((e) => (e.event.type === 'message.delta' ? e.event.text : '')).join('') + textOf(resumed),
-    ).toBe(reply);
-    expect(resumed.at(-1)).toEqual(all.at(-1));
+    expect([...all.slice(0, cut), ...resumed].map((e) => e.id)).toEqual(all.map((e) => e.id));
     const unknown = await collectEvents(
       await as.chat.onEvents({ sessionId: session.id, lastEventId: 'nope' }),
       isEnd,
     );
-    // From the start (a reader that was behind gets the tokens waiting in a row as one delta).
-    expect(unknown[0]).toEqual(all[0]);
-    expect(textOf(unknown)).toBe(reply);
-    expect(unknown.at(-1)).toEqual(all.at(-1));
+    expect(unknown.map((e) => e.id)).toEqual(all.map((e) => e.id));
     expect([...all.map((e) => e.id)].sort()).toEqual(all.map((e) => e.id));
 
     // Another process (or this one after a restart) rebuilds the finished run from the stored messages.

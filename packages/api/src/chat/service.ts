@@ -366,9 +366,9 @@ async function* watchedEvents(
         log = current;
         next = 0;
       }
-      for (let read = log?.read(next); read; read = log?.read(next)) {
-        next = read.next;
-        yield tracked(read.entry.id, read.entry.event);
+      while (log && next < log.events.length) {
+        const entry = log.events[next++];
+        if (entry) yield tracked(entry.id, entry.event);
       }
       const changed = await watch.next();
       // Quiet for a while, or this server forgot the session's run (deleted, started over): a deleted session's

@@ -1,19 +1,18 @@
 /**
- * Server-sent events off a fetch body, one batch per network read: the `data` of every event that read
- * completed, in order. A provider turns a batch into one step (e.g. one text delta for tokens that arrived
- * together) instead of one per token, and the body is read with no other stream or generator in between.
+ * Server-sent events off a fetch body, in order: each event's name (if any) and data. The body is read as it
+ * comes, with no other stream or generator in between, one string search per line.
  */
-export async function* sseDataBatches(
+export async function* sseEvents(
   body: ReadableStream<Uint8Array>,
-): AsyncGenerator<{ event: string | undefined; data: string }[]> {
+): AsyncGenerator<{ event: string | undefined; data: string }> {
   const decoder = new TextDecoder();
   let buffer = '';
   let data: string[] = [];
   let event: string | undefined;
-  let batch: { event: string | undefined; data: string }[] = [];
+  const completed: { event: string | undefined; data: string }[] = [];
   const line = (text: string) => {
     if (text === '') {
-      if (data.length > 0) batch.push({ event, data: data.join('\n') });
+      if (data.length > 0) completed.push({ event, data: data.join('\n') });
       data = [];
       event = undefined;
     } else if (text.startsWith('data:')) data.push(text.slice(text.startsWith('data: ') ? 6 : 5));
@@ -28,13 +27,11 @@ export async function* sseDataBatches(
       start = end + 1;
     }
     buffer = buffer.slice(start);
-    if (batch.length > 0) {
-      yield batch;
-      batch = [];
-    }
+    yield* completed;
+    completed.length = 0;
   }
   // A last event the server did not close with a blank line still counts, as the openai SDK reads it.
   line(buffer + decoder.decode());
   line('');
-  if (batch.length > 0) yield batch;
+  yield* completed;
 }
