@@ -5,6 +5,7 @@ import { createTestApi, expectTrpcError, signUp, type TestApi, uniqueEmail } fro
 import { createContext } from '../context.js';
 import { appRouter } from '../root.js';
 import { createCallerFactory } from '../trpc.js';
+import { HASHING_CONCURRENCY, hashing } from './passwords.js';
 import { LOGIN_LOCK_THRESHOLD } from './service.js';
 
 let api: TestApi;
@@ -62,6 +63,33 @@ describe('register, login, me', () => {
     const index = results.findIndex((r) => r.status === 'fulfilled');
     const login = await api.caller().auth.login({ email, password: `password-${index}` });
     expect(login.user.id).toBe(winner?.user.id);
+  });
+});
+
+describe('many logins at once', () => {
+  it('answers every one, right or wrong, while waiting their turn for the password check', async () => {
+    const { user, email, password } = await signUp(api, 'crowd');
+    const attempts = Array.from({ length: HASHING_CONCURRENCY + 6 }, (_, i) =>
+      api
+        .caller(undefined, `203.0.113.${i}`)
+        .auth.login({ email, password: i % 3 === 0 ? 'wrong password' : password })
+        .then(
+          (session) => ({ ok: true as const, session }),
+          (error: unknown) => ({ ok: false as const, error }),
+        ),
+    );
+    const results = await Promise.all(attempts);
+    for (const [i, result] of results.entries()) {
+      if (i % 3 === 0) {
+        expect(result.ok).toBe(false);
+        if (!result.ok) expect((result.error as { code: string }).code).toBe('UNAUTHORIZED');
+      } else {
+        expect(result.ok && result.session.user.id).toBe(user.id);
+      }
+    }
+    const refreshTokens = results.flatMap((r) => (r.ok ? [r.session.refreshToken] : []));
+    expect(new Set(refreshTokens).size).toBe(refreshTokens.length);
+    expect([hashing.active, hashing.queued]).toEqual([0, 0]);
   });
 });
 
