@@ -167,6 +167,25 @@ describe('chat runs', () => {
     expect(JSON.stringify(events)).not.toContain('socket hang up');
   });
 
+  it('stops a reply at the time limit, keeping what was written, and frees the session', async () => {
+    const slow = await createTestApi(
+      { CHAT_MAX_RUN_SECONDS: '5' },
+      { llm: new ScriptedProvider([words('one two three four five six seven eight nine ten', 1000)]) },
+    );
+    onTestFinished(() => slow.close());
+    const { as, session } = await sessionFor(slow);
+    await as.chat.send({ sessionId: session.id, content: 'take your time', clientMessageId: '1' });
+    const events = await collectEvents(await as.chat.onEvents({ sessionId: session.id }), isEnd);
+    expect(events.at(-1)?.data).toMatchObject({
+      type: 'run.failed',
+      error: expect.stringMatching(/too long/),
+    });
+    const [, stored] = (await as.chat.history({ sessionId: session.id })).items;
+    expect(stored?.status).toBe('error');
+    expect(stored?.content).toMatch(/^one two/);
+    await as.chat.send({ sessionId: session.id, content: 'next', clientMessageId: '2' });
+  });
+
   it('replays after lastEventId without gap or duplicate, and from the start for an unknown id', async () => {
     const { as, session } = await sessionFor(api);
     await as.chat.send({ sessionId: session.id, content: 'hello', clientMessageId: '1' });
