@@ -1,5 +1,5 @@
 /**
- * Authenticated `project.list` through the whole stack (production build: Express, helmet, CORS, pino-http,
+ * Authenticated `project.list` through the whole stack (production build: Express, helmet, CORS, the request log,
  * tRPC, superjson, zod, dynamodb-toolbox) vs a plain Express handler doing the same JWT check and Query,
  * both against one DynamoDB Local, driven by autocannon in the same run. Prints both and their ratio.
  */

@@ -5,8 +5,8 @@ import type { Logger } from 'pino';
  * One log line per request once it is over, with only what is needed to follow it: an id, the method, the
  * path (never the query string, which holds a GET's input, and never a header, which may hold a token), the
  * status, the time taken, and whether the client left before the answer ended. Server errors are logged as
- * errors. pino-http logged the same fields at about three times the cost (a child logger and serializers per
- * request): a tenth of a small call's CPU.
+ * errors. In place of pino-http, which made a child logger and ran its serializers for every request: this is
+ * one log call, about 30 µs of a request's CPU (measured beside helmet and CORS, `bench/` profiles).
  */
 export function requestLog(logger: Logger, options: { ignore: (path: string) => boolean }): RequestHandler {
   let lastId = 0;
