@@ -14,14 +14,27 @@ export class WorkQueue {
     return new Promise<T>((resolve, reject) => {
       this.waiting.push({
         key,
+        // The slot is free before the caller resumes, so work it starts next finds it free.
         start: () => {
-          task()
-            .then(resolve, reject)
-            .finally(() => this.finished(key));
+          task().then(
+            (value) => {
+              this.finished(key);
+              resolve(value);
+            },
+            (error: unknown) => {
+              this.finished(key);
+              reject(error);
+            },
+          );
         },
       });
       this.startWhatCan();
     });
+  }
+
+  /** Tasks started and not yet settled. */
+  get active(): number {
+    return this.running;
   }
 
   /** Tasks waiting for a slot. */

@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { availableParallelism } from 'node:os';
 import argon2 from 'argon2';
-import { ConcurrencyLimit } from './concurrency-limit.js';
+import { WorkQueue } from '../work-queue.js';
 
 /** OWASP's argon2id baseline: 19 MiB, 2 passes, 1 lane (~30 ms per hash on the reference machine). */
 const HASH_OPTIONS = { type: argon2.argon2id, memoryCost: 19_456, timeCost: 2, parallelism: 1 } as const;
@@ -21,17 +21,18 @@ export const HASHING_CONCURRENCY = Math.max(
   1,
   Math.min(availableParallelism(), LIBUV_DEFAULT_THREADPOOL_SIZE - 1),
 );
-export const hashing = new ConcurrencyLimit(HASHING_CONCURRENCY);
+export const hashing = new WorkQueue({ perServer: HASHING_CONCURRENCY, perKey: HASHING_CONCURRENCY });
+const HASHING = 'argon2';
 
 export function hashPassword(password: string): Promise<string> {
   // A synchronous 16-byte salt costs microseconds; argon2's own salt would be an extra threadpool job queued
   // behind the hashes already there.
   const salt = randomBytes(SALT_BYTES);
-  return hashing.run(() => argon2.hash(password, { ...HASH_OPTIONS, salt }));
+  return hashing.run(HASHING, () => argon2.hash(password, { ...HASH_OPTIONS, salt }));
 }
 
 export function verifyPassword(hash: string, password: string): Promise<boolean> {
-  return hashing.run(() => argon2.verify(hash, password));
+  return hashing.run(HASHING, () => argon2.verify(hash, password));
 }
 
 let decoyHash: Promise<string> | undefined;
