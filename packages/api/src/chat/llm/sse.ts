@@ -19,16 +19,26 @@ export async function* sseEvents(
     else if (text.startsWith('event:')) event = text.slice(6).trim();
     // Comments (`:`), `id:` and `retry:` mean nothing to a model's reply.
   };
-  for await (const chunk of body) {
-    buffer += decoder.decode(chunk, { stream: true });
-    let start = 0;
-    for (let end = buffer.indexOf('\n'); end >= 0; end = buffer.indexOf('\n', start)) {
-      line(buffer.charCodeAt(end - 1) === 13 ? buffer.slice(start, end - 1) : buffer.slice(start, end));
-      start = end + 1;
+  // A reader rather than `for await`: the DOM typings the web app compiles this with do not make a
+  // ReadableStream iterable. Like `for await`, leaving early (the run stopped) cancels the body.
+  const reader = body.getReader();
+  let finished = false;
+  try {
+    for (let read = await reader.read(); !read.done; read = await reader.read()) {
+      buffer += decoder.decode(read.value, { stream: true });
+      let start = 0;
+      for (let end = buffer.indexOf('\n'); end >= 0; end = buffer.indexOf('\n', start)) {
+        line(buffer.charCodeAt(end - 1) === 13 ? buffer.slice(start, end - 1) : buffer.slice(start, end));
+        start = end + 1;
+      }
+      buffer = buffer.slice(start);
+      yield* completed;
+      completed.length = 0;
     }
-    buffer = buffer.slice(start);
-    yield* completed;
-    completed.length = 0;
+    finished = true;
+  } finally {
+    if (!finished) await reader.cancel().catch(() => undefined);
+    reader.releaseLock();
   }
   // A last event the server did not close with a blank line still counts, as the openai SDK reads it.
   line(buffer + decoder.decode());
