@@ -862,7 +862,7 @@ describe('DS Bro with a language model, in a browser', () => {
     onTestFailed(async () => {
       const said = await page
         .getByRole('log', { name: 'Conversation' })
-        .innerText({ timeout: 2_000 })
+        .textContent({ timeout: 2_000 })
         .catch((error: unknown) => `(no conversation: ${String(error)})`);
       // One line, so that CI's list of failures can show it whole.
       const logged = modelServer?.output().slice(-1_500) ?? '';
