@@ -188,6 +188,33 @@ describe('login failures', () => {
     expect(renewed.user.email).toBe(email);
   });
 
+  it('checks no more than 10 passwords of a burst sent all at once, then refuses the rest and the owner there', async () => {
+    const { email, password } = await signUp(api, 'burst');
+    const attacker = '198.51.100.77';
+    const codes = await Promise.all(
+      Array.from({ length: 3 * LOGIN_LOCK_THRESHOLD }, (_, i) =>
+        api
+          .caller(undefined, attacker)
+          .auth.login({ email, password: `guess number ${i}` })
+          .then(
+            () => 'OK',
+            (error: unknown) => (error as { code: string }).code,
+          ),
+      ),
+    );
+    // Overlapping attempts used to all read the count from before any failed: all 30 were checked.
+    expect(codes.filter((code) => code === 'UNAUTHORIZED')).toHaveLength(LOGIN_LOCK_THRESHOLD);
+    expect(codes.filter((code) => code === 'TOO_MANY_REQUESTS')).toHaveLength(2 * LOGIN_LOCK_THRESHOLD);
+    await expectTrpcError(
+      api.caller(undefined, attacker).auth.login({ email, password }),
+      'TOO_MANY_REQUESTS',
+    );
+    // Another address is not held up or refused.
+    await expect(
+      api.caller(undefined, '198.51.100.78').auth.login({ email, password }),
+    ).resolves.toHaveProperty('accessToken');
+  });
+
   it('locks an unknown email the same way, so lockouts do not reveal accounts', async () => {
     const email = uniqueEmail('ghost');
     for (let i = 0; i < LOGIN_LOCK_THRESHOLD; i++) {

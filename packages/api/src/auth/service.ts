@@ -16,6 +16,7 @@ import {
 } from '@leonidas/db';
 import type { ApiDeps } from '../context.js';
 import { AppError, notFound, tooManyRequests } from '../errors.js';
+import { WorkQueue } from '../work-queue.js';
 import { hashPassword, verifyAgainstDecoy, verifyPassword } from './passwords.js';
 import type { IssuedTokens, User } from './schema.js';
 import { hashRefreshToken } from './tokens.js';
@@ -52,10 +53,26 @@ export async function register(
 }
 
 /**
+ * One sign-in at a time per account and address on this server. Each attempt reads the failure count before its
+ * password check and records its failure after, so attempts that overlapped all read the count from before any
+ * of them: a burst of 50 wrong passwords was checked 50 times before the lock engaged. In turn, each reads what
+ * the previous one recorded, and those after the tenth failure are refused without a check. Across servers the
+ * overlap is bounded by their number.
+ */
+const loginAttempts = new WorkQueue({ perServer: Number.POSITIVE_INFINITY, perKey: 1 });
+
+/**
  * Unknown email and wrong password take the same path (argon2 work, failure count, error), so neither the
  * answer nor its timing tells whether an account exists.
  */
-export async function login(
+export function login(
+  deps: ApiDeps,
+  input: { email: string; password: string; clientAddress: string },
+): Promise<IssuedTokens> {
+  return loginAttempts.run(JSON.stringify([input.email, input.clientAddress]), () => attemptLogin(deps, input));
+}
+
+async function attemptLogin(
   deps: ApiDeps,
   input: { email: string; password: string; clientAddress: string },
 ): Promise<IssuedTokens> {
