@@ -69,7 +69,9 @@ export function login(
   deps: ApiDeps,
   input: { email: string; password: string; clientAddress: string },
 ): Promise<IssuedTokens> {
-  return loginAttempts.run(JSON.stringify([input.email, input.clientAddress]), () => attemptLogin(deps, input));
+  return loginAttempts.run(JSON.stringify([input.email, input.clientAddress]), () =>
+    attemptLogin(deps, input),
+  );
 }
 
 async function attemptLogin(
