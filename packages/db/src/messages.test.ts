@@ -10,28 +10,83 @@ beforeAll(async () => {
   db = await createTestDb();
 });
 
+/** A session with no project around it: these tests are about the messages. */
+async function putBareSession(sessionId: string): Promise<void> {
+  await db.documentClient.send(
+    new PutCommand({
+      TableName: db.tableName,
+      Item: {
+        pk: `SESSION#${sessionId}`,
+        sk: 'SESSION',
+        _et: 'SESSION',
+        sessionId,
+        userId: 'u',
+        projectId: 'p',
+        title: 't',
+        version: 1,
+        treeVersion: 0,
+        messageCount: 0,
+        createdAt: '2026-01-01T00:00:00.000Z',
+        updatedAt: '2026-01-01T00:00:00.000Z',
+      },
+    }),
+  );
+}
+
+describe('the end of a run', () => {
+  it('returns the reply exactly as stored, without reading it back, and frees the session', async () => {
+    const sessionId = newId();
+    await putBareSession(sessionId);
+    const [runId, replyId] = [newId(), newId()];
+    const started = await startRun(db, {
+      sessionId,
+      runId,
+      clientMessageId: newId(),
+      question: { messageId: newId(), content: 'how many?', edited: false },
+      assistantMessageId: replyId,
+      provider: 'offline',
+      model: 'm',
+      maxMessages: 10,
+      treeVersion: 0,
+      position: positionBelow(null),
+    });
+    if (started.outcome !== 'started') throw new Error(started.outcome);
+    const finished = await finishRun(db, {
+      sessionId,
+      messageId: replyId,
+      runId,
+      started: started.assistantMessage,
+      status: 'error',
+      content: 'There are 3.',
+      toolCalls: [{ callId: 'c', name: 'run_sql', input: { sql: 'x' }, output: { rows: [[3]] } }],
+      numbers: [{ text: '3', start: 10, end: 11, status: 'verified', callId: 'c' }],
+      usage: { inputTokens: 5, outputTokens: 2 },
+      error: 'cut',
+    });
+    expect(finished).toEqual(await getMessage(db, { sessionId, messageId: replyId }));
+    expect(finished?.updatedAt).not.toBe(started.assistantMessage.updatedAt);
+    const session = await db.documentClient.send(
+      new GetCommand({ TableName: db.tableName, Key: { pk: `SESSION#${sessionId}`, sk: 'SESSION' } }),
+    );
+    expect(session.Item).not.toHaveProperty('activeRunId');
+    // A second end (another server got there first) reads what is stored instead.
+    const again = await finishRun(db, {
+      sessionId,
+      messageId: replyId,
+      runId,
+      started: started.assistantMessage,
+      status: 'complete',
+      content: 'something else',
+      toolCalls: [],
+    });
+    expect(again).toEqual(finished);
+  });
+});
+
 describe("a reply's tool calls", () => {
   it('are stored as JSON text, so numbers DynamoDB cannot hold (1e20, 1e-200) are kept exactly', async () => {
     const sessionId = newId();
-    await db.documentClient.send(
-      new PutCommand({
-        TableName: db.tableName,
-        Item: {
-          pk: `SESSION#${sessionId}`,
-          sk: 'SESSION',
-          _et: 'SESSION',
-          sessionId,
-          userId: 'u',
-          projectId: 'p',
-          title: 't',
-          version: 1,
-          treeVersion: 0,
-          messageCount: 0,
-          createdAt: '2026-01-01T00:00:00.000Z',
-          updatedAt: '2026-01-01T00:00:00.000Z',
-        },
-      }),
-    );
+    await putBareSession(sessionId);
     const [runId, questionId, replyId] = [newId(), newId(), newId()];
     const started = await startRun(db, {
       sessionId,

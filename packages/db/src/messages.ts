@@ -246,7 +246,7 @@ export async function saveProgress(
   input: { sessionId: string; messageId: string; content: string; toolCalls: ToolCall[] },
 ): Promise<{ cancelRequested: boolean } | null> {
   try {
-    const { Attributes } = await db.entities.message
+    await db.entities.message
       .build(UpdateItemCommand)
       .item({
         sessionId: input.sessionId,
@@ -255,22 +255,41 @@ export async function saveProgress(
         // Written as JSON text (see the entity), so a plain value replaces it whole.
         toolCalls: input.toolCalls,
       })
-      .options({ condition: { attr: 'status', eq: 'streaming' }, returnValues: 'ALL_NEW' })
+      // Nothing comes back: returning the item would send the whole reply so far back with every save. A cancel
+      // fails the condition instead, and only then is the message read.
+      .options({
+        condition: {
+          and: [
+            { attr: 'status', eq: 'streaming' },
+            { attr: 'cancelRequested', exists: false },
+          ],
+        },
+      })
       .send();
-    return { cancelRequested: Attributes?.cancelRequested === true };
+    return { cancelRequested: false };
   } catch (error) {
-    if (isConditionFailure(error)) return null;
-    throw error;
+    if (!isConditionFailure(error)) throw error;
+    const current = await getMessage(db, input);
+    return current?.status === 'streaming' ? { cancelRequested: current.cancelRequested === true } : null;
   }
 }
 
-/** Ends the run: the message gets its final state and the session is free for the next send. */
+/**
+ * Ends the run: the message gets its final state and the session is free for the next send. Returns the message
+ * as it now is: built from `started` when this call ended the run, read back otherwise.
+ */
 export async function finishRun(
   db: Db,
   input: {
     sessionId: string;
     messageId: string;
     runId: string;
+    /**
+     * The reply as its run started it (from `startRun`). Nothing else writes a streaming reply's fields but its
+     * run, so the finished message is this plus what is written here: no read back, one round trip per reply
+     * less (a hundred replies ending at once wait on a hundred fewer reads).
+     */
+    started?: MessageRecord;
     status: Exclude<MessageStatus, 'streaming'>;
     content: string;
     toolCalls: ToolCall[];
@@ -281,6 +300,7 @@ export async function finishRun(
   },
 ): Promise<MessageRecord | null> {
   const { message, session } = db.entities;
+  const updatedAt = new Date().toISOString();
   try {
     await executeTransactWrite(
       message
@@ -295,6 +315,7 @@ export async function finishRun(
           ...(input.numbers ? { numbers: wholeDocument(input.numbers) } : {}),
           ...(input.usage ? { usage: wholeDocument(input.usage) } : {}),
           ...(input.error ? { error: input.error } : {}),
+          updatedAt,
           gsi3pk: $remove(),
           gsi3sk: $remove(),
         })
@@ -309,7 +330,17 @@ export async function finishRun(
     // The message was finished elsewhere or the session is gone: nothing left to do.
     return getMessage(db, input);
   }
-  return getMessage(db, input);
+  if (!input.started) return getMessage(db, input);
+  return {
+    ...input.started,
+    status: input.status,
+    content: input.content,
+    toolCalls: input.toolCalls,
+    ...(input.numbers ? { numbers: input.numbers } : {}),
+    ...(input.usage ? { usage: input.usage } : {}),
+    ...(input.error ? { error: input.error } : {}),
+    updatedAt,
+  };
 }
 
 export async function requestCancel(db: Db, key: { sessionId: string; messageId: string }): Promise<boolean> {

@@ -157,6 +157,7 @@ export async function executeRun(deps: ApiDeps, input: RunInput): Promise<void> 
     sessionId,
     messageId,
     runId,
+    started: assistantMessage,
     status: ending.status,
     content,
     toolCalls,

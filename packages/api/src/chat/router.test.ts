@@ -1,4 +1,4 @@
-import { getMessage, getRefreshToken, readBranch, revokeRefreshFamily } from '@leonidas/db';
+import { getMessage, getRefreshToken, readBranch, requestCancel, revokeRefreshFamily } from '@leonidas/db';
 import { appendTurn } from '@leonidas/db/testing';
 import { afterAll, beforeAll, describe, expect, it, onTestFinished } from 'vitest';
 import {
@@ -143,6 +143,33 @@ describe('chat runs', () => {
     // The session is free again.
     await as.chat.send({ sessionId: session.id, content: 'next', clientMessageId: '2' });
     await expect(as.chat.cancel({ sessionId: 'nope' })).rejects.toThrow();
+  });
+
+  it('a cancel asked on another server reaches the run at its next save', async () => {
+    const text = Array.from({ length: 40 }, (_, i) => `w${i}`).join(' ');
+    const slow = await createTestApi({}, { llm: new ScriptedProvider([words(text, 100)]) });
+    onTestFinished(() => slow.close());
+    const { as, session } = await sessionFor(slow);
+    await as.chat.send({ sessionId: session.id, content: 'long answer please', clientMessageId: '1' });
+    const stream = await as.chat.onEvents({ sessionId: session.id });
+    let asked = false;
+    const events = await collectEvents(stream, (got) => {
+      const started = got.find((e) => e.data.type === 'run.started')?.data as
+        | { messageId: string }
+        | undefined;
+      if (started && !asked && got.some((e) => e.data.type === 'message.delta')) {
+        asked = true;
+        // What chat.cancel does on a server that does not hold the run: it flags the reply in the table.
+        void requestCancel(slow.deps.db, { sessionId: session.id, messageId: started.messageId });
+      }
+      return isEnd(got);
+    });
+    const end = events.at(-1)?.data as { type: string; message: { content: string; status: string } };
+    expect(end.type).toBe('run.cancelled');
+    // Stopped within about a save interval of the flag, long before the 40 words (4 s) were written.
+    expect(end.message.content.split(' ').length).toBeLessThan(30);
+    const [, stored] = (await as.chat.history({ sessionId: session.id })).items;
+    expect(stored).toMatchObject({ status: 'cancelled', content: end.message.content });
   });
 
   it('keeps the partial text and reports run.failed when the model breaks mid-stream', async () => {
