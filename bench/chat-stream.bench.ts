@@ -20,6 +20,9 @@ const INTERVAL_MS = 20;
 /** Streams each server carries before it is measured (the same for both). */
 const WARMUP = Number(process.env.BENCH_WARMUP ?? 5);
 
+/** The fields of a chat event this bench reads. */
+type ChatEvent = { type: string; runId?: string; text?: string; error?: string };
+
 const percentile = (values: number[], p: number) => {
   const sorted = [...values].sort((a, b) => a - b);
   return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? Number.NaN;
@@ -62,7 +65,11 @@ async function leonidas(modelUrl: string, workDir: string) {
       Promise.all(
         Array.from({ length: count }, () => client.session.create.mutate({ projectId: project.id })),
       );
-    /** One reply per session, all at once; the latency of every token received. */
+    /**
+     * One reply per session, all at once; the latency of every token received. Read with the same SSE client
+     * and one JSON.parse per event, as the baseline's are, so what differs is what the servers add: the SDK's
+     * own decoding (superjson, observables) would be this process's work, not the server's.
+     */
     const stream = async (sessions: { id: string }[]) => {
       const samples: number[] = [];
       await Promise.all(
@@ -71,30 +78,39 @@ async function leonidas(modelUrl: string, workDir: string) {
             // Subscribed before sending, as the web app is, so every token is measured live, not replayed.
             new Promise<void>((resolve, reject) => {
               let runId: string | undefined;
-              const subscription = client.chat.onEvents.subscribe(
-                { sessionId: session.id },
-                {
-                  onStarted: () => {
-                    client.chat.send
-                      .mutate({ sessionId: session.id, content: 'stream', clientMessageId: session.id })
-                      .then((sent) => {
-                        runId = sent.runId;
-                      }, reject);
-                  },
-                  onData: ({ data }) => {
-                    if (data.type === 'message.delta') samples.push(...latencies(data.text, nowMs()));
-                    if (
-                      data.runId === runId &&
-                      (data.type === 'message.completed' || data.type === 'run.failed')
-                    ) {
-                      subscription.unsubscribe();
-                      if (data.type === 'run.failed') reject(new Error(data.error));
-                      else resolve();
-                    }
-                  },
-                  onError: reject,
-                },
-              );
+              const input = encodeURIComponent(JSON.stringify({ json: { sessionId: session.id } }));
+              const source = new EventSource(`${url}/trpc/chat.onEvents?input=${input}`, {
+                fetch: (target, init) =>
+                  fetch(target, {
+                    ...init,
+                    headers: { ...init.headers, authorization: `Bearer ${accessToken}` },
+                  }),
+              });
+              const fail = (error: Error) => {
+                source.close();
+                reject(error);
+              };
+              source.addEventListener('connected', () => {
+                client.chat.send
+                  .mutate({ sessionId: session.id, content: 'stream', clientMessageId: session.id })
+                  .then((sent) => {
+                    runId = sent.runId;
+                  }, fail);
+              });
+              source.onmessage = (message) => {
+                const receivedAt = nowMs();
+                const event = (JSON.parse(String(message.data)) as { json: ChatEvent }).json;
+                if (event.type === 'message.delta') samples.push(...latencies(event.text ?? '', receivedAt));
+                if (
+                  event.runId === runId &&
+                  (event.type === 'message.completed' || event.type === 'run.failed')
+                ) {
+                  source.close();
+                  if (event.type === 'run.failed') reject(new Error(event.error));
+                  else resolve();
+                }
+              };
+              source.addEventListener('serialized-error', (message) => fail(new Error(String(message.data))));
             }),
         ),
       );
