@@ -285,9 +285,10 @@ export async function finishRun(
     messageId: string;
     runId: string;
     /**
-     * The reply as its run started it (from `startRun`). Nothing else writes a streaming reply's fields but its
-     * run, so the finished message is this plus what is written here: no read back, one round trip per reply
-     * less (a hundred replies ending at once wait on a hundred fewer reads).
+     * The reply as its run started it (from `startRun`). While it streams, only its run writes it (and a cancel
+     * its flag, which no reader of the finished message uses) and the tree around it stays as it is, so the
+     * finished message is this plus what is written here: no read back, one round trip per reply less (a hundred
+     * replies ending at once wait on a hundred fewer reads).
      */
     started?: MessageRecord;
     status: Exclude<MessageStatus, 'streaming'>;
