@@ -27,6 +27,11 @@ export function countChange(
     });
 }
 
+/** The usage of a user who holds nothing yet: what a new account starts with. */
+export function emptyUsage(userId: string): Omit<UsageRecord, 'createdAt' | 'updatedAt'> {
+  return { userId, projects: 0, sessions: 0, storedBytes: 0, pendingBytes: 0, pendingUploads: {} };
+}
+
 export async function getUsage(db: Db, userId: string): Promise<UsageRecord | null> {
   const { Item } = await db.entities.usage
     .build(GetItemCommand)
@@ -110,14 +115,7 @@ async function countUsage(db: Db, userId: string): Promise<Omit<UsageRecord, 'cr
       ConsistentRead: true,
     })
   ).map((item) => item.projectId as string);
-  const usage: Awaited<ReturnType<typeof countUsage>> = {
-    userId,
-    projects: projectIds.length,
-    sessions: 0,
-    storedBytes: 0,
-    pendingBytes: 0,
-    pendingUploads: {},
-  };
+  const usage = { ...emptyUsage(userId), projects: projectIds.length };
   for (const projectId of projectIds) {
     const children = await queryAll(db, {
       IndexName: 'GSI1',

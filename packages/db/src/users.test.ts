@@ -3,6 +3,7 @@ import type { Db } from './db.js';
 import { newId } from './ids.js';
 import { createProject, listProjects } from './projects.js';
 import { createTestDb } from './testing.js';
+import { getUsage } from './usage.js';
 import { createUserWithEmailClaim, getUserByEmail } from './users.js';
 
 let db: Db;
@@ -21,6 +22,47 @@ describe('email claim', () => {
     const winners = results.filter((result) => result !== null);
     expect(winners).toHaveLength(1);
     expect((await getUserByEmail(db, email))?.userId).toBe(winners[0]?.userId);
+  });
+});
+
+describe('a new account', () => {
+  it('starts with its usage counted, so its first project is one transaction', async () => {
+    const created = await createUserWithEmailClaim(db, {
+      userId: newId(),
+      email: `fresh.${newId()}@example.com`,
+      name: 'fresh',
+      passwordHash: 'h',
+    });
+    if (!created) throw new Error('not created');
+    expect(await getUsage(db, created.userId)).toMatchObject({
+      projects: 0,
+      sessions: 0,
+      storedBytes: 0,
+      pendingBytes: 0,
+      pendingUploads: {},
+    });
+    const sent: string[] = [];
+    db.documentClient.middlewareStack.add(
+      (next, context) => (args) => {
+        sent.push(String(context.commandName));
+        return next(args);
+      },
+      { step: 'initialize', name: 'count-first-project-calls' },
+    );
+    try {
+      const project = await createProject(db, {
+        userId: created.userId,
+        projectId: newId(),
+        name: 'first',
+        description: '',
+        maxProjects: 5,
+      });
+      expect(project?.name).toBe('first');
+    } finally {
+      db.documentClient.middlewareStack.remove('count-first-project-calls');
+    }
+    expect(sent).toEqual(['TransactWriteItemsCommand']);
+    expect((await getUsage(db, created.userId))?.projects).toBe(1);
   });
 });
 

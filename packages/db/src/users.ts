@@ -9,6 +9,7 @@ import {
 import type { Db } from './db.js';
 import { isConditionFailure, isTransactionConditionFailure } from './errors.js';
 import type { LoginGuardRecord, UserRecord } from './records.js';
+import { emptyUsage } from './usage.js';
 
 /**
  * Writes the user and the claim on its email in one transaction: under concurrent registrations of one
@@ -18,7 +19,7 @@ export async function createUserWithEmailClaim(
   db: Db,
   input: { userId: string; email: string; name: string; passwordHash: string },
 ): Promise<UserRecord | null> {
-  const { user, emailClaim } = db.entities;
+  const { user, emailClaim, usage } = db.entities;
   try {
     const { ToolboxItems } = await executeTransactWrite(
       emailClaim
@@ -28,6 +29,12 @@ export async function createUserWithEmailClaim(
       user
         .build(PutTransaction)
         .item(input)
+        .options({ condition: { attr: 'userId', exists: false } }),
+      // Counted from the start: a new account's first project is one transaction, not a refused one, a count
+      // of what the account holds, a put and the transaction again (`withUsage`).
+      usage
+        .build(PutTransaction)
+        .item(emptyUsage(input.userId))
         .options({ condition: { attr: 'userId', exists: false } }),
     );
     return ToolboxItems[1];
