@@ -10,8 +10,9 @@ beforeAll(async () => {
   db = await createTestDb();
 });
 
-/** A session with no project around it: these tests are about the messages. */
-async function putBareSession(sessionId: string): Promise<void> {
+/** A question and its reply started in a session with no project around it: these tests are about the messages. */
+async function startBareRun() {
+  const [sessionId, runId, replyId] = [newId(), newId(), newId()];
   await db.documentClient.send(
     new PutCommand({
       TableName: db.tableName,
@@ -31,26 +32,25 @@ async function putBareSession(sessionId: string): Promise<void> {
       },
     }),
   );
+  const started = await startRun(db, {
+    sessionId,
+    runId,
+    clientMessageId: newId(),
+    question: { messageId: newId(), content: 'how many?', edited: false },
+    assistantMessageId: replyId,
+    provider: 'offline',
+    model: 'm',
+    maxMessages: 10,
+    treeVersion: 0,
+    position: positionBelow(null),
+  });
+  if (started.outcome !== 'started') throw new Error(`not started: ${started.outcome}`);
+  return { sessionId, runId, replyId, started };
 }
 
 describe('the end of a run', () => {
   it('returns the reply exactly as stored, without reading it back, and frees the session', async () => {
-    const sessionId = newId();
-    await putBareSession(sessionId);
-    const [runId, replyId] = [newId(), newId()];
-    const started = await startRun(db, {
-      sessionId,
-      runId,
-      clientMessageId: newId(),
-      question: { messageId: newId(), content: 'how many?', edited: false },
-      assistantMessageId: replyId,
-      provider: 'offline',
-      model: 'm',
-      maxMessages: 10,
-      treeVersion: 0,
-      position: positionBelow(null),
-    });
-    if (started.outcome !== 'started') throw new Error(started.outcome);
+    const { sessionId, runId, replyId, started } = await startBareRun();
     const finished = await finishRun(db, {
       sessionId,
       messageId: replyId,
@@ -85,22 +85,7 @@ describe('the end of a run', () => {
 
 describe("a reply's tool calls", () => {
   it('are stored as JSON text, so numbers DynamoDB cannot hold (1e20, 1e-200) are kept exactly', async () => {
-    const sessionId = newId();
-    await putBareSession(sessionId);
-    const [runId, questionId, replyId] = [newId(), newId(), newId()];
-    const started = await startRun(db, {
-      sessionId,
-      runId,
-      clientMessageId: newId(),
-      question: { messageId: questionId, content: 'q', edited: false },
-      assistantMessageId: replyId,
-      provider: 'offline',
-      model: 'm',
-      maxMessages: 10,
-      treeVersion: 0,
-      position: positionBelow(null),
-    });
-    expect(started.outcome).toBe('started');
+    const { sessionId, runId, replyId } = await startBareRun();
     const toolCalls = [
       { callId: 'c', name: 'run_sql', input: { sql: 'x' }, output: { rows: [[1e20, 1e-200, -0.5]] } },
     ];
