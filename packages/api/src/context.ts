@@ -17,6 +17,7 @@ import type { LlmProvider } from './chat/llm/types.js';
 import { clientAddress } from './client-address.js';
 import { type Clock, systemClock } from './clock.js';
 import type { ApiEnv } from './env.js';
+import { FileWork } from './file/processing.js';
 import { type Logger, silentLogger } from './logger.js';
 import { CursorCodec } from './pagination.js';
 import { type QuotaSettings, quotaSettings } from './quotas.js';
@@ -46,7 +47,7 @@ export interface ApiDeps {
   chatLimiter: RateLimiter;
   files: FileSettings;
   /** Where uploads wait their turn to be validated and profiled. */
-  fileWork: WorkQueue;
+  fileWork: FileWork;
   /** DS Bro's SQL: the tables' local copies, the queue queries wait in, and their limits. */
   tables: TableCache;
   queryWork: WorkQueue;
@@ -135,9 +136,9 @@ export function createApiDeps({
       threads: env.DUCKDB_THREADS,
       maxRows: MAX_KEPT_ROWS,
     },
-    fileWork: new WorkQueue({
+    fileWork: new FileWork({
       perServer: env.FILE_PROCESSING_CONCURRENCY,
-      perKey: env.FILE_PROCESSING_PER_USER,
+      perUser: env.FILE_PROCESSING_PER_USER,
     }),
     files: {
       maxUploadBytes: env.MAX_UPLOAD_BYTES,

@@ -1,5 +1,6 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, onTestFinished } from 'vitest';
 import { createTestApi, postToPresignedUrl, signUp, type TestApi } from '../../test/helpers.js';
+import { FileWork, SMALL_FILE_BYTES } from './processing.js';
 
 /**
  * Valid CSVs that once ended FAILED as "a problem on our side" (or with a wrong reason), through the real path:
@@ -111,5 +112,74 @@ describe('valid files that strict DuckDB cannot sniff', () => {
     expect(file.failureReason).toBeUndefined();
     expect(file.metadata?.rowCount).toBe(rowCount);
     expect(file.metadata?.columns.map((column) => column.name)).toEqual(names);
+  });
+});
+
+describe('small files beside large ones', () => {
+  it('run in a lane of their own: a large file in the only slot does not hold one up', async () => {
+    const lanes = new FileWork({ perServer: 1, perUser: 1 });
+    const order: string[] = [];
+    let releaseLarge: () => void = () => undefined;
+    const large = lanes.run('a', SMALL_FILE_BYTES + 1, async () => {
+      order.push('large started');
+      await new Promise<void>((resolve) => {
+        releaseLarge = resolve;
+      });
+      order.push('large done');
+    });
+    const nextLarge = lanes.run('b', 2 * SMALL_FILE_BYTES, async () => {
+      order.push('next large started');
+    });
+    await lanes.run('b', SMALL_FILE_BYTES, async () => {
+      order.push('small done');
+    });
+    releaseLarge();
+    await Promise.all([large, nextLarge]);
+    expect(order).toEqual(['large started', 'small done', 'large done', 'next large started']);
+  });
+
+  it('profiles a small upload while a large one is still processing, with one slot for large files', async () => {
+    const lanesApi = await createTestApi({ FILE_PROCESSING_CONCURRENCY: '1', CONFIRM_WAIT_MS: '0' });
+    onTestFinished(() => lanesApi.close());
+    const [first, second] = [await signUp(lanesApi), await signUp(lanesApi)];
+    const upload = async (account: typeof first, name: string, csv: string) => {
+      const project = await account.as.project.create({ name });
+      const { file, upload } = await account.as.file.createUpload({
+        projectId: project.id,
+        filename: `${name}.csv`,
+        size: Buffer.byteLength(csv),
+        contentType: 'text/csv',
+      });
+      expect(await postToPresignedUrl(upload, csv)).toBe(204);
+      return file.id;
+    };
+    const rows = Array.from(
+      { length: 1_200_000 },
+      (_, i) => `${i},region ${i % 13},${(i * 0.37).toFixed(2)}`,
+    );
+    const largeCsv = `id,region,amount\n${rows.join('\n')}\n`;
+    expect(Buffer.byteLength(largeCsv)).toBeGreaterThan(SMALL_FILE_BYTES);
+    const largeId = await upload(first, 'large', largeCsv);
+    const smallId = await upload(second, 'small', 'id,region\n1,north\n2,south\n');
+
+    expect((await first.as.file.confirm({ fileId: largeId })).status).toBe('PROCESSING');
+    expect((await second.as.file.confirm({ fileId: smallId })).status).toBe('PROCESSING');
+    // Which one is profiled first: before the lanes, the small file waited for the large one's slot.
+    const finished: string[] = [];
+    while (finished.length < 2) {
+      const [large, small] = await Promise.all([
+        first.as.file.byId({ fileId: largeId }),
+        second.as.file.byId({ fileId: smallId }),
+      ]);
+      for (const [name, file] of [
+        ['large', large],
+        ['small', small],
+      ] as const) {
+        expect(file.status).not.toBe('FAILED');
+        if (file.status === 'COMPLETED' && !finished.includes(name)) finished.push(name);
+      }
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+    expect(finished).toEqual(['small', 'large']);
   });
 });

@@ -7,12 +7,40 @@ import { profileTable, writeCsvTable } from '../analysis/profile.js';
 import type { ApiDeps } from '../context.js';
 import { errorSummary } from '../logger.js';
 import { InspectionStoppedError, ObjectTooLargeError, StorageUnavailableError } from '../storage/s3.js';
+import { WorkQueue } from '../work-queue.js';
 import { PARQUET_CONTENT_TYPE, previewObjectKey, tableObjectKey } from './keys.js';
 import { PREVIEW_ROWS } from './schema.js';
 
 /** A PROCESSING file whose run started longer ago than this is taken over (its server went away). */
 export const PROCESSING_STALE_MS = 15 * 60_000;
-/** How many rows the stored preview keeps; `file.preview` serves up to this many. */
+
+/** Files up to this size are processed in a lane of their own. */
+export const SMALL_FILE_BYTES = 8 * 1024 * 1024;
+/** How many more small files than large ones are processed at once. */
+const SMALL_FILE_LANE_FACTOR = 3;
+
+/**
+ * Where files wait their turn to be processed: a few at once on this server (`perServer`), `perUser` for one
+ * user. Small files have a lane of their own, so that large ones (minutes each) cannot hold up everyone's small
+ * ones (a fraction of a second); more of them run at once, since they mostly wait on the store and the
+ * database and take little of DuckDB's memory.
+ */
+export class FileWork {
+  private readonly large: WorkQueue;
+  private readonly small: WorkQueue;
+
+  constructor(limits: { perServer: number; perUser: number }) {
+    this.large = new WorkQueue({ perServer: limits.perServer, perKey: limits.perUser });
+    this.small = new WorkQueue({
+      perServer: limits.perServer * SMALL_FILE_LANE_FACTOR,
+      perKey: limits.perUser,
+    });
+  }
+
+  run<T>(userId: string, bytes: number, task: () => Promise<T>): Promise<T> {
+    return (bytes <= SMALL_FILE_BYTES ? this.small : this.large).run(userId, task);
+  }
+}
 
 const OUT_OF_ORDER =
   'We could not process this file because of a problem on our side. Please upload it again.';
@@ -39,7 +67,7 @@ export async function startProcessing(
 
   // Processing waits its turn: a few files at once on this server, one at a time per user.
   const run = deps.background.run(
-    deps.fileWork.run(claimed.userId, () => processClaimed(deps, claimed, objectSize)),
+    deps.fileWork.run(claimed.userId, objectSize, () => processClaimed(deps, claimed, objectSize)),
   );
   let timer: NodeJS.Timeout | undefined;
   const waited = new Promise<null>((resolve) => {
@@ -55,7 +83,9 @@ export async function startProcessing(
  * same queue, and waits for the outcome.
  */
 export function processGeneratedTable(deps: ApiDeps, file: FileRecord): Promise<FileRecord> {
-  return deps.background.run(deps.fileWork.run(file.userId, () => processClaimed(deps, file, file.size)));
+  return deps.background.run(
+    deps.fileWork.run(file.userId, file.size, () => processClaimed(deps, file, file.size)),
+  );
 }
 
 /** Never rejects: every way out ends the file COMPLETED or FAILED (or leaves it to a newer claim). */
