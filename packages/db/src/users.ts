@@ -12,8 +12,8 @@ import type { LoginGuardRecord, UserRecord } from './records.js';
 import { emptyUsage } from './usage.js';
 
 /**
- * Writes the user and the claim on its email in one transaction: under concurrent registrations of one
- * email exactly one succeeds. Returns `null` when the email is taken.
+ * Writes the user, the claim on its email and its (empty) usage in one transaction: under concurrent
+ * registrations of one email exactly one succeeds. Returns `null` when the email is taken.
  */
 export async function createUserWithEmailClaim(
   db: Db,

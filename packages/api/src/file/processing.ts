@@ -65,7 +65,7 @@ export async function startProcessing(
   // Someone else holds it or has finished it: confirming twice is harmless.
   if (!claimed) return (await getFile(deps.db, file.fileId)) ?? file;
 
-  // Processing waits its turn: a few files at once on this server, one at a time per user.
+  // Processing waits its turn (`FileWork`): a few files at once on this server, one at a time per user.
   const run = deps.background.run(
     deps.fileWork.run(claimed.userId, objectSize, () => processClaimed(deps, claimed, objectSize)),
   );
