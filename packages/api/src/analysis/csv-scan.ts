@@ -300,7 +300,7 @@ class HeaderSniffer {
  * A record's fields as DuckDB reads them (RFC 4180 quoting, a quote inside a quoted field written twice); the
  * line end's CR, if any, stays on the last field.
  */
-export function splitRecord(text: string, delimiter: Delimiter): string[] {
+function splitRecord(text: string, delimiter: Delimiter): string[] {
   const fields: string[] = [];
   let field = '';
   let quoted = false;

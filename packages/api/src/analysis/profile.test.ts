@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { scanCsv } from './csv-scan.js';
 import { Analytics } from './duckdb.js';
-import { generatedColumnNames, profileCsv } from './profile.js';
+import { generatedColumnNames, profileTable, writeCsvTable } from './profile.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'leonidas-profile-'));
 const analytics = new Analytics({ memoryLimit: '256MB', threads: 2, tempDirectory: join(dir, 'spill') });
@@ -18,15 +18,12 @@ async function profileOf(content: string, previewRows = 50) {
   writeFileSync(path, content);
   const scan = await scanCsv(path);
   if (!scan.ok) throw new Error(scan.reason);
-  return analytics.withConnection((connection) =>
-    profileCsv(connection, {
-      path,
-      delimiter: scan.delimiter,
-      previewRows,
-      tablePath: `${path}.parquet`,
-      firstRecord: scan.firstRecord,
-    }),
-  );
+  // As processing does: the CSV read once into its Parquet table, then the table profiled.
+  return analytics.withConnection(async (connection) => {
+    const input = { path, delimiter: scan.delimiter, tablePath: `${path}.parquet` };
+    const table = await writeCsvTable(connection, { ...input, firstRecord: scan.firstRecord });
+    return profileTable(connection, { ...input, previewRows, ...table });
+  });
 }
 
 /** A deterministic pseudo-random generator, so the data is varied but the test repeatable. */
@@ -38,7 +35,7 @@ function generator(seed: number) {
   };
 }
 
-describe('profileCsv', () => {
+describe('profiling a CSV', () => {
   it('matches statistics computed independently on generated data', async () => {
     const random = generator(42);
     const rows = Array.from({ length: 5000 }, (_, i) => {

@@ -28,26 +28,6 @@ export interface TableColumn {
 }
 
 /**
- * Profiles a CSV the scanner has validated (column types, nulls, exact distinct counts, min/max/mean) and
- * writes its rows to `tablePath` as Parquet: the CSV is read once, with DuckDB's own detection of the header
- * and of the types over the whole file; the statistics, the preview and every later query read the Parquet copy.
- */
-export async function profileCsv(
-  connection: DuckDBConnection,
-  input: {
-    path: string;
-    delimiter: Delimiter;
-    previewRows: number;
-    tablePath: string;
-    /** The fields of the file's first line, as the scanner read them: they tell whether it is a header. */
-    firstRecord: readonly string[];
-  },
-): Promise<{ profile: CsvProfile; preview: CsvPreview }> {
-  const { columns, hasHeader } = await writeCsvTable(connection, input);
-  return profileTable(connection, { ...input, columns, hasHeader });
-}
-
-/**
  * Writes a CSV's rows to `tablePath` as Parquet, read the way DuckDB reads the file by itself (its own detection
  * of the header and of the types over the whole file, in the dialect the scanner checked), and tells whether
  * the first line is a header: DuckDB names the columns of a file without one `column0`, `column1`, ..., so
@@ -73,7 +53,10 @@ export async function writeCsvTable(
   return { columns, hasHeader: await sniffHeader(connection, input.path, input.delimiter) };
 }
 
-/** The statistics and the preview of a table just written by `writeCsvTable`. */
+/**
+ * The profile (column types, nulls, exact distinct counts, min/max/mean) and the preview of a table just written
+ * by `writeCsvTable`: they, and every later query, read the Parquet copy, not the CSV.
+ */
 export async function profileTable(
   connection: DuckDBConnection,
   input: {

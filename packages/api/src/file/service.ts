@@ -42,12 +42,29 @@ export function toFile(record: FileRecord): File {
  * missing one, and so is one whose project is being deleted in the background.
  */
 async function requireFile(deps: ApiDeps, input: Owner & { fileId: string }): Promise<FileRecord> {
+  const [record] = await requireFileAnd(deps, input, async () => undefined);
+  return record;
+}
+
+/**
+ * `requireFile`, with `alongside` run while the project is read (one round trip less), once the record shows the
+ * file is this user's. The file's NOT_FOUND comes first, whatever `alongside` did.
+ */
+async function requireFileAnd<T>(
+  deps: ApiDeps,
+  input: Owner & { fileId: string },
+  alongside: (record: FileRecord) => Promise<T>,
+): Promise<[FileRecord, T]> {
   const record = await getFileRecord(deps.db, input.fileId);
   if (!record || record.userId !== input.userId) throw notFound('File');
-  if (!(await getProject(deps.db, { userId: input.userId, projectId: record.projectId }))) {
-    throw notFound('File');
-  }
-  return record;
+  const [project, extra] = await Promise.allSettled([
+    getProject(deps.db, { userId: input.userId, projectId: record.projectId }),
+    alongside(record),
+  ]);
+  if (project.status === 'rejected') throw project.reason;
+  if (!project.value) throw notFound('File');
+  if (extra.status === 'rejected') throw extra.reason;
+  return [record, extra.value];
 }
 
 function contentTypeFor(filename: string, declared: string): string {
@@ -163,20 +180,12 @@ function uploadRefusal(deps: ApiDeps, usage: UsageRecord, size: number): AppErro
 }
 
 export async function confirmFile(deps: ApiDeps, input: Owner & { fileId: string }): Promise<File> {
-  // As `requireFile`, with the object's size asked beside the project: one round trip less before processing.
-  const file = await getFileRecord(deps.db, input.fileId);
-  if (!file || file.userId !== input.userId) throw notFound('File');
-  const finished = file.status === 'COMPLETED' || file.status === 'FAILED';
-  const [project, size] = await Promise.allSettled([
-    getProject(deps.db, { userId: input.userId, projectId: file.projectId }),
-    finished ? null : deps.storage.size(file.objectKey),
-  ]);
-  // In the order `requireFile` then the size check would fail: NOT_FOUND first, whatever the store said.
-  if (project.status === 'rejected') throw project.reason;
-  if (!project.value) throw notFound('File');
-  if (finished) return toFile(file);
-  if (size.status === 'rejected') throw size.reason;
-  const objectSize = size.value;
+  const finished = (file: FileRecord) => file.status === 'COMPLETED' || file.status === 'FAILED';
+  // The object's size is asked while the project is read.
+  const [file, objectSize] = await requireFileAnd(deps, input, async (record) =>
+    finished(record) ? null : deps.storage.size(record.objectKey),
+  );
+  if (finished(file)) return toFile(file);
   if (objectSize === null) {
     throw new AppError(
       'CONFLICT',
