@@ -1,4 +1,7 @@
-import { mkdtempSync, rmSync } from 'node:fs';
+import { once } from 'node:events';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { generateCredentials, type ObjectStore, startObjectStore } from '@leonidas/object-store';
@@ -69,5 +72,44 @@ describe('isMissingObject', () => {
     [new Error('socket hang up'), false],
   ])('%o -> %s', (error, missing) => {
     expect(isMissingObject(error)).toBe(missing);
+  });
+});
+
+describe('a file upload', () => {
+  it('is sent again, whole, when the connection drops under it (the SDK does not retry a stream body)', async () => {
+    const path = join(directory, 'table.parquet');
+    writeFileSync(path, Buffer.alloc(200_000, 7));
+    const received: number[] = [];
+    // A store that drops the first connection part-way through the body, then takes the upload.
+    const flaky = createServer((req, res) => {
+      let bytes = 0;
+      req.on('data', (chunk: Buffer) => {
+        bytes += chunk.length;
+      });
+      if (received.push(0) === 1) {
+        setTimeout(() => req.socket.destroy(), 5);
+        return;
+      }
+      req.on('end', () => {
+        received[received.length - 1] = bytes;
+        res.writeHead(200, { etag: '"t"' }).end();
+      });
+    });
+    flaky.listen(0, '127.0.0.1');
+    await once(flaky, 'listening');
+    const { port } = flaky.address() as AddressInfo;
+    const upload = new Storage({
+      bucket,
+      region: 'us-east-1',
+      endpoint: `http://127.0.0.1:${port}`,
+      credentials,
+    });
+    try {
+      await upload.uploadFile('projects/p/tables/t.parquet', path, 'application/vnd.apache.parquet');
+    } finally {
+      upload.destroy();
+      flaky.close();
+    }
+    expect(received).toEqual([0, 200_000]);
   });
 });

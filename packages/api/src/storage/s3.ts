@@ -32,6 +32,9 @@ export interface StorageConfig {
  * that were never confirmed (a backstop to the server's own sweep; see infra/terraform).
  */
 export const UPLOAD_STATE_TAG = 'leonidas-state';
+/** Tries of a file upload on a dropped connection: the SDK's own default for the requests it retries. */
+const UPLOAD_ATTEMPTS = 3;
+
 const tagging = (state: 'pending' | 'confirmed') =>
   `<Tagging><TagSet><Tag><Key>${UPLOAD_STATE_TAG}</Key><Value>${state}</Value></Tag></TagSet></Tagging>`;
 
@@ -172,18 +175,31 @@ export class Storage {
     );
   }
 
-  /** Streams a local file into the object, never holding it in memory. */
+  /**
+   * Streams a local file into the object, never holding it in memory. The SDK does not retry a request whose
+   * body is a stream (it cannot read it twice), so one dropped connection (a keep-alive socket the store closed
+   * as it was reused) would fail the upload: it is tried again here, from a fresh read of the file, as the SDK
+   * retries any other request.
+   */
   async uploadFile(key: string, path: string, contentType: string): Promise<void> {
     const { size } = await stat(path);
-    await this.client.send(
-      new PutObjectCommand({
-        Bucket: this.bucket,
-        Key: key,
-        Body: createReadStream(path),
-        ContentLength: size,
-        ContentType: contentType,
-      }),
-    );
+    for (let attempt = 1; ; attempt++) {
+      try {
+        await this.client.send(
+          new PutObjectCommand({
+            Bucket: this.bucket,
+            Key: key,
+            Body: createReadStream(path),
+            ContentLength: size,
+            ContentType: contentType,
+          }),
+        );
+        return;
+      } catch (error) {
+        if (!(error instanceof StorageUnavailableError) || attempt >= UPLOAD_ATTEMPTS) throw error;
+        await new Promise((resolve) => setTimeout(resolve, 100 * attempt));
+      }
+    }
   }
 
   /** The stored JSON value, or null when there is no such object. */
