@@ -47,6 +47,51 @@ describe('DynamoDB Local launcher', () => {
     await expect(ensureTable(stopped, 'leonidas')).rejects.toThrow();
   }, 120_000); // two JVM starts, which take far longer on a loaded machine
 
+  it('answers a transaction only once it is committed, so a JVM killed right after its answer keeps it', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'leonidas-ddb-commit-'));
+    const key = { userId: 'u1', projectId: 'p1' };
+    const first = await startDynamoDbLocal({ dbPath: dir });
+    try {
+      expect(first.connection.acknowledgesBeforeCommit).toBe(true);
+      await ensureTable(first.connection, 'leonidas');
+      const documentClient = createDocumentClient(first.connection);
+      const sent: string[] = [];
+      documentClient.middlewareStack.add(
+        (next, context) => (args) => {
+          sent.push(String(context.commandName));
+          return next(args);
+        },
+        { step: 'finalizeRequest' },
+      );
+      // A project is created in a transaction (the project and the user's quota), after setting up the quota.
+      await createProject(createDb(documentClient, 'leonidas'), {
+        ...key,
+        name: 'kept',
+        description: '',
+        maxProjects: 1,
+      });
+      // DynamoDB Local queued the COMMIT when it answered; the read that came after it has run, so it is done.
+      expect(sent.slice(-2)).toEqual(['TransactWriteItemsCommand', 'DescribeTableCommand']);
+      const jvm = listeningSockets(processTree(process.pid))?.find(
+        (socket) => socket.port === first.port,
+      )?.pid;
+      if (!jvm) throw new Error('no JVM found on the port');
+      process.kill(jvm, 'SIGKILL');
+      await first.exited;
+      documentClient.destroy();
+    } finally {
+      await first.stop();
+    }
+    const second = await startDynamoDbLocal({ dbPath: dir });
+    try {
+      const db = createDb(createDocumentClient(second.connection), 'leonidas');
+      expect((await getProject(db, key))?.name).toBe('kept');
+    } finally {
+      await second.stop();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }, 120_000);
+
   it('keeps its data private: other credentials see an empty database, no web page may call it', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'leonidas-ddb-private-'));
     const owner = generateLocalCredentials();

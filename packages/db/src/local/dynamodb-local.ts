@@ -19,7 +19,13 @@ export interface DynamoDbLocal {
   endpoint: string;
   port: number;
   /** The connection that sees the data: this endpoint, region and access key. */
-  connection: { region: string; endpoint: string; credentials: LocalCredentials };
+  connection: {
+    region: string;
+    endpoint: string;
+    credentials: LocalCredentials;
+    /** Set when the data is on disk (see `DynamoConnection`). */
+    acknowledgesBeforeCommit: boolean;
+  };
   /**
    * Whether it listens on loopback only. Without a JDK (a JRE has no compiler for the loopback launcher) it
    * listens on every interface, and only the secret access key id keeps the data private.
@@ -153,7 +159,12 @@ export async function startDynamoDbLocal(options: DynamoDbLocalOptions = {}): Pr
   try {
     const port = await launch.port(() => output, options.readyTimeoutMs ?? 60_000);
     const endpoint = `http://127.0.0.1:${port}`;
-    const connection = { region: LOCAL_REGION, endpoint, credentials };
+    const connection = {
+      region: LOCAL_REGION,
+      endpoint,
+      credentials,
+      acknowledgesBeforeCommit: options.dbPath !== undefined,
+    };
     await waitUntilReady(child, connection, options.readyTimeoutMs ?? 30_000, () => output);
     return { endpoint, port, connection, loopbackOnly, exited, stop: () => stopChild(child) };
   } catch (error) {
