@@ -334,8 +334,13 @@ export async function subscribe(
   input: Owner & { signIn: SignIn; sessionId: string; lastEventId?: string | undefined },
   signal: AbortSignal | undefined,
 ) {
-  const session = await requireTree(deps, input);
-  if (!(await deps.signIns.isActive(input.signIn.loginId))) throw new AppError('UNAUTHORIZED', SIGNED_OUT);
+  // The sign-in is read alongside the session (one round trip less before the stream starts); someone else's
+  // session is still NOT_FOUND first, as `Promise.all` rejects with the first check's error.
+  const [session, signedIn] = await Promise.all([
+    requireTree(deps, input),
+    deps.signIns.isActive(input.signIn.loginId),
+  ]);
+  if (!signedIn) throw new AppError('UNAUTHORIZED', SIGNED_OUT);
   return watchedEvents(deps, { ...input, session }, signal);
 }
 
