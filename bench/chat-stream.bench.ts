@@ -1,7 +1,8 @@
 /**
  * 100 chat sessions streaming at once from a stand-in model that emits a token every 20 ms: the latency the
  * whole stack adds from model token to client event (p50/p99), and server RSS per active stream, vs the same
- * tokens relayed by a bare Node SSE handler, measured in the same run. Each server first carries a few warm-up
+ * tokens relayed by a bare Node SSE handler, measured in the same run; and, to show the floor of the stack itself,
+ * by a tRPC subscription with nothing behind it (`trpc-relay-server.ts`). Each server first carries a few warm-up
  * streams, so what is measured is the cost of streams, not of code loaded and compiled on first use.
  */
 import { type ChildProcess, fork } from 'node:child_process';
@@ -129,9 +130,32 @@ async function leonidas(modelUrl: string, workDir: string) {
   }
 }
 
-async function relay(modelUrl: string) {
+/** How a relay without sessions is reached: its script, its stream's path, and how its events read. */
+interface Relay {
+  script: string;
+  path: string;
+  /** The token stamps in one message event's data. */
+  stamps(data: string): string;
+  /** The event that ends a stream. */
+  doneEvent: string;
+}
+
+const BARE_RELAY: Relay = {
+  script: 'relay-server.ts',
+  path: '/stream',
+  stamps: (data) => data,
+  doneEvent: 'done',
+};
+const TRPC_RELAY: Relay = {
+  script: 'trpc-relay-server.ts',
+  path: '/trpc/relay',
+  stamps: (data) => (JSON.parse(data) as { json: ChatEvent }).json.text ?? '',
+  doneEvent: 'return',
+};
+
+async function relay(modelUrl: string, server: Relay) {
   const port = await freePort();
-  const child: ChildProcess = fork(join(import.meta.dirname, 'relay-server.ts'), [modelUrl, String(port)], {
+  const child: ChildProcess = fork(join(import.meta.dirname, server.script), [modelUrl, String(port)], {
     execArgv: ['--import', 'tsx'],
     stdio: 'ignore',
   });
@@ -143,15 +167,16 @@ async function relay(modelUrl: string) {
         { length: count },
         () =>
           new Promise<void>((resolve, reject) => {
-            const source = new EventSource(`http://127.0.0.1:${port}/stream`);
-            source.onmessage = (event) => samples.push(...latencies(String(event.data), nowMs()));
-            source.addEventListener('done', () => {
+            const source = new EventSource(`http://127.0.0.1:${port}${server.path}`);
+            source.onmessage = (event) =>
+              samples.push(...latencies(server.stamps(String(event.data)), nowMs()));
+            source.addEventListener(server.doneEvent, () => {
               source.close();
               resolve();
             });
             source.onerror = () => {
               source.close();
-              reject(new Error('relay stream failed'));
+              reject(new Error(`${server.script} stream failed`));
             };
           }),
       ),
@@ -175,7 +200,8 @@ async function main() {
   const workDir = mkdtempSync(join(tmpdir(), 'leonidas-bench-chat-'));
   const model = await startTokenModel(TOKENS, INTERVAL_MS);
   try {
-    const base = await relay(model.baseUrl);
+    const base = await relay(model.baseUrl, BARE_RELAY);
+    const framework = await relay(model.baseUrl, TRPC_RELAY);
     const full = await leonidas(model.baseUrl, workDir);
     const perStreamKb = (r: { idle: number; peak: number }) => (r.peak - r.idle) / SESSIONS / 1024;
     const row = (name: string, r: { samples: number[]; idle: number; peak: number }) => ({
@@ -188,11 +214,23 @@ async function main() {
     console.log(
       `\n${SESSIONS} concurrent sessions, ${TOKENS} tokens each, one every ${INTERVAL_MS} ms (after ${WARMUP} warm-up streams each)`,
     );
-    console.table([row('bare Node SSE relay (baseline)', base), row('Leonidas chat.onEvents', full)]);
-    const p50Ratio = percentile(full.samples, 50) / percentile(base.samples, 50);
-    const p99Ratio = percentile(full.samples, 99) / percentile(base.samples, 99);
-    const memoryRatio = perStreamKb(full) / Math.max(1 / 1024, perStreamKb(base));
+    console.table([
+      row('bare Node SSE relay (baseline)', base),
+      row('tRPC SSE relay, no storage (floor)', framework),
+      row('Leonidas chat.onEvents', full),
+    ]);
+    const ratios = (r: typeof base) => ({
+      p50: percentile(r.samples, 50) / percentile(base.samples, 50),
+      p99: percentile(r.samples, 99) / percentile(base.samples, 99),
+      memory: perStreamKb(r) / Math.max(1 / 1024, perStreamKb(base)),
+    });
+    const floor = ratios(framework);
+    const { p50: p50Ratio, p99: p99Ratio, memory: memoryRatio } = ratios(full);
     console.log(`added latency p50 ratio: ${p50Ratio.toFixed(2)}, p99 ratio: ${p99Ratio.toFixed(2)}`);
+    // What tRPC's SSE (the transport the design names) costs before any of Leonidas' own work.
+    console.log(
+      `tRPC relay alone / bare relay: p50 ${floor.p50.toFixed(2)}, p99 ${floor.p99.toFixed(2)}, memory ${floor.memory.toFixed(2)}`,
+    );
     reportGoal(`chat relay added p99 / bare relay p99 at ${SESSIONS} streams`, p99Ratio, '<=', 2);
     reportGoal('chat relay memory per stream / bare relay', memoryRatio, '<=', 1.25);
   } finally {

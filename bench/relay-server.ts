@@ -3,6 +3,7 @@
  * framework, auth, persistence or fan-out. Arguments: model base URL, port.
  */
 import { createServer } from 'node:http';
+import { takeModelTokens } from './token-model.js';
 
 const [modelUrl, port] = process.argv.slice(2) as [string, string];
 
@@ -12,18 +13,9 @@ createServer(async (_req, res) => {
   const decoder = new TextDecoder();
   let buffer = '';
   for await (const chunk of upstream.body ?? []) {
-    buffer += decoder.decode(chunk as Uint8Array, { stream: true });
-    let end = buffer.indexOf('\n\n');
-    while (end >= 0) {
-      const line = buffer.slice(0, end);
-      buffer = buffer.slice(end + 2);
-      end = buffer.indexOf('\n\n');
-      const data = line.replace(/^data: /, '');
-      if (data === '[DONE]') continue;
-      const content = (JSON.parse(data) as { choices: { delta: { content?: string } }[] }).choices[0]?.delta
-        .content;
-      if (content) res.write(`data: ${content}\n\n`);
-    }
+    const { tokens, rest } = takeModelTokens(buffer + decoder.decode(chunk as Uint8Array, { stream: true }));
+    buffer = rest;
+    for (const token of tokens) res.write(`data: ${token}\n\n`);
   }
   res.end('event: done\ndata: end\n\n');
 }).listen(Number(port), '127.0.0.1', () => process.send?.('ready'));

@@ -41,3 +41,21 @@ export async function startTokenModel(
       }),
   };
 }
+
+/**
+ * The token texts in what a relay has read of the model's stream so far, and what is left of an event not yet
+ * whole: how both bench relays parse the stream, so that they differ only in how they send the tokens on.
+ */
+export function takeModelTokens(buffer: string): { tokens: string[]; rest: string } {
+  const tokens: string[] = [];
+  let rest = buffer;
+  for (let end = rest.indexOf('\n\n'); end >= 0; end = rest.indexOf('\n\n')) {
+    const data = rest.slice(0, end).replace(/^data: /, '');
+    rest = rest.slice(end + 2);
+    if (data === '[DONE]') continue;
+    const content = (JSON.parse(data) as { choices: { delta: { content?: string } }[] }).choices[0]?.delta
+      .content;
+    if (content) tokens.push(content);
+  }
+  return { tokens, rest };
+}
