@@ -1,7 +1,8 @@
 /**
  * Authenticated `project.list` through the whole stack (production build: Express, helmet, CORS, the request log,
- * tRPC, superjson, zod, dynamodb-toolbox) vs a plain Express handler doing the same JWT check and Query,
- * both against one DynamoDB Local, driven by autocannon in the same run. Prints both and their ratio.
+ * tRPC, superjson, zod, dynamodb-toolbox) vs a plain Express handler doing the same JWT check and Query, and vs
+ * the same work as a bare tRPC query (the floor of the stack), all against one DynamoDB Local, driven by
+ * autocannon in the same run. Prints each and their ratios.
  */
 import { type ChildProcess, fork } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
@@ -77,10 +78,23 @@ async function main() {
     ).json()) as { items: unknown[] };
     if (baselineCheck.items.length !== PROJECTS)
       throw new Error('baseline does not return the same projects');
+    const floorCheck = (await (
+      await fetch(`http://127.0.0.1:${baselinePort}/trpc/projects`, {
+        headers: { authorization: `Bearer ${accessToken}` },
+      })
+    ).json()) as { result: { data: { json: { items: unknown[] } } } };
+    if (floorCheck.result.data.json.items.length !== PROJECTS)
+      throw new Error('the tRPC baseline does not return the same projects');
 
     const input = encodeURIComponent(JSON.stringify({ json: { limit: 20 } }));
     const results = [
       await load('plain Express (baseline)', baselineUrl, accessToken, baseline.pid ?? 0),
+      await load(
+        'tRPC + superjson, same work (floor)',
+        `http://127.0.0.1:${baselinePort}/trpc/projects`,
+        accessToken,
+        baseline.pid ?? 0,
+      ),
       await load(
         'Leonidas project.list',
         `${serverUrl}/trpc/project.list?input=${input}`,
@@ -101,9 +115,17 @@ async function main() {
         'server CPU µs/request': Math.round(r.cpuPerRequestUs),
       })),
     );
-    const [base, full] = results as [(typeof results)[0], (typeof results)[0]];
+    type Result = (typeof results)[0];
+    const [base, floor, full] = results as [Result, Result, Result];
     console.log(`p50 latency ratio: ${(full.p50 / base.p50).toFixed(2)}`);
     console.log(`server CPU per request ratio: ${(full.cpuPerRequestUs / base.cpuPerRequestUs).toFixed(2)}`);
+    // What tRPC's adapter and superjson cost before any of Leonidas' own work, and what Leonidas adds to them.
+    console.log(
+      `tRPC alone / plain Express: throughput ${(floor.rps / base.rps).toFixed(2)}, p99 ${(floor.p99 / base.p99).toFixed(2)}, CPU per request ${(floor.cpuPerRequestUs / base.cpuPerRequestUs).toFixed(2)}`,
+    );
+    console.log(
+      `Leonidas / tRPC alone: throughput ${(full.rps / floor.rps).toFixed(2)}, CPU per request ${(full.cpuPerRequestUs / floor.cpuPerRequestUs).toFixed(2)}`,
+    );
     reportGoal('project.list throughput / plain Express', full.rps / base.rps, '>=', 0.8);
     reportGoal('project.list p99 / plain Express p99', full.p99 / base.p99, '<=', 1.25);
   } finally {

@@ -5,7 +5,9 @@ import { startTokenModel, takeModelTokens } from '../token-model.js';
 it('reads every token of the stand-in model, however its stream is cut, and skips [DONE]', async () => {
   const model = await startTokenModel(5, 1);
   try {
-    const body = await (await fetch(`${model.baseUrl}/chat/completions`, { method: 'POST', body: '{}' })).text();
+    const body = await (
+      await fetch(`${model.baseUrl}/chat/completions`, { method: 'POST', body: '{}' })
+    ).text();
     const whole = takeModelTokens(body);
     expect(whole.tokens).toHaveLength(5);
     expect(whole.tokens.every((token) => /^\d+\.\d{3} $/.test(token))).toBe(true);
