@@ -1,4 +1,4 @@
-import { DescribeTableCommand, DynamoDBClient, type TransactWriteItemsInput } from '@aws-sdk/client-dynamodb';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 
 export interface DynamoConnection {
@@ -14,11 +14,10 @@ export interface DynamoConnection {
    */
   available?: (() => boolean) | undefined;
   /**
-   * For DynamoDB Local keeping its data on disk: it answers a TransactWriteItems before the transaction's
-   * COMMIT has run (it queues the COMMIT and returns), so a JVM killed at that moment loses a write the caller
-   * was told is done. A transaction's call then also waits for a read that queues behind that COMMIT.
+   * Additions to the client for this endpoint's own ways: DynamoDB Local on disk makes a transaction wait for
+   * its COMMIT (`local/commits.ts`). Embedded-only code stays out of what the cloud deployment calls.
    */
-  acknowledgesBeforeCommit?: boolean | undefined;
+  configureClient?: ((client: DynamoDBClient) => void) | undefined;
 }
 
 /** The database cannot be reached right now; trying again later may work. */
@@ -82,26 +81,8 @@ export function createDocumentClient(connection: DynamoConnection): DynamoDBDocu
       { step: 'initialize', name: 'leonidasDatabaseAvailable' },
     );
   }
-  if (connection.acknowledgesBeforeCommit) {
-    client.middlewareStack.add(
-      (next, context) => async (args) => {
-        const output = await next(args);
-        if (context.commandName === 'TransactWriteItemsCommand') {
-          const tableName = tableOf(args.input as TransactWriteItemsInput);
-          // DynamoDB Local runs its database jobs one at a time, in order: this read runs after the COMMIT.
-          if (tableName) await client.send(new DescribeTableCommand({ TableName: tableName }));
-        }
-        return output;
-      },
-      { step: 'initialize', name: 'leonidasWaitForCommit' },
-    );
-  }
+  connection.configureClient?.(client);
   return DynamoDBDocumentClient.from(client, {
     marshallOptions: { removeUndefinedValues: true, convertClassInstanceToMap: false },
   });
-}
-
-function tableOf(input: TransactWriteItemsInput): string | undefined {
-  const [first] = input.TransactItems ?? [];
-  return (first?.Put ?? first?.Update ?? first?.Delete ?? first?.ConditionCheck)?.TableName;
 }

@@ -52,7 +52,6 @@ describe('DynamoDB Local launcher', () => {
     const key = { userId: 'u1', projectId: 'p1' };
     const first = await startDynamoDbLocal({ dbPath: dir });
     try {
-      expect(first.connection.acknowledgesBeforeCommit).toBe(true);
       await ensureTable(first.connection, 'leonidas');
       const documentClient = createDocumentClient(first.connection);
       const sent: string[] = [];

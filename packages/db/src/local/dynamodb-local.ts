@@ -7,6 +7,7 @@ import { tmpdir } from 'node:os';
 import { delimiter, dirname, join } from 'node:path';
 import { ListTablesCommand } from '@aws-sdk/client-dynamodb';
 import { createDocumentClient } from '../client.js';
+import { waitForCommits } from './commits.js';
 import {
   LISTENING_PREFIX,
   LOOPBACK_LAUNCHER_CLASS,
@@ -23,8 +24,8 @@ export interface DynamoDbLocal {
     region: string;
     endpoint: string;
     credentials: LocalCredentials;
-    /** Set when the data is on disk (see `DynamoConnection`). */
-    acknowledgesBeforeCommit: boolean;
+    /** With the data on disk, a transaction waits for its COMMIT (`waitForCommits`). */
+    configureClient?: typeof waitForCommits;
   };
   /**
    * Whether it listens on loopback only. Without a JDK (a JRE has no compiler for the loopback launcher) it
@@ -163,7 +164,7 @@ export async function startDynamoDbLocal(options: DynamoDbLocalOptions = {}): Pr
       region: LOCAL_REGION,
       endpoint,
       credentials,
-      acknowledgesBeforeCommit: options.dbPath !== undefined,
+      ...(options.dbPath ? { configureClient: waitForCommits } : {}),
     };
     await waitUntilReady(child, connection, options.readyTimeoutMs ?? 30_000, () => output);
     return { endpoint, port, connection, loopbackOnly, exited, stop: () => stopChild(child) };
