@@ -18,27 +18,39 @@ import { reportGoal, startBenchStack } from './support.js';
 const DURATION_SECONDS = Number(process.env.BENCH_DURATION ?? 10);
 const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 32);
 const PROJECTS = 20;
+const WARMUP_SECONDS = Number(process.env.BENCH_WARMUP ?? 5);
 
 const children: ChildProcess[] = [];
 const stopChildren = () => {
   for (const child of children) child.kill('SIGTERM');
 };
 
+interface Target {
+  title: string;
+  url: string;
+  pid: number;
+}
+
+const drive = (target: Target, token: string, duration: number) =>
+  autocannon({
+    url: target.url,
+    connections: CONNECTIONS,
+    duration,
+    headers: { authorization: `Bearer ${token}` },
+  });
+
 /**
  * Drives one server; also reads the CPU time its process used per request, which (unlike req/s) does not
  * depend on what else the machine is doing: the figure that says where a gap comes from.
  */
-async function load(title: string, url: string, token: string, pid: number) {
-  const run = (duration: number) =>
-    autocannon({ url, connections: CONNECTIONS, duration, headers: { authorization: `Bearer ${token}` } });
-  await run(2); // warm-up: JIT, connection pools
-  const cpuBefore = cpuMs(pid);
-  const result = await run(DURATION_SECONDS);
-  const cpuPerRequestUs = ((cpuMs(pid) - cpuBefore) * 1000) / Math.max(1, result.requests.total);
+async function load(target: Target, token: string) {
+  const cpuBefore = cpuMs(target.pid);
+  const result = await drive(target, token, DURATION_SECONDS);
+  const cpuPerRequestUs = ((cpuMs(target.pid) - cpuBefore) * 1000) / Math.max(1, result.requests.total);
   const failures = result.errors + result.non2xx;
-  if (failures > 0) throw new Error(`${title}: ${failures} failed requests`);
+  if (failures > 0) throw new Error(`${target.title}: ${failures} failed requests`);
   return {
-    title,
+    title: target.title,
     rps: result.requests.average,
     p50: result.latency.p50,
     p99: result.latency.p99,
@@ -87,21 +99,24 @@ async function main() {
       throw new Error('the tRPC baseline does not return the same projects');
 
     const input = encodeURIComponent(JSON.stringify({ json: { limit: 20 } }));
-    const results = [
-      await load('plain Express (baseline)', baselineUrl, accessToken, baseline.pid ?? 0),
-      await load(
-        'tRPC + superjson, same work (floor)',
-        `http://127.0.0.1:${baselinePort}/trpc/projects`,
-        accessToken,
-        baseline.pid ?? 0,
-      ),
-      await load(
-        'Leonidas project.list',
-        `${serverUrl}/trpc/project.list?input=${input}`,
-        accessToken,
-        stack.pid,
-      ),
+    const targets: Target[] = [
+      { title: 'plain Express (baseline)', url: baselineUrl, pid: baseline.pid ?? 0 },
+      {
+        title: 'tRPC + superjson, same work (floor)',
+        url: `http://127.0.0.1:${baselinePort}/trpc/projects`,
+        pid: baseline.pid ?? 0,
+      },
+      {
+        title: 'Leonidas project.list',
+        url: `${serverUrl}/trpc/project.list?input=${input}`,
+        pid: stack.pid,
+      },
     ];
+    // Every server is warmed up before any is measured: DynamoDB Local's JVM, which all of them query, gets
+    // faster as it compiles, and warming each just before its own run favoured whichever ran last.
+    for (const target of targets) await drive(target, accessToken, WARMUP_SECONDS);
+    const results = [];
+    for (const target of targets) results.push(await load(target, accessToken));
 
     console.log(
       `\nproject.list, ${PROJECTS} projects a page, ${CONNECTIONS} connections, ${DURATION_SECONDS} s each`,
