@@ -70,7 +70,7 @@ describe('DynamoDB Local launcher', () => {
         maxProjects: 1,
       });
       // DynamoDB Local queued the COMMIT when it answered; the read that came after it has run, so it is done.
-      expect(sent.slice(-2)).toEqual(['TransactWriteItemsCommand', 'DescribeTableCommand']);
+      expect(sent.slice(-2)).toEqual(['TransactWriteItemsCommand', 'GetItemCommand']);
       const jvm = listeningSockets(processTree(process.pid))?.find(
         (socket) => socket.port === first.port,
       )?.pid;
