@@ -1,5 +1,6 @@
-import { type Entity, EntityFormatter, type FormattedItem, type Query, QueryCommand } from 'dynamodb-toolbox';
+import { type Entity, type FormattedItem, type Query, QueryCommand } from 'dynamodb-toolbox';
 import type { Db } from './db.js';
+import { formatterOf } from './formatting.js';
 import { type GlobalIndexName, keyAttributesOf, type LeonidasTable } from './table.js';
 
 export type StartKey = Record<string, unknown>;
@@ -34,8 +35,7 @@ export async function queryPage<ENTITY extends Entity>(
   const last = pageItems.at(-1);
   const nextKey =
     Items.length > options.limit && last ? pickKey(last, query.index as GlobalIndexName | undefined) : null;
-  const formatter = entity.build(EntityFormatter);
-  return { items: pageItems.map((raw) => formatter.format(raw) as FormattedItem<ENTITY>), nextKey };
+  return { items: pageItems.map(formatterOf(entity)), nextKey };
 }
 
 function pickKey(item: Record<string, unknown>, index: GlobalIndexName | undefined): StartKey {
