@@ -117,15 +117,9 @@ describe('formatterOf', () => {
     };
     const toolbox = vi.spyOn(EntityFormatter.prototype, 'format');
     onTestFinished(() => toolbox.mockRestore());
-    expect(formatterOf(db.entities.project)(stored)).toEqual({
-      userId: 'u1',
-      projectId: 'p1',
-      name: 'Churn',
-      description: '',
-      version: 2,
-      createdAt: '2026-11-27T00:00:00.000Z',
-      updatedAt: '2026-11-27T01:00:00.000Z',
-    });
+    const { pk: _pk, sk: _sk, _et, ...record } = stored;
+    expect(formatterOf(db.entities.project)(stored)).toEqual(record);
+    expect(Object.keys(record)).toHaveLength(7);
     // Compiled: a whole item does not go through the toolbox's formatter.
     expect(toolbox).not.toHaveBeenCalled();
     // Another entity's item under the same keys is refused, by the toolbox's own formatter and error.
