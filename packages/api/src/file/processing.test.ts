@@ -20,15 +20,20 @@ beforeAll(async () => {
 });
 afterAll(() => api.close());
 
-async function confirmUpload(csv: string) {
-  const { file, upload } = await owner.as.file.createUpload({
-    projectId,
-    filename: 'values.csv',
+/** Uploads `csv` into the project by presigned POST, as a browser does; the new file's id. */
+async function uploaded(account: typeof owner, project: string, filename: string, csv: string) {
+  const { file, upload } = await account.as.file.createUpload({
+    projectId: project,
+    filename,
     size: Buffer.byteLength(csv),
     contentType: 'text/csv',
   });
   expect(await postToPresignedUrl(upload, csv)).toBe(204);
-  return owner.as.file.confirm({ fileId: file.id });
+  return file.id;
+}
+
+async function confirmUpload(csv: string) {
+  return owner.as.file.confirm({ fileId: await uploaded(owner, projectId, 'values.csv', csv) });
 }
 
 describe('special values profile as such', () => {
@@ -142,17 +147,8 @@ describe('small files beside large ones', () => {
     const lanesApi = await createTestApi({ FILE_PROCESSING_CONCURRENCY: '1', CONFIRM_WAIT_MS: '0' });
     onTestFinished(() => lanesApi.close());
     const [first, second] = [await signUp(lanesApi), await signUp(lanesApi)];
-    const upload = async (account: typeof first, name: string, csv: string) => {
-      const project = await account.as.project.create({ name });
-      const { file, upload } = await account.as.file.createUpload({
-        projectId: project.id,
-        filename: `${name}.csv`,
-        size: Buffer.byteLength(csv),
-        contentType: 'text/csv',
-      });
-      expect(await postToPresignedUrl(upload, csv)).toBe(204);
-      return file.id;
-    };
+    const upload = async (account: typeof first, name: string, csv: string) =>
+      uploaded(account, (await account.as.project.create({ name })).id, `${name}.csv`, csv);
     const rows = Array.from(
       { length: 1_200_000 },
       (_, i) => `${i},region ${i % 13},${(i * 0.37).toFixed(2)}`,
