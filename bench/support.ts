@@ -1,6 +1,6 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { createWriteStream, readFileSync, statSync } from 'node:fs';
+import { createWriteStream, openSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { ensureTable, freePort, startDynamoDbLocal } from '@leonidas/db/local';
 import { generateCredentials, startObjectStore } from '@leonidas/object-store';
@@ -8,9 +8,16 @@ import { generateCredentials, startObjectStore } from '@leonidas/object-store';
 /** Starts the production build of the server as its own process, as `pnpm start` does. */
 export function spawnServer(env: Record<string, string>): ChildProcess {
   const nodeArgs = process.env.BENCH_SERVER_NODE_ARGS?.split(' ').filter(Boolean) ?? [];
+  // BENCH_SERVER_LOG=<file>: the server's log lines go there, from `info` on (e.g. each file's stage times).
+  const log = process.env.BENCH_SERVER_LOG ? openSync(process.env.BENCH_SERVER_LOG, 'a') : 'ignore';
   return spawn(process.execPath, [...nodeArgs, join(import.meta.dirname, '../apps/server/dist/main.js')], {
-    env: { ...process.env, NODE_ENV: 'production', ...env },
-    stdio: 'ignore',
+    env: {
+      ...process.env,
+      NODE_ENV: 'production',
+      ...env,
+      ...(log === 'ignore' ? {} : { LOG_LEVEL: 'info' }),
+    },
+    stdio: ['ignore', log, log],
   });
 }
 

@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { CsvScanner, MAX_COLUMNS, MAX_RECORD_BYTES, scanCsv } from './csv-scan.js';
+import { Shape } from './value-shapes.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'leonidas-scan-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -166,5 +167,36 @@ describe('scanCsv keeps the first line, for telling a header', () => {
       }
       expect(chunked.end()).toEqual(result);
     }
+  });
+});
+
+describe('scanCsv tells the shapes of each column’s values', () => {
+  const { Integer: INT, Double: DBL, Boolean: BOOL, Date: DATE } = Shape;
+  const shapesOf = (bytes: Buffer, size: number) => {
+    const scanner = new CsvScanner();
+    for (let offset = 0; offset < bytes.length; offset += size) {
+      expect(scanner.push(bytes.subarray(offset, offset + size))).toBeUndefined();
+    }
+    const result = scanner.end();
+    if (!result.ok) throw new Error(result.reason);
+    return result.shapes;
+  };
+
+  it.each([
+    [
+      'LF line ends, the header left out',
+      'id,amount,flag,day,name\n1,1.5,true,2024-01-31,x\n22,,false,2024-02-29,"7"\n',
+      [INT | DBL, DBL, BOOL, DATE, 0],
+    ],
+    ['CRLF line ends', 'a,b\r\n1,2\r\n3,true\r\n', [INT | DBL, 0]],
+    ['no final line end', 'a,b\n1,2\n3,4.25', [INT | DBL, DBL]],
+    ['an empty last value', 'a,b\n1,2\n3,\n', [INT | DBL, INT | DBL]],
+    ['blank lines', 'a,b\n\n1,2\n\n', [INT | DBL, INT | DBL]],
+    ['a quoted number', 'a,b\n"1",2\n', [0, INT | DBL]],
+    ['mixed line ends', 'a,b\n1,2\r\n3,4\n', [0, 0]],
+    ['a value too long to be a number', `a\n${'1'.repeat(60)}\n`, [0]],
+  ])('%s, whatever the chunking', (_label, content, expected) => {
+    const bytes = Buffer.from(content);
+    for (const size of [bytes.length, 1, 2, 3, 7]) expect(shapesOf(bytes, size)).toEqual(expected);
   });
 });

@@ -1,6 +1,7 @@
 import { isUtf8 } from 'node:buffer';
 import { createReadStream } from 'node:fs';
 import { DELIMITERS, type Delimiter } from '@leonidas/db';
+import { ANY_SHAPE, shapeOf } from './value-shapes.js';
 
 export type CsvScan =
   | {
@@ -12,6 +13,11 @@ export type CsvScan =
       hasBom: boolean;
       /** The fields of the file's first line (the header, if it has one), unquoted. */
       firstRecord: string[];
+      /**
+       * Per column, the `Shape`s every value after the first record has (0 for a column with a quoted value,
+       * and for every column of a file whose line ends are mixed).
+       */
+      shapes: number[];
     }
   | { ok: false; reason: string };
 
@@ -19,6 +25,8 @@ export type CsvScan =
 export const MAX_RECORD_BYTES = 1024 * 1024;
 /** More columns than this fail: profiling computes several statistics per column, all held at once. */
 export const MAX_COLUMNS = 1000;
+/** Longer than any value with a shape (`value-shapes.ts`), so a longer one stays longer when cut. */
+const MAX_CARRIED_BYTES = 48;
 
 const QUOTE = 0x22;
 const LF = 0x0a;
@@ -69,6 +77,16 @@ export class CsvScanner {
   private expectedFields: number | undefined;
   private records = 0;
 
+  /** Per column, the shapes of its values so far (from the second record on); see `value-shapes.ts`. */
+  private shapes: Uint8Array | undefined;
+  private column = 0;
+  private fieldQuoted = false;
+  /** The start of the field being read, when it began in an earlier chunk (at most a numeric value's length). */
+  private fieldCarry: Buffer | undefined;
+  private crlfLines = 0;
+  private lfLines = 0;
+  private lastByte = -1;
+
   push(chunk: Buffer): string | undefined {
     // A UTF-16 byte order mark: text, just not UTF-8 (its NUL bytes would otherwise read as binary data).
     const start = this.bytes === 0 ? chunk.subarray(0, 2).toString('hex') : '';
@@ -103,6 +121,10 @@ export class CsvScanner {
         reason: `The quoted field that starts on line ${this.quoteStartLine} is never closed: a closing double quote is missing.`,
       };
     }
+    // The last value, when the file does not end with a line end.
+    if (this.shapes !== undefined && this.shapes[this.column] !== 0) {
+      this.shapeField(Buffer.alloc(0), 0, 0, this.column, this.fieldQuoted);
+    }
     const failure = this.endRecord(this.fields + 1, this.recordHasContent);
     if (failure) return { ok: false, reason: failure };
     if (this.records === 0) return { ok: false, reason: 'The file is empty.' };
@@ -115,6 +137,8 @@ export class CsvScanner {
       bytes: this.bytes,
       hasBom: this.header.hasBom,
       firstRecord: splitRecord(this.header.firstLine(), delimiter),
+      // With both line ends, which one DuckDB takes for the line end (and so what ends a value) is its guess.
+      shapes: Array.from(this.shapes ?? [], (shape) => (this.crlfLines > 0 && this.lfLines > 0 ? 0 : shape)),
     };
   }
 
@@ -138,6 +162,13 @@ export class CsvScanner {
     let hasContent = this.recordHasContent;
     let recordBytes = this.recordBytes;
     let line = this.line;
+    let shapes = this.shapes;
+    let column = this.column;
+    let quoted = this.fieldQuoted;
+    let fieldStart = 0;
+    let carried = this.fieldCarry !== undefined;
+    let crlfLines = this.crlfLines;
+    let lfLines = this.lfLines;
     let failure: string | undefined;
     for (let i = 0; i < length; i++) {
       const byte = data[i] as number;
@@ -167,14 +198,38 @@ export class CsvScanner {
         state = State.Quoted;
         this.quoteStartLine = line;
         hasContent = true;
+        quoted = true;
         continue;
       }
       if (byte === delimiter) {
+        if (shapes !== undefined && shapes[column] !== 0) {
+          if (quoted || carried) {
+            this.shapeField(data, fieldStart, i, column, quoted);
+            carried = false;
+          } else shapes[column] = (shapes[column] as number) & shapeOf(data, fieldStart, i);
+        }
+        column++;
+        fieldStart = i + 1;
+        quoted = false;
         fields++;
         hasContent = true;
         state = State.FieldStart;
       } else if (byte === LF) {
+        const crlf = (i > 0 ? data[i - 1] : this.lastByte) === CR;
+        if (crlf) crlfLines++;
+        else lfLines++;
+        if (shapes !== undefined && shapes[column] !== 0) {
+          const end = crlf && i > fieldStart ? i - 1 : i;
+          if (quoted || carried) {
+            this.shapeField(data, fieldStart, end, column, quoted);
+            carried = false;
+          } else shapes[column] = (shapes[column] as number) & shapeOf(data, fieldStart, end);
+        }
+        column = 0;
+        fieldStart = i + 1;
+        quoted = false;
         failure = this.endRecord(fields + 1, hasContent);
+        shapes = this.shapes;
         fields = 0;
         hasContent = false;
         recordBytes = 0;
@@ -192,7 +247,41 @@ export class CsvScanner {
     this.recordHasContent = hasContent;
     this.recordBytes = recordBytes;
     this.line = line;
+    this.column = column;
+    this.fieldQuoted = quoted;
+    this.crlfLines = crlfLines;
+    this.lfLines = lfLines;
+    this.lastByte = data[length - 1] ?? this.lastByte;
+    // A value cut by the chunk's end: its start is kept (no more than a shaped value's length) for its end.
+    if (shapes !== undefined && shapes[column] !== 0 && !quoted && fieldStart < length) {
+      const start = data.subarray(fieldStart, fieldStart + MAX_CARRIED_BYTES);
+      this.fieldCarry = (
+        this.fieldCarry ? Buffer.concat([this.fieldCarry, start]) : Buffer.from(start)
+      ).subarray(0, MAX_CARRIED_BYTES);
+    }
     return failure;
+  }
+
+  /**
+   * The end of a value of a column that still has a shape (from the second record on): its shapes narrow the
+   * column's. A value cut by a chunk's end is read from its carried start; a quoted one has no shape.
+   */
+  private shapeField(data: Buffer, start: number, end: number, column: number, quoted: boolean): void {
+    const shapes = this.shapes as Uint8Array;
+    const carried = this.fieldCarry;
+    this.fieldCarry = undefined;
+    if (quoted || column >= shapes.length) {
+      shapes[column] = 0;
+      return;
+    }
+    if (carried === undefined) {
+      shapes[column] = (shapes[column] as number) & shapeOf(data, start, end);
+      return;
+    }
+    let value = Buffer.concat([carried, data.subarray(0, Math.min(end, MAX_CARRIED_BYTES))]);
+    // The line end's CR was the carried part's last byte.
+    if (end === 0 && data[0] === LF && value.at(-1) === CR) value = value.subarray(0, -1);
+    shapes[column] = (shapes[column] as number) & shapeOf(value, 0, value.length);
   }
 
   /** Blank lines are skipped, as DuckDB does; any other record must match the first one's field count. */
@@ -202,6 +291,7 @@ export class CsvScanner {
     if (this.expectedFields === undefined) {
       if (fields > MAX_COLUMNS) return tooManyColumns(fields);
       this.expectedFields = fields;
+      this.shapes = new Uint8Array(fields).fill(ANY_SHAPE);
       return undefined;
     }
     if (fields !== this.expectedFields) {

@@ -1,6 +1,7 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import fc from 'fast-check';
 import { afterAll, describe, expect, it } from 'vitest';
 import { scanCsv } from './csv-scan.js';
 import { Analytics } from './duckdb.js';
@@ -159,4 +160,110 @@ describe('profiling a CSV', () => {
     expect(generatedColumnNames(11).slice(0, 2)).toEqual(['column00', 'column01']);
     expect(generatedColumnNames(101).at(-1)).toBe('column100');
   });
+});
+
+/**
+ * A large file's types may come from DuckDB's sniff of its first rows, when the scan's shapes confirm them
+ * (`value-shapes.ts`): the table must be the one DuckDB's whole-file detection gives, value for value. Files of
+ * just over the sniffer's 20,480 rows, with columns whose later values do or do not change their type.
+ */
+describe('a large file typed from its first rows', () => {
+  const kinds = {
+    integers: (i: number) => String(i * 7 - 500),
+    decimals: (i: number) => (i % 3 === 0 ? '' : `${i % 50}.${i % 7}5`),
+    booleans: (i: number) => (i % 2 ? 'true' : 'false'),
+    dates: (i: number) => new Date(Date.UTC(2000, 0, 1) + (i % 9000) * 86_400_000).toISOString().slice(0, 10),
+    words: (i: number) => `w${i % 13}`,
+    quoted: (i: number) => `"${i % 17}"`,
+  } as const;
+  // What a later row may hold instead: each is read by DuckDB as another type, or as the same one.
+  const late = [
+    '1.5',
+    'x',
+    'TRUE',
+    '007',
+    '2024-02-30',
+    '2024-02-29',
+    '99',
+    '',
+    '1e3',
+    '-0',
+    't',
+    '12:30:00',
+  ];
+  const kindNames = Object.keys(kinds) as (keyof typeof kinds)[];
+
+  async function bothWays(content: string) {
+    const path = join(dir, `big${Math.random()}.csv`);
+    writeFileSync(path, content);
+    const scan = await scanCsv(path);
+    if (!scan.ok) throw new Error(scan.reason);
+    return analytics.withConnection(async (connection) => {
+      const base = { path, delimiter: scan.delimiter, firstRecord: scan.firstRecord };
+      const sampled = await writeCsvTable(connection, {
+        ...base,
+        tablePath: `${path}.a.parquet`,
+        records: scan.records,
+        shapes: scan.shapes,
+      });
+      const whole = await writeCsvTable(connection, { ...base, tablePath: `${path}.b.parquet` });
+      const difference = await connection.runAndReadAll(
+        `SELECT (SELECT count(*) FROM (FROM '${path}.a.parquet' EXCEPT ALL FROM '${path}.b.parquet')) + (SELECT count(*) FROM (FROM '${path}.b.parquet' EXCEPT ALL FROM '${path}.a.parquet')) AS rows`,
+      );
+      const types = async (file: string) =>
+        (await connection.runAndReadAll(`DESCRIBE FROM '${file}'`))
+          .getRowObjectsJson()
+          .map((row) => row.column_type);
+      return {
+        sampled,
+        whole,
+        differentRows: Number(difference.getRowObjectsJson()[0]?.rows),
+        types: [await types(`${path}.a.parquet`), await types(`${path}.b.parquet`)],
+      };
+    });
+  }
+
+  it('gives the whole-file detection’s table, and is used when it can be', async () => {
+    const detections: string[] = [];
+    await fc.assert(
+      fc.asyncProperty(
+        fc.record({
+          columns: fc.array(fc.constantFrom(...kindNames), { minLength: 1, maxLength: 4 }),
+          header: fc.boolean(),
+          crlf: fc.boolean(),
+          rows: fc.integer({ min: 20_530, max: 21_500 }),
+          changes: fc.array(
+            // Around the end of DuckDB's sample (20,480 rows), mostly after it.
+            fc.record({
+              column: fc.nat(3),
+              row: fc.integer({ min: 20_440, max: 20_529 }),
+              value: fc.constantFrom(...late),
+            }),
+            { maxLength: 2 },
+          ),
+        }),
+        async ({ columns, header, crlf, rows, changes }) => {
+          const lines = header ? [columns.map((kind, i) => `${kind}${i}`).join(',')] : [];
+          for (let row = 0; row < rows; row++) {
+            const values = columns.map((kind) => kinds[kind](row));
+            for (const change of changes) {
+              if (change.row === row && change.column < values.length) values[change.column] = change.value;
+            }
+            lines.push(values.join(','));
+          }
+          const result = await bothWays(`${lines.join(crlf ? '\r\n' : '\n')}\n`);
+          detections.push(result.sampled.detection);
+          expect(result.whole.detection).toBe('whole file');
+          expect(result.sampled.hasHeader).toBe(result.whole.hasHeader);
+          expect(result.sampled.columns).toEqual(result.whole.columns);
+          expect(result.types[0]).toEqual(result.types[1]);
+          expect(result.differentRows).toBe(0);
+        },
+      ),
+      { numRuns: 30, seed: 7 },
+    );
+    // Both ways were exercised.
+    expect(detections.filter((detection) => detection === 'sample').length).toBeGreaterThan(5);
+    expect(detections).toContain('whole file');
+  }, 120_000);
 });

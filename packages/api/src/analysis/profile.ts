@@ -2,6 +2,7 @@ import type { DuckDBConnection } from '@duckdb/node-api';
 import type { ColumnProfile, ColumnType, CsvMetadata as CsvProfile, Delimiter } from '@leonidas/db';
 import type { CellValue } from '../chat/schema.js';
 import { sqlIdentifier, sqlString } from './duckdb.js';
+import { confirmsType } from './value-shapes.js';
 
 /** The profile of a CSV, as stored and sent: the shapes are `@leonidas/db`'s. */
 export type { ColumnProfile, ColumnType, CsvMetadata as CsvProfile } from '@leonidas/db';
@@ -36,21 +37,77 @@ export interface TableColumn {
  */
 export async function writeCsvTable(
   connection: DuckDBConnection,
-  input: { path: string; delimiter: Delimiter; tablePath: string; firstRecord: readonly string[] },
-): Promise<{ columns: TableColumn[]; hasHeader: boolean }> {
+  input: {
+    path: string;
+    delimiter: Delimiter;
+    tablePath: string;
+    firstRecord: readonly string[];
+    /** The scan's rows and its shapes of the values: with them, a large file may skip the whole-file detection. */
+    records?: number;
+    shapes?: readonly number[];
+  },
+): Promise<{ columns: TableColumn[]; hasHeader: boolean; detection: 'sample' | 'whole file' }> {
+  const sampled =
+    input.shapes && (input.records ?? 0) > SNIFF_SAMPLE_ROWS
+      ? await confirmedSample(connection, { ...input, shapes: input.shapes })
+      : undefined;
+  if (sampled) {
+    await connection.run(copyToParquet(sampled.read, input.tablePath));
+    const columns = await tableColumns(connection, input.tablePath);
+    return { columns, hasHeader: sampled.hasHeader, detection: 'sample' };
+  }
+  const detection = 'whole file';
   await writeTable(connection, input);
   const columns = await tableColumns(connection, input.tablePath);
   const generated = generatedColumnNames(columns.length);
   const names = columns.map((column) => column.name);
-  if (names.some((name, i) => name !== generated[i])) return { columns, hasHeader: true };
+  if (names.some((name, i) => name !== generated[i])) return { columns, hasHeader: true, detection };
   const couldBeHeader =
     input.firstRecord.length === columns.length &&
     input.firstRecord.every((field, i) => {
       const name = field.trim().toLowerCase();
       return name === '' || name === generated[i]?.toLowerCase();
     });
-  if (!couldBeHeader) return { columns, hasHeader: false };
-  return { columns, hasHeader: await sniffHeader(connection, input.path, input.delimiter) };
+  if (!couldBeHeader) return { columns, hasHeader: false, detection };
+  return { columns, hasHeader: await sniffHeader(connection, input.path, input.delimiter), detection };
+}
+
+/** DuckDB's sniffer reads this many rows by default, from the file's start. */
+const SNIFF_SAMPLE_ROWS = 20_480;
+
+/**
+ * DuckDB's detection over the file's first rows (its sample, which it has read as these types), when the scan's
+ * shapes of the other values confirm that the whole file would be detected the same (`value-shapes.ts`): a
+ * column is only ever made less specific by more rows, and every value of a confirmed column has the strict
+ * form of its type. Returns the read with those
+ * types stated, or nothing when any column is not confirmed (the whole file is then detected, as before). The
+ * header is told from the first rows either way. This saves DuckDB's whole-file detection pass, which on a
+ * large file takes longer than the read itself and holds the file in memory.
+ */
+async function confirmedSample(
+  connection: DuckDBConnection,
+  input: { path: string; delimiter: Delimiter; shapes: readonly number[] },
+): Promise<{ read: string; hasHeader: boolean } | undefined> {
+  const reader = await connection.runAndReadAll(
+    `SELECT HasHeader, Columns, DateFormat FROM sniff_csv(${sqlString(input.path)}, ${dialect(input.delimiter)})`,
+  );
+  const sniffed = reader.getRowObjectsJson()[0];
+  const columns = sniffed?.Columns as { name: string; type: string }[] | undefined;
+  if (!sniffed || !Array.isArray(columns) || columns.length !== input.shapes.length) return undefined;
+  const hasHeader = sniffed.HasHeader === true;
+  const dateFormat = typeof sniffed.DateFormat === 'string' ? sniffed.DateFormat : null;
+  // The first record is left out of the shapes: a header, or else a row of the sample, read as its types.
+  const confirmed = columns.every((column, i) => confirmsType(column.type, input.shapes[i] ?? 0, dateFormat));
+  if (!confirmed) return undefined;
+  const types = columns.map((column) => `${sqlString(column.name)}: ${sqlString(column.type)}`);
+  const options = [
+    dialect(input.delimiter),
+    `header=${hasHeader}`,
+    `columns={${types.join(', ')}}`,
+    'null_padding=false',
+    `buffer_size=${CSV_BUFFER_BYTES}`,
+  ];
+  return { read: `read_csv(${sqlString(input.path)}, ${options.join(', ')})`, hasHeader };
 }
 
 /**
@@ -169,10 +226,11 @@ export async function writeTable(
   connection: DuckDBConnection,
   input: { path: string; delimiter: Delimiter; tablePath: string },
 ): Promise<void> {
-  await connection.run(
-    `COPY (SELECT * FROM ${readCsvSql(input.path, input.delimiter)}) TO ${sqlString(input.tablePath)} (FORMAT parquet, COMPRESSION zstd)`,
-  );
+  await connection.run(copyToParquet(readCsvSql(input.path, input.delimiter), input.tablePath));
 }
+
+const copyToParquet = (read: string, tablePath: string) =>
+  `COPY (SELECT * FROM ${read}) TO ${sqlString(tablePath)} (FORMAT parquet, COMPRESSION zstd)`;
 
 /**
  * The dialect the scanner checked, stated rather than guessed: DuckDB would otherwise take a data row that

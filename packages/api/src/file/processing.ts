@@ -121,6 +121,19 @@ async function processClaimed(deps: ApiDeps, file: FileRecord, objectSize: numbe
   try {
     const path = join(workDir, 'upload.csv');
     const tablePath = join(workDir, 'table.parquet');
+    // How long each stage took, for the log line of a processed file.
+    const took: Record<'download' | 'table' | 'statistics' | 'save', number> = {
+      download: 0,
+      table: 0,
+      statistics: 0,
+      save: 0,
+    };
+    let mark = performance.now();
+    const lap = (stage: keyof typeof took) => {
+      const now = performance.now();
+      took[stage] = Math.round(now - mark);
+      mark = now;
+    };
     // The scan runs on the chunks as they arrive; its first failure ends the download there.
     const scanner = new CsvScanner();
     let failure: string | undefined;
@@ -137,6 +150,7 @@ async function processClaimed(deps: ApiDeps, file: FileRecord, objectSize: numbe
         throw error;
       });
     await tagged;
+    lap('download');
     const scan = failure ? { ok: false as const, reason: failure } : scanner.end();
     if (!scan.ok) return await fail(scan.reason);
     const profiled = await deps.analytics
@@ -146,16 +160,21 @@ async function processClaimed(deps: ApiDeps, file: FileRecord, objectSize: numbe
           delimiter: scan.delimiter,
           tablePath,
           firstRecord: scan.firstRecord,
+          records: scan.records,
+          shapes: scan.shapes,
         });
+        lap('table');
         // The table goes to storage while its statistics are computed: both only read the Parquet file.
         tableUpload = deps.storage.uploadFile(tableKey, tablePath, PARQUET_CONTENT_TYPE);
         tableUpload.catch(() => undefined);
-        return profileTable(connection, {
+        const result = await profileTable(connection, {
           tablePath,
           delimiter: scan.delimiter,
           previewRows: PREVIEW_ROWS,
           ...table,
         });
+        lap('statistics');
+        return { ...result, detection: table.detection };
       })
       .then(
         (result) => ({ ok: true as const, ...result }),
@@ -179,13 +198,18 @@ async function processClaimed(deps: ApiDeps, file: FileRecord, objectSize: numbe
             'We could not read the values in this file as CSV. Check it opens in a spreadsheet and upload it again.',
       );
     }
-    const { profile, preview } = profiled;
+    const { profile, preview, detection } = profiled;
     await settled([
       tableUpload ?? Promise.resolve(),
       deps.storage.putJson(previewObjectKey(file.projectId, file.fileId), preview),
     ]);
     // This server has the table already: its first query needs no download.
     await deps.tables.adopt(file.fileId, tablePath);
+    lap('save');
+    deps.logger.info(
+      { fileId: file.fileId, bytes, rows: profile.rowCount, types: detection, ms: took },
+      'file processed',
+    );
     const completed = await finishProcessing(deps.db, {
       fileId: file.fileId,
       processingStartedAt: file.processingStartedAt ?? 0,
