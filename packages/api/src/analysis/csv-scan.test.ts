@@ -112,12 +112,21 @@ describe('scanCsv bounds its work', () => {
     expect(result.readBytes).toBeLessThanOrEqual(MAX_RECORD_BYTES + 64 * 1024);
   });
 
-  it('refuses a later row longer than 1 MB, naming its line', async () => {
-    const result = await scan(`a,b\n1,2\n3,"${'x'.repeat(MAX_RECORD_BYTES)}"\n5,6\n`);
+  it.each([
+    ['quoted', (long: string) => `"${long}"`],
+    ['unquoted', (long: string) => long],
+    ['quoted over lines', (long: string) => `"l1\nl2\n${long}"`],
+  ])('refuses a later row longer than 1 MB, naming its line: %s', async (_label, field) => {
+    const result = await scan(`a,b\n"x\ny",2\n3,${field('x'.repeat(MAX_RECORD_BYTES))}\n5,6\n`);
     expect(result).toMatchObject({
       ok: false,
-      reason: expect.stringMatching(/^The row that starts on line 3 is longer than 1 MB/),
+      reason: expect.stringMatching(/^The row that starts on line 4 is longer than 1 MB/),
     });
+  });
+
+  it('counts the lines inside quoted values when naming a later line', async () => {
+    const result = await scan('a,b\n"one\ntwo\nthree",2\n3,4,5\n');
+    expect(result).toMatchObject({ ok: false, reason: expect.stringMatching(/^Line 5 has 3 fields/) });
   });
 
   it('refuses more columns than the limit, saying how many', async () => {

@@ -173,12 +173,29 @@ export class CsvScanner {
     for (let i = 0; i < length; i++) {
       const byte = data[i] as number;
       if (++recordBytes > MAX_RECORD_BYTES) {
-        failure = `The row that starts on line ${this.recordStartLine} is longer than 1 MB; a row can be at most 1 MB (${MAX_RECORD_BYTES} bytes).`;
+        failure = this.rowTooLong();
         break;
       }
       if (state === State.Quoted) {
-        if (byte === QUOTE) state = State.QuoteInQuoted;
-        else if (byte === LF) line++;
+        if (byte === QUOTE) {
+          state = State.QuoteInQuoted;
+          continue;
+        }
+        if (byte === LF) line++;
+        // The rest of the quoted value up to its next quote, counting its lines.
+        let next = i + 1;
+        while (next < length) {
+          const following = data[next] as number;
+          if (following === QUOTE) break;
+          if (following === LF) line++;
+          next++;
+        }
+        recordBytes += next - i - 1;
+        i = next - 1;
+        if (recordBytes > MAX_RECORD_BYTES) {
+          failure = this.rowTooLong();
+          break;
+        }
         continue;
       }
       if (state === State.QuoteInQuoted) {
@@ -240,6 +257,19 @@ export class CsvScanner {
       } else if (byte !== CR) {
         state = State.Unquoted;
         hasContent = true;
+        // The rest of an unquoted value in a tight loop: only the bytes that end it (or a stray quote) matter.
+        let next = i + 1;
+        while (next < length) {
+          const following = data[next] as number;
+          if (following === delimiter || following === LF || following === QUOTE || following === CR) break;
+          next++;
+        }
+        recordBytes += next - i - 1;
+        i = next - 1;
+        if (recordBytes > MAX_RECORD_BYTES) {
+          failure = this.rowTooLong();
+          break;
+        }
       }
     }
     this.state = state;
@@ -282,6 +312,10 @@ export class CsvScanner {
     // The line end's CR was the carried part's last byte.
     if (end === 0 && data[0] === LF && value.at(-1) === CR) value = value.subarray(0, -1);
     shapes[column] = (shapes[column] as number) & shapeOf(value, 0, value.length);
+  }
+
+  private rowTooLong(): string {
+    return `The row that starts on line ${this.recordStartLine} is longer than 1 MB; a row can be at most 1 MB (${MAX_RECORD_BYTES} bytes).`;
   }
 
   /** Blank lines are skipped, as DuckDB does; any other record must match the first one's field count. */
