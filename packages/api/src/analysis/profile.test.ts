@@ -230,6 +230,7 @@ describe('a large file typed from its first rows', () => {
         fc.record({
           columns: fc.array(fc.constantFrom(...kindNames), { minLength: 1, maxLength: 4 }),
           header: fc.boolean(),
+          bom: fc.boolean(),
           crlf: fc.boolean(),
           rows: fc.integer({ min: 20_530, max: 21_500 }),
           changes: fc.array(
@@ -242,7 +243,7 @@ describe('a large file typed from its first rows', () => {
             { maxLength: 2 },
           ),
         }),
-        async ({ columns, header, crlf, rows, changes }) => {
+        async ({ columns, header, bom, crlf, rows, changes }) => {
           const lines = header ? [columns.map((kind, i) => `${kind}${i}`).join(',')] : [];
           for (let row = 0; row < rows; row++) {
             const values = columns.map((kind) => kinds[kind](row));
@@ -251,7 +252,8 @@ describe('a large file typed from its first rows', () => {
             }
             lines.push(values.join(','));
           }
-          const result = await bothWays(`${lines.join(crlf ? '\r\n' : '\n')}\n`);
+          const end = crlf ? '\r\n' : '\n';
+          const result = await bothWays(`${bom ? '\uFEFF' : ''}${lines.join(end)}${end}`);
           detections.push(result.sampled.detection);
           expect(result.whole.detection).toBe('whole file');
           expect(result.sampled.hasHeader).toBe(result.whole.hasHeader);

@@ -79,10 +79,10 @@ const SNIFF_SAMPLE_ROWS = 20_480;
  * DuckDB's detection over the file's first rows (its sample, which it has read as these types), when the scan's
  * shapes of the other values confirm that the whole file would be detected the same (`value-shapes.ts`): a
  * column is only ever made less specific by more rows, and every value of a confirmed column has the strict
- * form of its type. Returns the read with those
- * types stated, or nothing when any column is not confirmed (the whole file is then detected, as before). The
- * header is told from the first rows either way. This saves DuckDB's whole-file detection pass, which on a
- * large file takes longer than the read itself and holds the file in memory.
+ * form of its type. Returns the read with those types stated, or nothing when any column is not confirmed (the
+ * whole file is then detected, as before). The header is told from the first rows either way. This saves
+ * DuckDB's whole-file detection pass, which on a large file takes longer than the read itself and holds the
+ * file in memory.
  */
 async function confirmedSample(
   connection: DuckDBConnection,
