@@ -1,5 +1,6 @@
 import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
 
 const { dependencies } = JSON.parse(readFileSync(new URL('./package.json', import.meta.url), 'utf8'));
@@ -12,8 +13,12 @@ const { dependencies } = JSON.parse(readFileSync(new URL('./package.json', impor
  * stays out of the image: a development install has it.
  */
 const { outputFiles } = await build({
-  entryPoints: ['src/main.ts'],
-  outfile: 'dist/main.js',
+  // The worker thread large uploads are scanned in is a file of its own, beside the server (`server.ts`).
+  entryPoints: {
+    main: 'src/main.ts',
+    'scan-worker': fileURLToPath(import.meta.resolve('@leonidas/api/scan-worker')),
+  },
+  outdir: 'dist',
   bundle: true,
   platform: 'node',
   format: 'esm',

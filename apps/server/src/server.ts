@@ -1,6 +1,8 @@
+import { existsSync } from 'node:fs';
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
+import { Worker } from 'node:worker_threads';
 import {
   createApiDeps,
   finishAbandonedDeletions,
@@ -118,6 +120,7 @@ export async function startServer(
       logger,
       scratchDirectory: join(env.DATA_DIR, 'tmp', 'duckdb'),
       tableCacheDirectory: join(env.DATA_DIR, 'cache', 'tables'),
+      scanWorker: bundledScanWorker(),
     });
     const app = createApp({ env, deps, db, logger, storageOrigins: storageOrigins(storageConfig) });
 
@@ -209,4 +212,13 @@ function storageOrigins(config: StorageConfig): string[] {
     `https://${config.bucket}.s3.${config.region}.amazonaws.com`,
     `https://${config.bucket}.s3.amazonaws.com`,
   ];
+}
+
+/**
+ * Starts the worker thread large uploads are scanned in: the file the build writes beside the server's bundle.
+ * Run from its sources (`pnpm dev`, tests), the server has none and scans in line.
+ */
+function bundledScanWorker(): (() => Worker) | undefined {
+  const file = new URL('./scan-worker.js', import.meta.url);
+  return existsSync(file) ? () => new Worker(file) : undefined;
 }

@@ -1,6 +1,7 @@
 import { createHmac } from 'node:crypto';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import type { Worker } from 'node:worker_threads';
 import type { Db } from '@leonidas/db';
 import { Analytics } from './analysis/duckdb.js';
 import { writeTable } from './analysis/profile.js';
@@ -30,6 +31,8 @@ export interface FileSettings {
   uploadUrlTtlSeconds: number;
   downloadUrlTtlSeconds: number;
   confirmWaitMs: number;
+  /** Starts a worker thread running `analysis/scan-worker.ts`, where large files are scanned; else inline. */
+  scanWorker?: (() => Worker) | undefined;
 }
 
 /** Everything the procedures need, built once at start-up and shared by every request. */
@@ -72,6 +75,8 @@ export interface ApiDepsOptions {
   llm?: LlmProvider;
   /** How often live streams' logins are checked for a revocation made by another instance. */
   signInCheckIntervalMs?: number;
+  /** See `FileSettings.scanWorker`: the server's build has the worker's file. */
+  scanWorker?: () => Worker;
 }
 
 export function createApiDeps({
@@ -84,6 +89,7 @@ export function createApiDeps({
   tableCacheDirectory = join(tmpdir(), 'leonidas-tables'),
   llm = createProvider(env),
   signInCheckIntervalMs = 10_000,
+  scanWorker,
 }: ApiDepsOptions): ApiDeps {
   const secret = Buffer.from(env.JWT_SECRET);
   const analytics = new Analytics({
@@ -145,6 +151,7 @@ export function createApiDeps({
       uploadUrlTtlSeconds: env.UPLOAD_URL_TTL_SECONDS,
       downloadUrlTtlSeconds: env.DOWNLOAD_URL_TTL_SECONDS,
       confirmWaitMs: env.CONFIRM_WAIT_MS,
+      scanWorker,
     },
     quotas: quotaSettings(env),
   };

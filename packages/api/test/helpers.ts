@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { Worker } from 'node:worker_threads';
 import { PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { createDb, createDocumentClient } from '@leonidas/db';
 import { createTestDb, testConnection } from '@leonidas/db/testing';
@@ -53,6 +54,8 @@ export async function createTestApi(
     llm?: LlmProvider;
     signInCheckIntervalMs?: number;
     logger?: Logger;
+    /** Large files are scanned in this worker (`sourceScanWorker`), as the built server does. */
+    scanWorker?: () => Worker;
     /**
      * Where the API reaches DynamoDB Local and its object store, given their real endpoints: for fault tests
      * that put something they can break (a proxy) in between.
@@ -252,4 +255,15 @@ export function capturingLogger(): Logger & { lines: string[] } {
     );
   };
   return { lines, info: write('info'), warn: write('warn'), error: write('error') };
+}
+
+/**
+ * The scan's worker thread from its TypeScript source, loaded through tsx: the server starts its bundled copy
+ * (`apps/server`'s `dist/scan-worker.js`), which tests of this package do not have.
+ */
+export function sourceScanWorker(): Worker {
+  const url = JSON.stringify(new URL('../src/analysis/scan-worker.ts', import.meta.url).href);
+  return new Worker(`import('tsx/esm/api').then(({ tsImport }) => tsImport(${url}, ${url}));`, {
+    eval: true,
+  });
 }

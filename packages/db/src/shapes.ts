@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { DELIMITERS } from './delimiters.js';
 
 /**
  * The shapes of the structured attributes stored as documents (a file's profile and provenance, a reply's tool
@@ -10,9 +11,7 @@ export const COLUMN_TYPES = ['integer', 'number', 'boolean', 'date', 'datetime',
 export const columnType = z.enum(COLUMN_TYPES);
 export type ColumnType = z.infer<typeof columnType>;
 
-/** The CSV delimiters a file can have: what the scanner accepts and the profile records. */
-export const DELIMITERS = [',', ';', '\t', '|'] as const;
-export type Delimiter = (typeof DELIMITERS)[number];
+export { DELIMITERS, type Delimiter } from './delimiters.js';
 
 export const columnProfile = z.object({
   name: z.string(),

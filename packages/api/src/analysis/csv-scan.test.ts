@@ -2,8 +2,8 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { CsvScanner, MAX_COLUMNS, MAX_RECORD_BYTES, scanCsv } from './csv-scan.js';
-import { Shape } from './value-shapes.js';
+import { CsvScanner, MAX_COLUMNS, MAX_RECORD_BYTES, SAMPLED_LINES, scanCsv } from './csv-scan.js';
+import { ANY_SHAPE, Shape } from './value-shapes.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'leonidas-scan-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -179,16 +179,16 @@ describe('scanCsv keeps the first line, for telling a header', () => {
   });
 });
 
-describe('scanCsv tells the shapes of each column’s values', () => {
+describe('scanCsv tells the shapes of each column’s values, and which have a value early on', () => {
   const { Integer: INT, Double: DBL, Boolean: BOOL, Date: DATE } = Shape;
-  const shapesOf = (bytes: Buffer, size: number) => {
+  const scanInChunks = (bytes: Buffer, size: number) => {
     const scanner = new CsvScanner();
     for (let offset = 0; offset < bytes.length; offset += size) {
       expect(scanner.push(bytes.subarray(offset, offset + size))).toBeUndefined();
     }
     const result = scanner.end();
     if (!result.ok) throw new Error(result.reason);
-    return result.shapes;
+    return { shapes: result.shapes, sampledValues: result.sampledValues };
   };
 
   it.each([
@@ -196,16 +196,29 @@ describe('scanCsv tells the shapes of each column’s values', () => {
       'LF line ends, the header left out',
       'id,amount,flag,day,name\n1,1.5,true,2024-01-31,x\n22,,false,2024-02-29,"7"\n',
       [INT | DBL, DBL, BOOL, DATE, 0],
+      [true, true, true, true, true],
     ],
-    ['CRLF line ends', 'a,b\r\n1,2\r\n3,true\r\n', [INT | DBL, 0]],
-    ['no final line end', 'a,b\n1,2\n3,4.25', [INT | DBL, DBL]],
-    ['an empty last value', 'a,b\n1,2\n3,\n', [INT | DBL, INT | DBL]],
-    ['blank lines', 'a,b\n\n1,2\n\n', [INT | DBL, INT | DBL]],
-    ['a quoted number', 'a,b\n"1",2\n', [0, INT | DBL]],
-    ['mixed line ends', 'a,b\n1,2\r\n3,4\n', [0, 0]],
-    ['a value too long to be a number', `a\n${'1'.repeat(60)}\n`, [0]],
-  ])('%s, whatever the chunking', (_label, content, expected) => {
+    ['CRLF line ends', 'a,b\r\n1,2\r\n3,true\r\n', [INT | DBL, 0], [true, true]],
+    ['no final line end', 'a,b\n1,2\n3,4.25', [INT | DBL, DBL], [true, true]],
+    ['an empty last value', 'a,b\n1,2\n3,\n', [INT | DBL, INT | DBL], [true, true]],
+    ['blank lines', 'a,b\n\n1,2\n\n', [INT | DBL, INT | DBL], [true, true]],
+    ['a quoted number', 'a,b\n"1",2\n', [0, INT | DBL], [true, true]],
+    ['mixed line ends', 'a,b\n1,2\r\n3,4\n', [0, 0], [true, true]],
+    ['a value too long to be a number', `a\n${'1'.repeat(60)}\n`, [0], [true]],
+    // Empty, quoted empty and blank-first values are no sign of a value; a header's names are not either.
+    ['only empty values', 'a,b,c\n,"", x\n,,\n', [ANY_SHAPE, 0, 0], [false, false, false]],
+    ['quoted text', 'a,b\n"x, y",""""\n', [0, 0], [true, false]],
+  ])('%s, whatever the chunking', (_label, content, shapes, sampledValues) => {
     const bytes = Buffer.from(content);
-    for (const size of [bytes.length, 1, 2, 3, 7]) expect(shapesOf(bytes, size)).toEqual(expected);
+    for (const size of [bytes.length, 1, 2, 3, 7]) {
+      expect(scanInChunks(bytes, size)).toEqual({ shapes, sampledValues });
+    }
+  });
+
+  it('looks for early values on the first lines only', () => {
+    const late = `a,b\n${'1,\n'.repeat(SAMPLED_LINES)}2,3\n`;
+    expect(scanInChunks(Buffer.from(late), 64 * 1024).sampledValues).toEqual([true, false]);
+    const early = `a,b\n${'1,\n'.repeat(SAMPLED_LINES - 2)}2,3\n`;
+    expect(scanInChunks(Buffer.from(early), 64 * 1024).sampledValues).toEqual([true, true]);
   });
 });

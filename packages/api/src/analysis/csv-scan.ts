@@ -1,6 +1,7 @@
 import { isUtf8 } from 'node:buffer';
 import { createReadStream } from 'node:fs';
-import { DELIMITERS, type Delimiter } from '@leonidas/db';
+// Not the package's index: the scan's worker thread bundles this file alone (`scan-worker.ts`).
+import { DELIMITERS, type Delimiter } from '@leonidas/db/delimiters';
 import { ANY_SHAPE, shapeOf } from './value-shapes.js';
 
 export type CsvScan =
@@ -18,6 +19,12 @@ export type CsvScan =
        * and for every column of a file whose line ends are mixed).
        */
       shapes: number[];
+      /**
+       * Per column, whether it has a value that starts with a visible ASCII character on one of the first
+       * `SAMPLED_LINES` lines, after the first record: one DuckDB's sniffer reads, so the sample's type for the
+       * column is not the VARCHAR it gives a column it saw only empty.
+       */
+      sampledValues: boolean[];
     }
   | { ok: false; reason: string };
 
@@ -25,6 +32,8 @@ export type CsvScan =
 export const MAX_RECORD_BYTES = 1024 * 1024;
 /** More columns than this fail: profiling computes several statistics per column, all held at once. */
 export const MAX_COLUMNS = 1000;
+/** Lines surely within the rows DuckDB's sniffer reads by default (20,480, from the file's start). */
+export const SAMPLED_LINES = 20_000;
 /** Longer than any value with a shape (`value-shapes.ts`), so a longer one stays longer when cut. */
 const MAX_CARRIED_BYTES = 48;
 
@@ -79,6 +88,8 @@ export class CsvScanner {
 
   /** Per column, the shapes of its values so far (from the second record on); see `value-shapes.ts`. */
   private shapes: Uint8Array | undefined;
+  /** Per column, whether a value (not empty, not blank) was seen within DuckDB's sample, after the first record. */
+  private sampledValues: boolean[] = [];
   private column = 0;
   private fieldQuoted = false;
   /** The start of the field being read, when it began in an earlier chunk (at most a numeric value's length). */
@@ -122,9 +133,8 @@ export class CsvScanner {
       };
     }
     // The last value, when the file does not end with a line end.
-    if (this.shapes !== undefined && this.shapes[this.column] !== 0) {
-      this.shapeField(Buffer.alloc(0), 0, 0, this.column, this.fieldQuoted);
-    }
+    if (this.fieldCarry !== undefined)
+      this.endCarriedValue(Buffer.alloc(0), 0, this.column, this.fieldQuoted);
     const failure = this.endRecord(this.fields + 1, this.recordHasContent);
     if (failure) return { ok: false, reason: failure };
     if (this.records === 0) return { ok: false, reason: 'The file is empty.' };
@@ -139,6 +149,7 @@ export class CsvScanner {
       firstRecord: splitRecord(this.header.firstLine(), delimiter),
       // With both line ends, which one DuckDB takes for the line end (and so what ends a value) is its guess.
       shapes: Array.from(this.shapes ?? [], (shape) => (this.crlfLines > 0 && this.lfLines > 0 ? 0 : shape)),
+      sampledValues: this.sampledValues.slice(0, this.expectedFields ?? 0),
     };
   }
 
@@ -218,33 +229,39 @@ export class CsvScanner {
         quoted = true;
         continue;
       }
-      if (byte === delimiter) {
-        if (shapes !== undefined && shapes[column] !== 0) {
-          if (quoted || carried) {
-            this.shapeField(data, fieldStart, i, column, quoted);
-            carried = false;
-          } else shapes[column] = (shapes[column] as number) & shapeOf(data, fieldStart, i);
+      if (byte === delimiter || byte === LF) {
+        const lineEnd = byte === LF;
+        let end = i;
+        if (lineEnd) {
+          const crlf = (i > 0 ? data[i - 1] : this.lastByte) === CR;
+          if (crlf) crlfLines++;
+          else lfLines++;
+          if (crlf && i > fieldStart) end = i - 1;
         }
-        column++;
+        // What the value tells of its column's type (from the second record on, once `shapes` exists).
+        if (shapes !== undefined) {
+          const wantsShape = shapes[column] !== 0;
+          const wantsSample = line <= SAMPLED_LINES && this.sampledValues[column] === false;
+          if (carried) {
+            if (wantsShape || wantsSample) this.endCarriedValue(data, end, column, quoted);
+            carried = false;
+          } else {
+            if (wantsShape) {
+              shapes[column] = quoted ? 0 : (shapes[column] as number) & shapeOf(data, fieldStart, end);
+            }
+            if (wantsSample && startsVisibly(data, fieldStart, end)) this.sampledValues[column] = true;
+          }
+        }
         fieldStart = i + 1;
         quoted = false;
-        fields++;
-        hasContent = true;
-        state = State.FieldStart;
-      } else if (byte === LF) {
-        const crlf = (i > 0 ? data[i - 1] : this.lastByte) === CR;
-        if (crlf) crlfLines++;
-        else lfLines++;
-        if (shapes !== undefined && shapes[column] !== 0) {
-          const end = crlf && i > fieldStart ? i - 1 : i;
-          if (quoted || carried) {
-            this.shapeField(data, fieldStart, end, column, quoted);
-            carried = false;
-          } else shapes[column] = (shapes[column] as number) & shapeOf(data, fieldStart, end);
+        if (!lineEnd) {
+          column++;
+          fields++;
+          hasContent = true;
+          state = State.FieldStart;
+          continue;
         }
         column = 0;
-        fieldStart = i + 1;
-        quoted = false;
         failure = this.endRecord(fields + 1, hasContent);
         shapes = this.shapes;
         fields = 0;
@@ -283,7 +300,11 @@ export class CsvScanner {
     this.lfLines = lfLines;
     this.lastByte = data[length - 1] ?? this.lastByte;
     // A value cut by the chunk's end: its start is kept (no more than a shaped value's length) for its end.
-    if (shapes !== undefined && shapes[column] !== 0 && !quoted && fieldStart < length) {
+    if (
+      shapes !== undefined &&
+      fieldStart < length &&
+      ((shapes[column] !== 0 && !quoted) || (line <= SAMPLED_LINES && this.sampledValues[column] === false))
+    ) {
       const start = data.subarray(fieldStart, fieldStart + MAX_CARRIED_BYTES);
       this.fieldCarry = (
         this.fieldCarry ? Buffer.concat([this.fieldCarry, start]) : Buffer.from(start)
@@ -293,25 +314,22 @@ export class CsvScanner {
   }
 
   /**
-   * The end of a value of a column that still has a shape (from the second record on): its shapes narrow the
-   * column's. A value cut by a chunk's end is read from its carried start; a quoted one has no shape.
+   * The end of a value cut by a chunk's end, read from its carried start: it narrows its column's shapes and may
+   * be the column's value in DuckDB's sample.
    */
-  private shapeField(data: Buffer, start: number, end: number, column: number, quoted: boolean): void {
+  private endCarriedValue(data: Buffer, end: number, column: number, quoted: boolean): void {
     const shapes = this.shapes as Uint8Array;
-    const carried = this.fieldCarry;
+    let value = Buffer.concat([
+      this.fieldCarry ?? Buffer.alloc(0),
+      data.subarray(0, Math.min(end, MAX_CARRIED_BYTES)),
+    ]);
     this.fieldCarry = undefined;
-    if (quoted || column >= shapes.length) {
-      shapes[column] = 0;
-      return;
-    }
-    if (carried === undefined) {
-      shapes[column] = (shapes[column] as number) & shapeOf(data, start, end);
-      return;
-    }
-    let value = Buffer.concat([carried, data.subarray(0, Math.min(end, MAX_CARRIED_BYTES))]);
     // The line end's CR was the carried part's last byte.
     if (end === 0 && data[0] === LF && value.at(-1) === CR) value = value.subarray(0, -1);
-    shapes[column] = (shapes[column] as number) & shapeOf(value, 0, value.length);
+    if (shapes[column] !== 0) {
+      shapes[column] = quoted ? 0 : (shapes[column] as number) & shapeOf(value, 0, value.length);
+    }
+    if (startsVisibly(value, 0, value.length)) this.sampledValues[column] = true;
   }
 
   private rowTooLong(): string {
@@ -326,6 +344,7 @@ export class CsvScanner {
       if (fields > MAX_COLUMNS) return tooManyColumns(fields);
       this.expectedFields = fields;
       this.shapes = new Uint8Array(fields).fill(ANY_SHAPE);
+      this.sampledValues = new Array<boolean>(fields).fill(false);
       return undefined;
     }
     if (fields !== this.expectedFields) {
@@ -350,6 +369,16 @@ export class CsvScanner {
   private notUtf8(line: number): string {
     return `The file is not UTF-8 text (the first byte that is not valid UTF-8 is on line ${line}). Save it as UTF-8 (in Excel: "CSV UTF-8") and upload it again.`;
   }
+}
+
+/**
+ * Whether the value in `bytes[start, end)` (as written: quoted or not) starts with a printable ASCII character
+ * other than a space or a quote: surely not empty, whatever DuckDB trims.
+ */
+function startsVisibly(bytes: Uint8Array, start: number, end: number): boolean {
+  const first = bytes[start] === QUOTE ? start + 1 : start;
+  const byte = bytes[first];
+  return first < end && byte !== undefined && byte > 0x20 && byte < 0x7f && byte !== QUOTE;
 }
 
 const firstRowTooLong = () =>

@@ -45,14 +45,22 @@ export async function writeCsvTable(
     /** The scan's rows and its shapes of the values: with them, a large file may skip the whole-file detection. */
     records?: number;
     shapes?: readonly number[];
+    sampledValues?: readonly boolean[];
   },
 ): Promise<{ columns: TableColumn[]; hasHeader: boolean; detection: 'sample' | 'whole file' }> {
+  const { shapes, sampledValues } = input;
   const sampled =
-    input.shapes && (input.records ?? 0) > SNIFF_SAMPLE_ROWS
-      ? await confirmedSample(connection, { ...input, shapes: input.shapes })
+    shapes && sampledValues && (input.records ?? 0) > SNIFF_SAMPLE_ROWS
+      ? await confirmedSample(connection, { ...input, shapes, sampledValues })
       : undefined;
-  if (sampled) {
-    await connection.run(copyToParquet(sampled.read, input.tablePath));
+  // A read DuckDB refuses with the types stated (none known) is left to its own detection.
+  if (
+    sampled &&
+    (await connection.run(copyToParquet(sampled.read, input.tablePath)).then(
+      () => true,
+      () => false,
+    ))
+  ) {
     const columns = await tableColumns(connection, input.tablePath);
     return { columns, hasHeader: sampled.hasHeader, detection: 'sample' };
   }
@@ -86,7 +94,12 @@ const SNIFF_SAMPLE_ROWS = 20_480;
  */
 async function confirmedSample(
   connection: DuckDBConnection,
-  input: { path: string; delimiter: Delimiter; shapes: readonly number[] },
+  input: {
+    path: string;
+    delimiter: Delimiter;
+    shapes: readonly number[];
+    sampledValues: readonly boolean[];
+  },
 ): Promise<{ read: string; hasHeader: boolean } | undefined> {
   const reader = await connection.runAndReadAll(
     `SELECT HasHeader, Columns, DateFormat FROM sniff_csv(${sqlString(input.path)}, ${dialect(input.delimiter)})`,
@@ -94,10 +107,20 @@ async function confirmedSample(
   const sniffed = reader.getRowObjectsJson()[0];
   const columns = sniffed?.Columns as { name: string; type: string }[] | undefined;
   if (!sniffed || !Array.isArray(columns) || columns.length !== input.shapes.length) return undefined;
+  // Names DuckDB generated (no header, or a header of empty names) are the cases the whole-file path tells a
+  // header from with care; an empty name (a header cell of Unicode spaces) cannot be stated as a column.
+  const generated = generatedColumnNames(columns.length);
+  if (columns.every((column, i) => column.name === generated[i]) || columns.some((column) => !column.name)) {
+    return undefined;
+  }
   const hasHeader = sniffed.HasHeader === true;
   const dateFormat = typeof sniffed.DateFormat === 'string' ? sniffed.DateFormat : null;
-  // The first record is left out of the shapes: a header, or else a row of the sample, read as its types.
-  const confirmed = columns.every((column, i) => confirmsType(column.type, input.shapes[i] ?? 0, dateFormat));
+  // The first record is left out of the shapes: a header, or else a row of the sample, read as its types. A
+  // column the sample saw only empty is VARCHAR there whatever follows, so it needs a value in the sample.
+  const confirmed = columns.every(
+    (column, i) =>
+      input.sampledValues[i] === true && confirmsType(column.type, input.shapes[i] ?? 0, dateFormat),
+  );
   if (!confirmed) return undefined;
   const types = columns.map((column) => `${sqlString(column.name)}: ${sqlString(column.type)}`);
   const options = [

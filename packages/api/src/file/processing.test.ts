@@ -1,5 +1,11 @@
 import { afterAll, beforeAll, describe, expect, it, onTestFinished } from 'vitest';
-import { createTestApi, postToPresignedUrl, signUp, type TestApi } from '../../test/helpers.js';
+import {
+  createTestApi,
+  postToPresignedUrl,
+  signUp,
+  sourceScanWorker,
+  type TestApi,
+} from '../../test/helpers.js';
 import { FileWork, SMALL_FILE_BYTES } from './processing.js';
 
 /**
@@ -178,4 +184,48 @@ describe('small files beside large ones', () => {
     }
     expect(finished).toEqual(['small', 'large']);
   });
+});
+
+describe('large files scanned in a worker thread, as the built server does', () => {
+  it('profile as when scanned in line, and a bad row deep in one fails naming its line', async () => {
+    let workers = 0;
+    const scanWorker = () => {
+      workers++;
+      return sourceScanWorker();
+    };
+    const workerApi = await createTestApi({ CONFIRM_WAIT_MS: '60000' }, { scanWorker });
+    onTestFinished(() => workerApi.close());
+    const account = await signUp(workerApi);
+    const project = (await account.as.project.create({ name: 'Large' })).id;
+    const rows = Array.from({ length: 600_000 }, (_, i) => `${i},region ${i % 13},${(i * 0.37).toFixed(2)}`);
+    const csv = `id,region,amount\n${rows.join('\n')}\n`;
+    expect(Buffer.byteLength(csv)).toBeGreaterThan(SMALL_FILE_BYTES);
+
+    const inWorker = await account.as.file.confirm({
+      fileId: await uploaded(account, project, 'a.csv', csv),
+    });
+    const inLine = await owner.as.file.confirm({ fileId: await uploaded(owner, projectId, 'a.csv', csv) });
+    expect(inWorker.status).toBe('COMPLETED');
+    // The same profile; a mean only to its last digits, since DuckDB's threads sum in no fixed order.
+    const withoutMeans = (file: typeof inLine) =>
+      file.metadata?.columns.map(({ mean: _mean, ...column }) => column);
+    expect(withoutMeans(inWorker)).toEqual(withoutMeans(inLine));
+    expect(inWorker.metadata?.rowCount).toBe(inLine.metadata?.rowCount);
+    expect(inWorker.metadata?.columns[2]?.mean).toBeCloseTo(inLine.metadata?.columns[2]?.mean ?? 0, 6);
+    expect(inWorker.metadata?.columns.map((column) => column.type)).toEqual(['integer', 'string', 'number']);
+
+    const bad = rows.map((row, i) => (i === 400_000 ? `${row},extra` : row));
+    const refused = await account.as.file.confirm({
+      fileId: await uploaded(account, project, 'b.csv', `id,region,amount\n${bad.join('\n')}\n`),
+    });
+    expect(refused).toMatchObject({
+      status: 'FAILED',
+      failureReason:
+        'Line 400002 has 4 fields, but the header (line 1) has 3. Every row needs the same number of fields.',
+    });
+    expect(workers).toBe(2);
+    // A small file is scanned in line: a worker costs more to start than its scan.
+    await account.as.file.confirm({ fileId: await uploaded(account, project, 'c.csv', 'a,b\n1,2\n') });
+    expect(workers).toBe(2);
+  }, 120_000);
 });

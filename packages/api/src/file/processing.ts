@@ -2,8 +2,9 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { claimForProcessing, type FileRecord, finishProcessing, getFile } from '@leonidas/db';
-import { CsvScanner } from '../analysis/csv-scan.js';
+import { type CsvScan, CsvScanner } from '../analysis/csv-scan.js';
 import { profileTable, writeCsvTable } from '../analysis/profile.js';
+import { ScanInWorker } from '../analysis/scan-in-worker.js';
 import type { ApiDeps } from '../context.js';
 import { errorSummary } from '../logger.js';
 import { InspectionStoppedError, ObjectTooLargeError, StorageUnavailableError } from '../storage/s3.js';
@@ -117,6 +118,7 @@ async function processClaimed(deps: ApiDeps, file: FileRecord, objectSize: numbe
   tagged.catch(() => undefined);
   const tableKey = tableObjectKey(file.projectId, file.fileId);
   let tableUpload: Promise<void> | undefined;
+  let scanning: ChunkScan | undefined;
   const workDir = await mkdtemp(join(tmpdir(), 'leonidas-file-'));
   try {
     const path = join(workDir, 'upload.csv');
@@ -134,24 +136,19 @@ async function processClaimed(deps: ApiDeps, file: FileRecord, objectSize: numbe
       took[stage] = Math.round(now - mark);
       mark = now;
     };
-    // The scan runs on the chunks as they arrive; its first failure ends the download there.
-    const scanner = new CsvScanner();
-    let failure: string | undefined;
+    // The scan runs on the chunks as they arrive (a large file's in a worker thread, when the server has one);
+    // its first failure ends the download there.
+    const scanner = scannerFor(deps, objectSize);
+    scanning = scanner;
     const bytes = await deps.storage
-      .downloadToFile(file.objectKey, path, {
-        maxBytes: limit,
-        inspect: (chunk) => {
-          failure = scanner.push(chunk);
-          return failure === undefined;
-        },
-      })
+      .downloadToFile(file.objectKey, path, { maxBytes: limit, inspect: (chunk) => scanner.push(chunk) })
       .catch((error: unknown) => {
         if (error instanceof InspectionStoppedError) return 0;
         throw error;
       });
     await tagged;
+    const scan = await scanner.end();
     lap('download');
-    const scan = failure ? { ok: false as const, reason: failure } : scanner.end();
     if (!scan.ok) return await fail(scan.reason);
     const profiled = await deps.analytics
       .withConnection(async (connection) => {
@@ -162,6 +159,7 @@ async function processClaimed(deps: ApiDeps, file: FileRecord, objectSize: numbe
           firstRecord: scan.firstRecord,
           records: scan.records,
           shapes: scan.shapes,
+          sampledValues: scan.sampledValues,
         });
         lap('table');
         // The table goes to storage while its statistics are computed: both only read the Parquet file.
@@ -229,8 +227,36 @@ async function processClaimed(deps: ApiDeps, file: FileRecord, objectSize: numbe
     deps.logger.error({ fileId: file.fileId, ...errorSummary(error) }, 'file processing failed');
     return fail(error instanceof StorageUnavailableError ? STORAGE_DOWN : OUT_OF_ORDER).catch(() => file);
   } finally {
+    await scanning?.close();
     await rm(workDir, { recursive: true, force: true });
   }
+}
+
+/** A scan fed chunk by chunk: `push` answers false once the file is refused. */
+interface ChunkScan {
+  push(chunk: Buffer): boolean | Promise<boolean>;
+  end(): CsvScan | Promise<CsvScan>;
+  close(): Promise<void>;
+}
+
+/**
+ * Where a file is scanned: a large one (minutes of download, about 1 s of scan per 200 MB) in a worker thread
+ * when the server has one, so the scan runs beside the download's own work on the event loop; a small one in
+ * line, which costs less than starting a worker.
+ */
+function scannerFor(deps: ApiDeps, objectSize: number): ChunkScan {
+  if (deps.files.scanWorker && objectSize > SMALL_FILE_BYTES)
+    return new ScanInWorker(deps.files.scanWorker());
+  const scanner = new CsvScanner();
+  let failure: string | undefined;
+  return {
+    push: (chunk) => {
+      failure = scanner.push(chunk);
+      return failure === undefined;
+    },
+    end: () => (failure === undefined ? scanner.end() : { ok: false, reason: failure }),
+    close: async () => undefined,
+  };
 }
 
 /** Waits for every write (none is left running), then throws the first failure, if any. */

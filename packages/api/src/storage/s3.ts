@@ -129,7 +129,7 @@ export class Storage {
   async downloadToFile(
     key: string,
     path: string,
-    options: { maxBytes: number; inspect?: (chunk: Buffer) => boolean },
+    options: { maxBytes: number; inspect?: (chunk: Buffer) => boolean | Promise<boolean> },
   ): Promise<number> {
     const object = await this.client.send(new GetObjectCommand({ Bucket: this.bucket, Key: key }));
     if (!(object.Body instanceof Readable)) throw new Error('S3 returned no readable body');
@@ -138,8 +138,14 @@ export class Storage {
       transform(chunk: Buffer, _encoding, callback) {
         bytes += chunk.length;
         if (bytes > options.maxBytes) return callback(new ObjectTooLargeError(options.maxBytes));
-        if (options.inspect?.(chunk) === false) return callback(new InspectionStoppedError());
-        callback(null, chunk);
+        const inspected = options.inspect?.(chunk) ?? true;
+        if (inspected === true) return callback(null, chunk);
+        if (inspected === false) return callback(new InspectionStoppedError());
+        // The inspector is behind: the download waits for it.
+        inspected.then(
+          (go) => (go ? callback(null, chunk) : callback(new InspectionStoppedError())),
+          (error: unknown) => callback(error as Error),
+        );
       },
     });
     await pipeline(object.Body, limit, createWriteStream(path));

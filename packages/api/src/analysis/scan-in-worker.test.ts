@@ -1,0 +1,97 @@
+import { describe, expect, it } from 'vitest';
+import { sourceScanWorker } from '../../test/helpers.js';
+import { CsvScanner } from './csv-scan.js';
+import { ScanInWorker } from './scan-in-worker.js';
+
+/** Feeds `content` in chunks as a download does, waiting when the worker asks; the pushes' answers and the scan. */
+async function scanInWorker(content: Buffer, size: number) {
+  const scan = new ScanInWorker(sourceScanWorker());
+  try {
+    const answers: boolean[] = [];
+    for (let offset = 0; offset < content.length; offset += size) {
+      const answer = await scan.push(content.subarray(offset, offset + size));
+      answers.push(answer);
+      if (!answer) break;
+      // The next chunk arrives on a later turn of the event loop, as from a socket.
+      await new Promise((resolve) => setImmediate(resolve));
+    }
+    return { answers, result: await scan.end() };
+  } finally {
+    await scan.close();
+  }
+}
+
+function scanInLine(content: Buffer, size: number) {
+  const scanner = new CsvScanner();
+  for (let offset = 0; offset < content.length; offset += size) {
+    const failure = scanner.push(content.subarray(offset, offset + size));
+    if (failure) return { ok: false, reason: failure };
+  }
+  return scanner.end();
+}
+
+describe('a scan in a worker thread', () => {
+  it('gives the scan in line gives, shapes included', async () => {
+    const rows = Array.from(
+      { length: 50_000 },
+      (_, i) => `${i},${(i * 0.25).toFixed(2)},"x, ${i % 7}",${i % 2 === 0}`,
+    );
+    const content = Buffer.from(`id,amount,note,flag\n${rows.join('\n')}\n`);
+    const { answers, result } = await scanInWorker(content, 64 * 1024);
+    expect(answers.every((answer) => answer)).toBe(true);
+    expect(result).toEqual(scanInLine(content, 64 * 1024));
+    expect(result).toMatchObject({ ok: true, records: 50_001, fields: 4 });
+  });
+
+  it('refuses a file for the reason the scan in line gives, and then tells the download to stop', async () => {
+    const rows = Array.from({ length: 200_000 }, (_, i) => (i === 1_000 ? '1,2,3' : `${i},${i}`));
+    const content = Buffer.from(`a,b\n${rows.join('\n')}\n`);
+    const scan = new ScanInWorker(sourceScanWorker());
+    try {
+      expect(await scan.push(content)).toBe(true);
+      // Once the worker has reported the failure (it runs on its own time), every further chunk is refused.
+      let answer: boolean | Promise<boolean> = true;
+      for (let tries = 0; answer === true && tries < 1000; tries++) {
+        await new Promise((resolve) => setTimeout(resolve, 10));
+        answer = scan.push(Buffer.from('1,2\n'));
+      }
+      expect(answer).toBe(false);
+      const reason =
+        'Line 1002 has 3 fields, but the header (line 1) has 2. Every row needs the same number of fields.';
+      expect(await scan.end()).toEqual({ ok: false, reason });
+      expect(scanInLine(content, 16 * 1024)).toEqual({ ok: false, reason });
+    } finally {
+      await scan.close();
+    }
+  });
+
+  it('holds the download back while the worker is behind', async () => {
+    const scan = new ScanInWorker(sourceScanWorker());
+    try {
+      const chunk = Buffer.from(`${'1,2\n'.repeat(1024 * 1024)}`);
+      const answers = [
+        scan.push(Buffer.from('a,b\n')),
+        scan.push(chunk),
+        scan.push(chunk),
+        scan.push(chunk),
+        scan.push(chunk),
+        scan.push(chunk),
+      ];
+      // 20 MB posted at once (4 MB a chunk): past 16 MB queued, a push waits until the worker catches up.
+      expect(answers.slice(0, 4)).toEqual([true, true, true, true]);
+      expect(answers[4]).toBeInstanceOf(Promise);
+      expect(answers[5]).toBeInstanceOf(Promise);
+      expect(await Promise.all(answers.slice(4))).toEqual([true, true]);
+      expect(await scan.end()).toMatchObject({ ok: true, records: 5 * 1024 * 1024 + 1 });
+    } finally {
+      await scan.close();
+    }
+  });
+
+  it('fails the scan when its worker dies', async () => {
+    const scan = new ScanInWorker(sourceScanWorker());
+    expect(scan.push(Buffer.from('a,b\n1,2\n'))).toBe(true);
+    await scan.close();
+    await expect(scan.end()).rejects.toThrow(/worker stopped/);
+  });
+});

@@ -1,0 +1,65 @@
+import type { Worker } from 'node:worker_threads';
+import type { CsvScan } from './csv-scan.js';
+import type { ScanReply, ScanRequest } from './scan-worker.js';
+
+/** Bytes posted to the worker and not yet scanned, above which the download waits for it. */
+const MAX_QUEUED_BYTES = 16 * 1024 * 1024;
+
+/**
+ * A `CsvScanner` in a worker thread (`scan-worker.ts`), fed as the file downloads: the scan of a large file
+ * (about 1 s of CPU for 200 MB) then runs beside the download's own work instead of after it on the event
+ * loop. Chunks are copied to the worker; at most `MAX_QUEUED_BYTES` wait there, so a slow scan slows the
+ * download rather than filling memory. A failure is heard a few chunks after the chunk that caused it.
+ */
+export class ScanInWorker {
+  private queued = 0;
+  private failed = false;
+  private readonly waiting: (() => void)[] = [];
+  private readonly result: Promise<CsvScan>;
+
+  constructor(private readonly worker: Worker) {
+    this.result = new Promise<CsvScan>((resolve, reject) => {
+      worker.on('message', (reply: ScanReply) => {
+        if (reply.type === 'failed') this.failed = true;
+        else if (reply.type === 'done') resolve(reply.scan);
+        else {
+          this.queued -= reply.bytes;
+          if (this.queued <= MAX_QUEUED_BYTES / 2) this.resume();
+        }
+      });
+      worker.once('error', reject);
+      worker.once('exit', (code) => reject(new Error(`the scan's worker stopped (exit code ${code})`)));
+    });
+    // Handled where it is awaited (`end`); a download that fails first never gets there.
+    this.result.catch(() => this.resume());
+  }
+
+  /** Posts a chunk: false once the scan has failed; a promise while the worker is behind. */
+  push(chunk: Buffer): boolean | Promise<boolean> {
+    if (this.failed) return false;
+    this.queued += chunk.length;
+    // A copy of its own, moved rather than copied again (a chunk may be a view of a larger, shared buffer).
+    const copy = new Uint8Array(chunk);
+    this.worker.postMessage(copy satisfies ScanRequest, [copy.buffer]);
+    if (this.queued <= MAX_QUEUED_BYTES) return true;
+    return new Promise<boolean>((resolve) => {
+      this.waiting.push(() => resolve(!this.failed));
+    });
+  }
+
+  /** The whole scan, once the worker has seen every chunk (or its failure). */
+  end(): Promise<CsvScan> {
+    this.worker.postMessage('end' satisfies ScanRequest);
+    return this.result;
+  }
+
+  /** Stops the worker, whatever its state. */
+  async close(): Promise<void> {
+    this.resume();
+    await this.worker.terminate();
+  }
+
+  private resume(): void {
+    for (const resume of this.waiting.splice(0)) resume();
+  }
+}
