@@ -133,8 +133,10 @@ export class CsvScanner {
       };
     }
     // The last value, when the file does not end with a line end.
-    if (this.fieldCarry !== undefined)
-      this.endCarriedValue(Buffer.alloc(0), 0, this.column, this.fieldQuoted);
+    if (this.fieldCarry !== undefined) {
+      const sampled = this.line <= SAMPLED_LINES && this.sampledValues[this.column] === false;
+      this.endCarriedValue(Buffer.alloc(0), 0, this.column, this.fieldQuoted, sampled);
+    }
     const failure = this.endRecord(this.fields + 1, this.recordHasContent);
     if (failure) return { ok: false, reason: failure };
     if (this.records === 0) return { ok: false, reason: 'The file is empty.' };
@@ -243,7 +245,7 @@ export class CsvScanner {
           const wantsShape = shapes[column] !== 0;
           const wantsSample = line <= SAMPLED_LINES && this.sampledValues[column] === false;
           if (carried) {
-            if (wantsShape || wantsSample) this.endCarriedValue(data, end, column, quoted);
+            this.endCarriedValue(data, end, column, quoted, wantsSample);
             carried = false;
           } else {
             if (wantsShape) {
@@ -317,7 +319,13 @@ export class CsvScanner {
    * The end of a value cut by a chunk's end, read from its carried start: it narrows its column's shapes and may
    * be the column's value in DuckDB's sample.
    */
-  private endCarriedValue(data: Buffer, end: number, column: number, quoted: boolean): void {
+  private endCarriedValue(
+    data: Buffer,
+    end: number,
+    column: number,
+    quoted: boolean,
+    sampled: boolean,
+  ): void {
     const shapes = this.shapes as Uint8Array;
     let value = Buffer.concat([
       this.fieldCarry ?? Buffer.alloc(0),
@@ -329,7 +337,7 @@ export class CsvScanner {
     if (shapes[column] !== 0) {
       shapes[column] = quoted ? 0 : (shapes[column] as number) & shapeOf(value, 0, value.length);
     }
-    if (startsVisibly(value, 0, value.length)) this.sampledValues[column] = true;
+    if (sampled && startsVisibly(value, 0, value.length)) this.sampledValues[column] = true;
   }
 
   private rowTooLong(): string {

@@ -118,6 +118,7 @@ async function processClaimed(deps: ApiDeps, file: FileRecord, objectSize: numbe
   tagged.catch(() => undefined);
   const tableKey = tableObjectKey(file.projectId, file.fileId);
   let tableUpload: Promise<void> | undefined;
+  // Closed however processing ends: a scan's worker thread must not outlive it.
   let scanning: ChunkScan | undefined;
   const workDir = await mkdtemp(join(tmpdir(), 'leonidas-file-'));
   try {
