@@ -95,6 +95,11 @@ export class CsvScanner {
   /** The start of the field being read, when it began in an earlier chunk (at most a numeric value's length). */
   private fieldCarry: Buffer | undefined;
   private crlfLines = 0;
+  /**
+   * CRs outside quotes: DuckDB may end a row at each (a file whose first line ends with LF is read so), so the
+   * lines of its sample are counted with them, to stay within it.
+   */
+  private crs = 0;
   private lfLines = 0;
   private lastByte = -1;
 
@@ -134,7 +139,7 @@ export class CsvScanner {
     }
     // The last value, when the file does not end with a line end.
     if (this.fieldCarry !== undefined) {
-      const sampled = this.line <= SAMPLED_LINES && this.sampledValues[this.column] === false;
+      const sampled = this.line + this.crs <= SAMPLED_LINES && this.sampledValues[this.column] === false;
       this.endCarriedValue(Buffer.alloc(0), 0, this.column, this.fieldQuoted, sampled);
     }
     const failure = this.endRecord(this.fields + 1, this.recordHasContent);
@@ -181,6 +186,7 @@ export class CsvScanner {
     let fieldStart = 0;
     let carried = this.fieldCarry !== undefined;
     let crlfLines = this.crlfLines;
+    let crs = this.crs;
     let lfLines = this.lfLines;
     let failure: string | undefined;
     for (let i = 0; i < length; i++) {
@@ -243,7 +249,7 @@ export class CsvScanner {
         // What the value tells of its column's type (from the second record on, once `shapes` exists).
         if (shapes !== undefined) {
           const wantsShape = shapes[column] !== 0;
-          const wantsSample = line <= SAMPLED_LINES && this.sampledValues[column] === false;
+          const wantsSample = line + crs <= SAMPLED_LINES && this.sampledValues[column] === false;
           if (carried) {
             this.endCarriedValue(data, end, column, quoted, wantsSample);
             carried = false;
@@ -273,7 +279,9 @@ export class CsvScanner {
         if (failure) break;
         line++;
         this.recordStartLine = line;
-      } else if (byte !== CR) {
+      } else if (byte === CR) {
+        crs++;
+      } else {
         state = State.Unquoted;
         hasContent = true;
         // The rest of an unquoted value in a tight loop: only the bytes that end it (or a stray quote) matter.
@@ -299,13 +307,15 @@ export class CsvScanner {
     this.column = column;
     this.fieldQuoted = quoted;
     this.crlfLines = crlfLines;
+    this.crs = crs;
     this.lfLines = lfLines;
     this.lastByte = data[length - 1] ?? this.lastByte;
     // A value cut by the chunk's end: its start is kept (no more than a shaped value's length) for its end.
     if (
       shapes !== undefined &&
       fieldStart < length &&
-      ((shapes[column] !== 0 && !quoted) || (line <= SAMPLED_LINES && this.sampledValues[column] === false))
+      ((shapes[column] !== 0 && !quoted) ||
+        (line + crs <= SAMPLED_LINES && this.sampledValues[column] === false))
     ) {
       const start = data.subarray(fieldStart, fieldStart + MAX_CARRIED_BYTES);
       this.fieldCarry = (

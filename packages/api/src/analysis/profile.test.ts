@@ -285,11 +285,19 @@ describe('a large file typed from its first rows', () => {
 
   // Found by attacking the sampled path: each gave another table (or an error) before it was guarded.
   it.each([
-    ['a column empty all through the sample', (i: number) => `${i},${i < 20_600 ? '' : 1}`, 'a,b'],
-    ['a header cell of Unicode spaces', (i: number) => `${i},2`, '\u00a0,b'],
-    ['no header, a column empty in the sample', (i: number) => `x,${i < 20_600 ? '' : 7}`, 'x,5'],
-  ])('%s', async (_label, row, first) => {
-    const lines = [first, ...Array.from({ length: 20_700 }, (_, i) => row(i))];
+    ['a column empty all through the sample', (i: number) => `${i},${i < 20_600 ? '' : 1}`, 'a,b', 20_700],
+    ['a header cell of Unicode spaces', (i: number) => `${i},2`, '\u00a0,b', 20_700],
+    ['no header, a column empty in the sample', (i: number) => `x,${i < 20_600 ? '' : 7}`, 'x,5', 20_700],
+    // After a first line ending in LF, DuckDB ends a row at each CR too: twice the rows, and its sample ends
+    // near line 10,240, before the first value.
+    [
+      'one column, CRLF rows after an LF header, empty at first',
+      (i: number) => `${i < 10_300 ? '' : i % 1000}\r`,
+      'amount',
+      31_000,
+    ],
+  ] as const)('%s', async (_label, row, first, rows) => {
+    const lines = [first, ...Array.from({ length: rows }, (_, i) => row(i))];
     const result = await bothWays(`${lines.join('\n')}\n`);
     if (!result) throw new Error('DuckDB refused the file');
     expect(result.sampled.detection).toBe('whole file');
