@@ -252,8 +252,12 @@ export async function writeTable(
   await connection.run(copyToParquet(readCsvSql(input.path, input.delimiter), input.tablePath));
 }
 
+/**
+ * zstd at level 1 rather than its default 3: the copy of a 200 MB file takes about 10% less (1,133 vs 1,253 ms,
+ * median of 6) for a file about 20% larger (11 vs 9 MB, against the CSV's 200 MB beside it).
+ */
 const copyToParquet = (read: string, tablePath: string) =>
-  `COPY (SELECT * FROM ${read}) TO ${sqlString(tablePath)} (FORMAT parquet, COMPRESSION zstd)`;
+  `COPY (SELECT * FROM ${read}) TO ${sqlString(tablePath)} (FORMAT parquet, COMPRESSION zstd, COMPRESSION_LEVEL 1)`;
 
 /**
  * The dialect the scanner checked, stated rather than guessed: DuckDB would otherwise take a data row that
