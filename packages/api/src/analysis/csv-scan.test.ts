@@ -124,6 +124,16 @@ describe('scanCsv bounds its work', () => {
     });
   });
 
+  it('refuses a last row longer than 1 MB that has no line end, in one chunk', () => {
+    const scanner = new CsvScanner();
+    const failure = scanner.push(Buffer.from(`a,b\n1,2\n3,${'x'.repeat(MAX_RECORD_BYTES)}`));
+    const result = failure === undefined ? scanner.end() : { ok: false, reason: failure };
+    expect(result).toMatchObject({
+      ok: false,
+      reason: expect.stringMatching(/^The row that starts on line 3 is longer than 1 MB/),
+    });
+  });
+
   it('counts the lines inside quoted values when naming a later line', async () => {
     const result = await scan('a,b\n"one\ntwo\nthree",2\n3,4,5\n');
     expect(result).toMatchObject({ ok: false, reason: expect.stringMatching(/^Line 5 has 3 fields/) });
