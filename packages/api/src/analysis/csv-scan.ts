@@ -209,12 +209,9 @@ export class CsvScanner {
           if (following === LF) line++;
           next++;
         }
+        // Past the row limit, the next byte's check (or the one after the loop) says so.
         recordBytes += next - i - 1;
         i = next - 1;
-        if (recordBytes > MAX_RECORD_BYTES) {
-          failure = this.rowTooLong();
-          break;
-        }
         continue;
       }
       if (state === State.QuoteInQuoted) {
@@ -293,12 +290,10 @@ export class CsvScanner {
         }
         recordBytes += next - i - 1;
         i = next - 1;
-        if (recordBytes > MAX_RECORD_BYTES) {
-          failure = this.rowTooLong();
-          break;
-        }
       }
     }
+    // A tight loop that ran past the row limit to the chunk's end.
+    if (failure === undefined && recordBytes > MAX_RECORD_BYTES) failure = this.rowTooLong();
     this.state = state;
     this.fields = fields;
     this.recordHasContent = hasContent;
