@@ -1,5 +1,5 @@
 import { connect, createServer, type Server, type Socket } from 'node:net';
-import { claimForProcessing, pingTable } from '@leonidas/db';
+import { claimForProcessing, getFile, pingTable } from '@leonidas/db';
 import { afterAll, beforeAll, describe, expect, it, onTestFinished } from 'vitest';
 import { PROCESSING_STALE_MS } from '../src/file/processing.js';
 import { collectEvents, createTestApi, postToPresignedUrl, signUp, type TestApi } from './helpers.js';
@@ -184,7 +184,9 @@ describe('the object store down during file.confirm', () => {
     const { owner, file } = await uploaded('stale-claim');
     // What a server that died right after claiming leaves behind: PROCESSING, and nobody working on it.
     const now = api.clock.now();
-    expect(await claimForProcessing(api.deps.db, { fileId: file.id, now, staleBefore: now })).toMatchObject({
+    const record = await getFile(api.deps.db, file.id);
+    if (!record) throw new Error('no file');
+    expect(await claimForProcessing(api.deps.db, { file: record, now, staleBefore: now })).toMatchObject({
       status: 'PROCESSING',
     });
     // A fresh claim is someone else's work in progress: confirming does not start a second run.

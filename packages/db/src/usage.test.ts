@@ -92,23 +92,23 @@ describe('usage counters', () => {
     });
 
     const now = Date.now();
-    const claimed = await claimForProcessing(db, { fileId: completed.fileId, now, staleBefore: now - 1 });
-    expect(claimed?.status).toBe('PROCESSING');
-    // Claiming twice changes nothing, in the file or in the counters.
-    expect(await claimForProcessing(db, { fileId: completed.fileId, now, staleBefore: now - 1 })).toBeNull();
+    const claimed = await claimForProcessing(db, { file: completed, now, staleBefore: now - 1 });
+    if (claimed?.status !== 'PROCESSING') throw new Error('not claimed');
+    // Claiming twice changes nothing, in the file or in the counters, even from the copy read before the claim.
+    expect(await claimForProcessing(db, { file: completed, now, staleBefore: now - 1 })).toBeNull();
+    expect(await claimForProcessing(db, { file: claimed, now, staleBefore: now - 1 })).toBeNull();
     await finishProcessing(db, {
-      fileId: completed.fileId,
-      processingStartedAt: now,
+      file: claimed,
       outcome: {
         status: 'COMPLETED',
         metadata: { rowCount: 1, columns: [], delimiter: ',', hasHeader: true, encoding: 'utf-8' },
         size: 900,
       },
     });
-    await claimForProcessing(db, { fileId: failed.fileId, now, staleBefore: now - 1 });
+    const failing = await claimForProcessing(db, { file: failed, now, staleBefore: now - 1 });
+    if (!failing) throw new Error('not claimed');
     await finishProcessing(db, {
-      fileId: failed.fileId,
-      processingStartedAt: now,
+      file: failing,
       outcome: { status: 'FAILED', failureReason: 'not a CSV' },
     });
     expect(await deleteUnconfirmedUpload(db, expired)).toBe(true);

@@ -59,7 +59,7 @@ export async function startProcessing(
 ): Promise<FileRecord> {
   const now = deps.clock.now();
   const claimed = await claimForProcessing(deps.db, {
-    fileId: file.fileId,
+    file,
     now,
     staleBefore: now - PROCESSING_STALE_MS,
   });
@@ -92,11 +92,7 @@ export function processGeneratedTable(deps: ApiDeps, file: FileRecord): Promise<
 /** Never rejects: every way out ends the file COMPLETED or FAILED (or leaves it to a newer claim). */
 async function processClaimed(deps: ApiDeps, file: FileRecord, objectSize: number): Promise<FileRecord> {
   const fail = async (failureReason: string) =>
-    (await finishProcessing(deps.db, {
-      fileId: file.fileId,
-      processingStartedAt: file.processingStartedAt ?? 0,
-      outcome: { status: 'FAILED', failureReason },
-    })) ?? file;
+    (await finishProcessing(deps.db, { file, outcome: { status: 'FAILED', failureReason } })) ?? file;
 
   const limit = Math.min(file.size, deps.files.maxUploadBytes);
   // A store that does not enforce the upload policy (some S3-compatible ones) can hold more than was declared.
@@ -210,8 +206,7 @@ async function processClaimed(deps: ApiDeps, file: FileRecord, objectSize: numbe
       'file processed',
     );
     const completed = await finishProcessing(deps.db, {
-      fileId: file.fileId,
-      processingStartedAt: file.processingStartedAt ?? 0,
+      file,
       outcome: { status: 'COMPLETED', metadata: profile, size: bytes },
     });
     if (completed) return completed;
