@@ -2,7 +2,7 @@
  * Issue 16's mixed load: 100 users for 45 s on the embedded default (the load run's script: sign up, projects,
  * 50-550-row CSVs uploaded and confirmed, the offline analyst asked, history paged, renames and deletes), with
  * its goal: a small file profiled (confirm to COMPLETED, `file.ready`) in 1.5 s at the median. To see what a
- * procedure waits on, profile the server with NODE_OPTIONS="--cpu-prof --cpu-prof-dir=<folder>" and read it
+ * procedure waits on, profile the server with BENCH_SERVER_NODE_ARGS="--cpu-prof --cpu-prof-dir=<folder>" and read it
  * with `tsx profile-top.ts <folder>`; the report's CPU line says how busy the server, DynamoDB Local and this
  * load generator were. BENCH_USERS and BENCH_SECONDS change the size.
  */

@@ -40,7 +40,10 @@ export async function startLoadServer(env: Record<string, string> = {}): Promise
   const dataDir = mkdtempSync(join(tmpdir(), 'leonidas-load-'));
   const port = await freePort();
   const url = `http://127.0.0.1:${port}`;
-  const server = startServerProcess({ ...LOAD_SERVER_ENV, PORT: String(port), DATA_DIR: dataDir, ...env });
+  const server = startServerProcess(
+    { ...LOAD_SERVER_ENV, PORT: String(port), DATA_DIR: dataDir, ...env },
+    process.env.BENCH_SERVER_NODE_ARGS?.split(' ').filter(Boolean),
+  );
   const stop = async () => {
     await server.stop();
     rmSync(dataDir, { recursive: true, force: true });

@@ -21,8 +21,9 @@ export interface ServerProcess {
   stop(): Promise<number | null>;
 }
 
-export function startServerProcess(env: Record<string, string>): ServerProcess {
-  const child = spawn(process.execPath, ['dist/main.js'], {
+/** `nodeArgs` go to node itself, before the script (e.g. `--cpu-prof`, which NODE_OPTIONS does not take). */
+export function startServerProcess(env: Record<string, string>, nodeArgs: string[] = []): ServerProcess {
+  const child = spawn(process.execPath, [...nodeArgs, 'dist/main.js'], {
     cwd: serverDir,
     env: {
       ...process.env,
