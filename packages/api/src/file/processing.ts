@@ -67,8 +67,11 @@ export async function startProcessing(
   if (!claimed) return (await getFile(deps.db, file.fileId)) ?? file;
 
   // Processing waits its turn (`FileWork`): a few files at once on this server, one at a time per user.
+  const queuedAt = performance.now();
   const run = deps.background.run(
-    deps.fileWork.run(claimed.userId, objectSize, () => processClaimed(deps, claimed, objectSize)),
+    deps.fileWork.run(claimed.userId, objectSize, () =>
+      processClaimed(deps, claimed, objectSize, queuedAt),
+    ),
   );
   let timer: NodeJS.Timeout | undefined;
   const waited = new Promise<null>((resolve) => {
@@ -84,13 +87,22 @@ export async function startProcessing(
  * same queue, and waits for the outcome.
  */
 export function processGeneratedTable(deps: ApiDeps, file: FileRecord): Promise<FileRecord> {
+  const queuedAt = performance.now();
   return deps.background.run(
-    deps.fileWork.run(file.userId, file.size, () => processClaimed(deps, file, file.size)),
+    deps.fileWork.run(file.userId, file.size, () => processClaimed(deps, file, file.size, queuedAt)),
   );
 }
 
-/** Never rejects: every way out ends the file COMPLETED or FAILED (or leaves it to a newer claim). */
-async function processClaimed(deps: ApiDeps, file: FileRecord, objectSize: number): Promise<FileRecord> {
+/**
+ * Never rejects: every way out ends the file COMPLETED or FAILED (or leaves it to a newer claim). `queuedAt`:
+ * when it joined the queue (`performance.now()`), for the log.
+ */
+async function processClaimed(
+  deps: ApiDeps,
+  file: FileRecord,
+  objectSize: number,
+  queuedAt: number,
+): Promise<FileRecord> {
   const fail = async (failureReason: string) =>
     (await finishProcessing(deps.db, { file, outcome: { status: 'FAILED', failureReason } })) ?? file;
 
@@ -120,14 +132,15 @@ async function processClaimed(deps: ApiDeps, file: FileRecord, objectSize: numbe
   try {
     const path = join(workDir, 'upload.csv');
     const tablePath = join(workDir, 'table.parquet');
-    // How long each stage took, for the log line of a processed file.
-    const took: Record<'download' | 'table' | 'statistics' | 'save', number> = {
+    // How long it waited for its turn and how long each stage took, for the log line of a processed file.
+    let mark = performance.now();
+    const took: Record<'queue' | 'download' | 'table' | 'statistics' | 'save', number> = {
+      queue: Math.round(mark - queuedAt),
       download: 0,
       table: 0,
       statistics: 0,
       save: 0,
     };
-    let mark = performance.now();
     const lap = (stage: keyof typeof took) => {
       const now = performance.now();
       took[stage] = Math.round(now - mark);
