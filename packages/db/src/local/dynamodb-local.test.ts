@@ -2,6 +2,7 @@ import { existsSync, mkdtempSync, readdirSync, renameSync, rmSync } from 'node:f
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ListTablesCommand } from '@aws-sdk/client-dynamodb';
+import { TransactWriteCommand } from '@aws-sdk/lib-dynamodb';
 import { afterAll, describe, expect, it } from 'vitest';
 import { createDocumentClient } from '../client.js';
 import { createDb } from '../db.js';
@@ -87,6 +88,57 @@ describe('DynamoDB Local launcher', () => {
       expect((await getProject(db, key))?.name).toBe('kept');
     } finally {
       await second.stop();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }, 120_000);
+
+  it('shares the reads that wait for COMMITs, each sent after the answers it covers', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'leonidas-ddb-commits-'));
+    const local = await startDynamoDbLocal({ dbPath: dir });
+    try {
+      await ensureTable(local.connection, 'leonidas');
+      const documentClient = createDocumentClient(local.connection);
+      // When each transaction was answered and each waiting read sent and back, in one sequence.
+      let clock = 0;
+      const answered = new Map<string, number>();
+      const reads: { sent: number; back: number }[] = [];
+      documentClient.middlewareStack.add(
+        (next, context) => async (args) => {
+          const read = context.commandName === 'GetItemCommand' ? { sent: ++clock, back: 0 } : undefined;
+          const output = await next(args);
+          if (read) reads.push({ ...read, back: ++clock });
+          const id = /"#?(t-\d+)"/.exec(JSON.stringify(args.input))?.[1];
+          if (context.commandName === 'TransactWriteItemsCommand' && id) answered.set(id, ++clock);
+          return output;
+        },
+        { step: 'finalizeRequest' },
+      );
+      const ids = Array.from({ length: 30 }, (_, i) => `t-${i}`);
+      const resolved = new Map<string, number>();
+      await Promise.all(
+        ids.map(async (id) => {
+          await documentClient.send(
+            new TransactWriteCommand({
+              TransactItems: [{ Put: { TableName: 'leonidas', Item: { pk: id, sk: id } } }],
+            }),
+          );
+          resolved.set(id, ++clock);
+        }),
+      );
+      for (const id of ids) {
+        const answer = answered.get(id) ?? Number.NaN;
+        const done = resolved.get(id) ?? Number.NaN;
+        // A read sent after this transaction's answer, back before its call returned.
+        expect(
+          reads.some((read) => read.sent > answer && read.back < done),
+          id,
+        ).toBe(true);
+      }
+      expect(reads.length).toBeGreaterThan(0);
+      expect(reads.length).toBeLessThan(ids.length / 2);
+      documentClient.destroy();
+    } finally {
+      await local.stop();
       rmSync(dir, { recursive: true, force: true });
     }
   }, 120_000);
