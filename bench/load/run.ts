@@ -58,6 +58,8 @@ export interface LoadReport {
   loadGeneratorLoopDelayMs: { p50: number; p99: number };
   /** The machine's 1-minute load average before and at the end of the load: other work skews the figures. */
   loadAverage: { before: number; after: number };
+  /** When each file was confirmed, in ms from the timed run's start, in order (see `floor.ts`). */
+  fileConfirmsMs: number[];
 }
 
 const loadAverage = () => Number(readFileSync('/proc/loadavg', 'utf8').split(' ')[0]);
@@ -114,6 +116,7 @@ export async function runLoad(options: LoadOptions): Promise<LoadReport> {
     peakChildren = Math.max(peakChildren, now.children.rssBytes);
   }, 1000);
   const startedAt = Date.now();
+  const startedAtMs = performance.now();
   const ticker = setInterval(() => {
     const done = users.reduce((sum, user) => sum + user.scriptsCompleted, 0);
     progress(`  ${Math.round((Date.now() - startedAt) / 1000)} s: ${done} scripts completed`);
@@ -203,6 +206,9 @@ export async function runLoad(options: LoadOptions): Promise<LoadReport> {
     },
     loadGeneratorLoopDelayMs: { p50: loopDelay.percentile(50) / 1e6, p99: loopDelay.percentile(99) / 1e6 },
     loadAverage: { before: loadBefore, after: loadAfter },
+    fileConfirmsMs: users
+      .flatMap((user) => user.confirmedAt.map((at) => at - startedAtMs))
+      .sort((a, b) => a - b),
   };
 }
 

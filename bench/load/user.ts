@@ -90,7 +90,7 @@ const pause = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
  * A small CSV of 50 to 550 rows, different for each user and project, so that every upload is profiled for
  * real (the mix issue 16 measured).
  */
-function salesCsv(user: number, iteration: number): string {
+export function salesCsv(user: number, iteration: number): string {
   const lines = ['id,city,amount,day,active'];
   const rows = 50 + ((user * 37 + iteration * 101) % 501);
   for (let row = 1; row <= rows; row++) {
@@ -116,6 +116,8 @@ export class SimulatedUser {
   private readonly deletedProjects = new Set<string>();
   /** Access tokens renewed by the SDK's token keeper during the run. */
   renewals = 0;
+  /** When each of the user's files was confirmed (`performance.now()`), to place its wait in the run. */
+  readonly confirmedAt: number[] = [];
   /** When the user stops starting steps (epoch ms); the step in flight finishes. */
   private endsAt = 0;
   scriptsStarted = 0;
@@ -273,6 +275,7 @@ export class SimulatedUser {
       if (!response.ok) throw new LoadError(`HTTP_${response.status}`, body.slice(0, 200));
     });
     const confirmedAt = performance.now();
+    this.confirmedAt.push(confirmedAt);
     let result = await time('file.confirm', () => api.file.confirm.mutate({ fileId: file.id }));
     this.files.set(file.id, projectId);
     const deadline = Date.now() + this.options.processingTimeoutMs;
