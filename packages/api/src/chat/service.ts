@@ -28,7 +28,7 @@ import { deleteInBackground, deleteNow, deletionLeaseUntil } from '../deletion/s
 import { AppError, notFound, quotaReached, tooManyRequests } from '../errors.js';
 import { formatCount } from '../quotas.js';
 import type { Session } from '../session/schema.js';
-import { requireSession, toSession } from '../session/service.js';
+import { requireSession, requireSessionAnd, toSession } from '../session/service.js';
 import { checkReply, executeRun } from './engine.js';
 import type { RunLog } from './hub.js';
 import { rebuildRun, siblingsOf, toMessage } from './messages.js';
@@ -52,12 +52,32 @@ const changedMeanwhile = () =>
  * first, its messages read as one straight branch.
  */
 async function requireTree(deps: ApiDeps, input: SessionInput): Promise<TreeSession> {
-  const session = await requireSession(deps, input);
-  if (session.treeVersion !== undefined) return { ...session, treeVersion: session.treeVersion };
+  const [session] = await requireTreeAnd(deps, input, async () => undefined);
+  return session;
+}
+
+/**
+ * `requireTree`, with `alongside` (reads that need only the session) run while the session's project is read:
+ * one round trip less before a reply starts.
+ */
+async function requireTreeAnd<T>(
+  deps: ApiDeps,
+  input: SessionInput,
+  alongside: (session: TreeSession) => Promise<T>,
+): Promise<[TreeSession, T]> {
+  const [session, read] = await requireSessionAnd(deps, input, async (record) =>
+    record.treeVersion === undefined
+      ? null
+      : { value: await alongside({ ...record, treeVersion: record.treeVersion }) },
+  );
+  if (session.treeVersion !== undefined && read) {
+    return [{ ...session, treeVersion: session.treeVersion }, read.value];
+  }
   await adoptStraightHistory(deps.db, session.sessionId);
   const adopted = await getSession(deps.db, session.sessionId);
   if (adopted?.treeVersion === undefined) throw notFound('Session');
-  return { ...adopted, treeVersion: adopted.treeVersion };
+  const tree = { ...adopted, treeVersion: adopted.treeVersion };
+  return [tree, await alongside(tree)];
 }
 
 /** A message of this session; NOT_FOUND like the session when it is someone else's or missing. */
@@ -95,8 +115,7 @@ async function startReply(
   const decision = deps.chatLimiter.hit(input.userId);
   if (!decision.allowed) throw tooManyRequests('You are sending messages too fast.', decision.retryAfterMs);
   for (let attempt = 0; attempt < TREE_ATTEMPTS; attempt++) {
-    const session = await requireTree(deps, input);
-    const placement = await place(session);
+    const [session, placement] = await requireTreeAnd(deps, input, place);
     const runId = newId();
     const result = await startRun(deps.db, {
       sessionId: input.sessionId,

@@ -391,6 +391,52 @@ describe('the conversation tree', () => {
     expect(await branch(intruder.as, intruder.sessionId)).toEqual([]);
   });
 
+  it('reads the project and the message a reply goes below side by side, after the session', async () => {
+    const { as, sessionId, project } = await chatFor(api);
+    const first = await ask(as, sessionId, 'one');
+    const leafId = (await branch(as, sessionId)).at(-1)?.id ?? '';
+    // When each read began and ended, in one sequence.
+    let clock = 0;
+    const reads: { key: string; began: number; ended: number }[] = [];
+    const name = `overlap-${newId()}`;
+    const db = api.deps.db;
+    db.documentClient.middlewareStack.add(
+      (next, context) => async (args) => {
+        const input = JSON.stringify(args.input);
+        // A message's key holds its session's id too: the most precise match first.
+        const key = [leafId, project.id, sessionId].find((id) => input.includes(id));
+        if (context.commandName !== 'GetItemCommand' || !key) return next(args);
+        const read = { key, began: ++clock, ended: 0 };
+        try {
+          return await next(args);
+        } finally {
+          read.ended = ++clock;
+          reads.push(read);
+        }
+      },
+      { step: 'initialize', name },
+    );
+    let sent: Awaited<ReturnType<typeof as.chat.send>>;
+    try {
+      sent = await as.chat.send({ sessionId, content: 'two', clientMessageId: newId() });
+    } finally {
+      db.documentClient.middlewareStack.remove(name);
+    }
+    await runEvents(as, sessionId, sent.runId);
+    const [session, ...after] = reads.sort((a, b) => a.began - b.began);
+    expect(session?.key).toBe(sessionId);
+    const projectRead = after.find((read) => read.key === project.id);
+    const leafRead = after.find((read) => read.key === leafId);
+    if (!session || !projectRead || !leafRead) throw new Error(`reads missing: ${JSON.stringify(reads)}`);
+    // Both wait for the session (which names them), and neither for the other.
+    expect(projectRead.began).toBeGreaterThan(session.ended);
+    expect(leafRead.began).toBeGreaterThan(session.ended);
+    expect(leafRead.began).toBeLessThan(projectRead.ended);
+    expect(projectRead.began).toBeLessThan(leafRead.ended);
+    expect(sent.userMessage.parentId).toBe(leafId);
+    expect(first.userMessage.parentId).toBeNull();
+  });
+
   it('replays the run that ends the branch shown, after a switch', async () => {
     const { as, sessionId } = await chatFor(api);
     await ask(as, sessionId, 'alpha');

@@ -69,9 +69,7 @@ export async function startProcessing(
   // Processing waits its turn (`FileWork`): a few files at once on this server, one at a time per user.
   const queuedAt = performance.now();
   const run = deps.background.run(
-    deps.fileWork.run(claimed.userId, objectSize, () =>
-      processClaimed(deps, claimed, objectSize, queuedAt),
-    ),
+    deps.fileWork.run(claimed.userId, objectSize, () => processClaimed(deps, claimed, objectSize, queuedAt)),
   );
   let timer: NodeJS.Timeout | undefined;
   const waited = new Promise<null>((resolve) => {

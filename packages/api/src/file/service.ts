@@ -3,7 +3,6 @@ import {
   deleteFileRecords,
   type FileRecord,
   getFile as getFileRecord,
-  getProject,
   listFiles as listFileRecords,
   newId,
   renameFile as renameFileRecord,
@@ -11,7 +10,7 @@ import {
 } from '@leonidas/db';
 import type { ApiDeps } from '../context.js';
 import { AppError, invalidField, notFound, quotaReached, tooManyRequests } from '../errors.js';
-import { requireProject } from '../project/service.js';
+import { inLiveProject, requireProject } from '../project/service.js';
 import { formatBytes, formatCount } from '../quotas.js';
 import { fileObjectKey, previewObjectKey, tableObjectKey } from './keys.js';
 import { startProcessing } from './processing.js';
@@ -57,14 +56,15 @@ async function requireFileAnd<T>(
 ): Promise<[FileRecord, T]> {
   const record = await getFileRecord(deps.db, input.fileId);
   if (!record || record.userId !== input.userId) throw notFound('File');
-  const [project, extra] = await Promise.allSettled([
-    getProject(deps.db, { userId: input.userId, projectId: record.projectId }),
-    alongside(record),
-  ]);
-  if (project.status === 'rejected') throw project.reason;
-  if (!project.value) throw notFound('File');
-  if (extra.status === 'rejected') throw extra.reason;
-  return [record, extra.value];
+  return [
+    record,
+    await inLiveProject(
+      deps,
+      record,
+      () => notFound('File'),
+      () => alongside(record),
+    ),
+  ];
 }
 
 function contentTypeFor(filename: string, declared: string): string {

@@ -65,6 +65,27 @@ export async function requireProject(
   return record;
 }
 
+/**
+ * For a record of this user's that lives in a project (a file, a session): checks the project still exists
+ * (it is not being deleted in the background) while `alongside` runs, one round trip instead of two in a row.
+ * A project gone is `missing()`, whatever `alongside` did; then `alongside`'s own failure, if any.
+ */
+export async function inLiveProject<T>(
+  deps: ApiDeps,
+  record: { userId: string; projectId: string },
+  missing: () => Error,
+  alongside: () => Promise<T>,
+): Promise<T> {
+  const [project, extra] = await Promise.allSettled([
+    getProjectRecord(deps.db, { userId: record.userId, projectId: record.projectId }),
+    alongside(),
+  ]);
+  if (project.status === 'rejected') throw project.reason;
+  if (!project.value) throw missing();
+  if (extra.status === 'rejected') throw extra.reason;
+  return extra.value;
+}
+
 export async function getProject(
   deps: ApiDeps,
   input: { userId: string; projectId: string },
