@@ -227,44 +227,19 @@ export async function claimForProcessing(
         ],
       });
     }
-    const read: FileRecord = file;
-    const updatedAt = new Date().toISOString();
-    try {
-      await withUsage(db, read.userId, () =>
-        executeTransactWrite(
-          db.entities.usage
-            .build(UpdateTransaction)
-            .item({
-              userId: read.userId,
-              pendingUploads: { [read.fileId]: $remove() },
-              pendingBytes: $add(-read.size),
-            })
-            .options({ condition: { attr: 'userId', exists: true } }),
-          db.entities.file
-            .build(UpdateTransaction)
-            .item({ ...claim, updatedAt, version: $add(1) })
-            .options({
-              condition: {
-                and: [
-                  { attr: 'status', eq: 'UPLOADING' },
-                  { attr: 'version', eq: read.version },
-                ],
-              },
-            }),
-        ),
-      );
-      return {
-        ...read,
-        status: 'PROCESSING',
-        processingStartedAt: input.now,
-        version: read.version + 1,
-        updatedAt,
-      };
-    } catch (error) {
-      if (!failedConditionIndexes(error).includes(1)) throw error;
-    }
+    const outcome = await writeWithUsage(db, file, {
+      usage: {
+        userId: file.userId,
+        pendingUploads: { [file.fileId]: $remove() },
+        pendingBytes: $add(-file.size),
+      },
+      file: claim,
+      condition: { attr: 'status', eq: 'UPLOADING' },
+      record: { status: 'PROCESSING', processingStartedAt: input.now },
+    });
+    if ('written' in outcome) return outcome.written;
     // Claimed, finished, deleted or renamed since it was read: as it is now.
-    file = await getFile(db, read.fileId);
+    file = outcome.now;
   }
   return null;
 }
@@ -294,46 +269,57 @@ export async function finishProcessing(
   if (input.outcome.status === 'FAILED') {
     return conditionalUpdate(db, { fileId: input.file.fileId, ...input.outcome }, claimed);
   }
-  const completed = input.outcome;
+  const { metadata, size } = input.outcome;
   let file: FileRecord | null = input.file;
   for (let attempt = 0; attempt < WRITE_ATTEMPTS && file; attempt++) {
     if (file.status !== 'PROCESSING' || file.processingStartedAt !== run) return null;
-    const read: FileRecord = file;
-    const updatedAt = new Date().toISOString();
-    try {
-      await withUsage(db, read.userId, () =>
-        executeTransactWrite(
-          db.entities.usage
-            .build(UpdateTransaction)
-            .item({ userId: read.userId, storedBytes: $add(completed.size - read.size) })
-            .options({ condition: { attr: 'userId', exists: true } }),
-          db.entities.file
-            .build(UpdateTransaction)
-            .item({
-              fileId: read.fileId,
-              status: 'COMPLETED',
-              size: completed.size,
-              metadata: wholeDocument(completed.metadata),
-              updatedAt,
-              version: $add(1),
-            })
-            .options({ condition: { and: [...claimed.and, { attr: 'version', eq: read.version }] } }),
-        ),
-      );
-      return {
-        ...read,
-        status: 'COMPLETED',
-        size: completed.size,
-        metadata: completed.metadata,
-        version: read.version + 1,
-        updatedAt,
-      };
-    } catch (error) {
-      if (!failedConditionIndexes(error).includes(1)) throw error;
-    }
-    file = await getFile(db, read.fileId);
+    const outcome = await writeWithUsage(db, file, {
+      usage: { userId: file.userId, storedBytes: $add(size - file.size) },
+      file: { fileId: file.fileId, status: 'COMPLETED', size, metadata: wholeDocument(metadata) },
+      condition: claimed,
+      record: { status: 'COMPLETED', size, metadata },
+    });
+    if ('written' in outcome) return outcome.written;
+    file = outcome.now;
   }
   return null;
+}
+
+/**
+ * One write of a file, as `read` was read, with its user's usage, in one transaction conditioned on the file's
+ * version besides `condition` (see `WRITE_ATTEMPTS`). Gives the record as written (`read` with `record`'s
+ * values), or, when the file has changed since, the file as it now is (null: gone).
+ */
+async function writeWithUsage(
+  db: Db,
+  read: FileRecord,
+  write: {
+    usage: UpdateItemInput<UsageEntity>;
+    file: Omit<UpdateItemInput<FileEntity>, 'version' | 'updatedAt'>;
+    condition: Condition<FileEntity>;
+    /** The values written, as the record holds them. */
+    record: Partial<Pick<FileRecord, 'status' | 'processingStartedAt' | 'size' | 'metadata'>>;
+  },
+): Promise<{ written: FileRecord } | { now: FileRecord | null }> {
+  const updatedAt = new Date().toISOString();
+  try {
+    await withUsage(db, read.userId, () =>
+      executeTransactWrite(
+        db.entities.usage
+          .build(UpdateTransaction)
+          .item(write.usage)
+          .options({ condition: { attr: 'userId', exists: true } }),
+        db.entities.file
+          .build(UpdateTransaction)
+          .item({ ...write.file, updatedAt, version: $add(1) })
+          .options({ condition: { and: [write.condition, { attr: 'version', eq: read.version }] } }),
+      ),
+    );
+  } catch (error) {
+    if (!failedConditionIndexes(error).includes(1)) throw error;
+    return { now: await getFile(db, read.fileId) };
+  }
+  return { written: { ...read, ...write.record, version: read.version + 1, updatedAt } };
 }
 
 export function renameFile(db: Db, input: { fileId: string; filename: string }): Promise<FileRecord | null> {
