@@ -3,7 +3,6 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import type { Db } from './db.js';
 import {
   claimForProcessing,
-  createFileRecord,
   createGeneratedFile,
   finishProcessing,
   forgetProvenanceMessage,
@@ -11,10 +10,8 @@ import {
   renameFile,
 } from './files.js';
 import { newId } from './ids.js';
-import { createProject } from './projects.js';
-import type { FileRecord } from './records.js';
 import type { CsvMetadata } from './shapes.js';
-import { createTestDb } from './testing.js';
+import { createTestDb, createTestUpload } from './testing.js';
 import { getUsage } from './usage.js';
 
 let db: Db;
@@ -30,26 +27,7 @@ const metadata: CsvMetadata = {
   encoding: 'utf-8',
 };
 
-async function newUpload(size = 100): Promise<FileRecord> {
-  const userId = newId();
-  const projectId = newId();
-  await createProject(db, { userId, projectId, name: 'p', description: '', maxProjects: 10 });
-  const fileId = newId();
-  const result = await createFileRecord(db, {
-    fileId,
-    userId,
-    projectId,
-    filename: 'a.csv',
-    contentType: 'text/csv',
-    size,
-    source: 'USER_UPLOAD',
-    objectKey: `projects/${projectId}/files/${fileId}`,
-    uploadExpiresAt: Date.now() + 60_000,
-    limits: { maxPendingUploads: 10, maxPendingBytes: 10_000, maxStoredBytes: 100_000 },
-  });
-  if (result.outcome !== 'created') throw new Error(`upload refused: ${result.outcome}`);
-  return result.file;
-}
+const newUpload = (size = 100) => createTestUpload(db, { size });
 
 /** The DynamoDB commands `work` sends, by name. */
 async function commandsOf<T>(work: () => Promise<T>): Promise<{ result: T; sent: string[] }> {

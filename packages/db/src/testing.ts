@@ -13,11 +13,13 @@ import {
 import { inject } from 'vitest';
 import { createDocumentClient, type DynamoConnection } from './client.js';
 import { createDb, type Db } from './db.js';
+import { createFileRecord } from './files.js';
 import { newId } from './ids.js';
 import { ensureTable } from './local/create-table.js';
 import { LOCAL_CREDENTIALS, LOCAL_REGION } from './local/dynamodb-local.js';
 import { finishRun, getMessage, positionBelow, startRun } from './messages.js';
-import type { MessageRecord } from './records.js';
+import { createProject } from './projects.js';
+import type { FileRecord, MessageRecord } from './records.js';
 import { getSession } from './sessions.js';
 
 declare module 'vitest' {
@@ -37,6 +39,34 @@ export async function createTestDb(): Promise<Db> {
   const tableName = `test-${randomUUID()}`;
   await ensureTable(connection, tableName);
   return createDb(createDocumentClient(connection), tableName);
+}
+
+/** An upload waiting in a project (made for it when none is given), as `file.createUpload` leaves it. */
+export async function createTestUpload(
+  db: Db,
+  input: { userId?: string; projectId?: string; size: number },
+): Promise<FileRecord> {
+  const userId = input.userId ?? newId();
+  let projectId = input.projectId;
+  if (!projectId) {
+    projectId = newId();
+    await createProject(db, { userId, projectId, name: 'p', description: '', maxProjects: 10 });
+  }
+  const fileId = newId();
+  const result = await createFileRecord(db, {
+    fileId,
+    userId,
+    projectId,
+    filename: 'a.csv',
+    contentType: 'text/csv',
+    size: input.size,
+    source: 'USER_UPLOAD',
+    objectKey: `projects/${projectId}/files/${fileId}`,
+    uploadExpiresAt: Date.now() + 60_000,
+    limits: { maxPendingUploads: 10, maxPendingBytes: 10_000, maxStoredBytes: 100_000 },
+  });
+  if (result.outcome !== 'created') throw new Error(`upload refused: ${result.outcome}`);
+  return result.file;
 }
 
 /**

@@ -3,7 +3,6 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import type { Db } from './db.js';
 import {
   claimForProcessing,
-  createFileRecord,
   deleteFileRecords,
   deleteUnconfirmedUpload,
   finishProcessing,
@@ -11,17 +10,15 @@ import {
 import { newId } from './ids.js';
 import { finishRun, positionBelow, startRun } from './messages.js';
 import { createProject, startProjectDeletion } from './projects.js';
-import type { FileRecord, UsageRecord } from './records.js';
+import type { UsageRecord } from './records.js';
 import { createSession, getSession, startSessionDeletion } from './sessions.js';
-import { createTestDb } from './testing.js';
+import { createTestDb, createTestUpload } from './testing.js';
 import { ensureUsage, getUsage } from './usage.js';
 
 let db: Db;
 beforeAll(async () => {
   db = await createTestDb();
 });
-
-const limits = { maxPendingUploads: 10, maxPendingBytes: 10_000, maxStoredBytes: 100_000 };
 
 async function newProject(userId: string) {
   const projectId = newId();
@@ -30,23 +27,8 @@ async function newProject(userId: string) {
   return projectId;
 }
 
-async function newUpload(userId: string, projectId: string, size: number): Promise<FileRecord> {
-  const fileId = newId();
-  const result = await createFileRecord(db, {
-    fileId,
-    userId,
-    projectId,
-    filename: 'a.csv',
-    contentType: 'text/csv',
-    size,
-    source: 'USER_UPLOAD',
-    objectKey: `projects/${projectId}/files/${fileId}`,
-    uploadExpiresAt: Date.now() + 60_000,
-    limits,
-  });
-  if (result.outcome !== 'created') throw new Error(`upload refused: ${result.outcome}`);
-  return result.file;
-}
+const newUpload = (userId: string, projectId: string, size: number) =>
+  createTestUpload(db, { userId, projectId, size });
 
 /** The counters alone, without the item's timestamps. */
 const counters = ({
