@@ -92,6 +92,43 @@ describe('processing a file', () => {
     expect((await getUsage(db, upload.userId))?.storedBytes).toBe(90);
   });
 
+  it('claims and completes a file however many renames land just before its writes', async () => {
+    const upload = await newUpload();
+    const now = Date.now();
+    // A rename just before each of the next `count` transactions: every write then finds another version.
+    const renamedBefore = async <T>(count: number, work: () => Promise<T>) => {
+      let renames = 0;
+      const name = `rename-${newId()}`;
+      db.documentClient.middlewareStack.add(
+        (next, context) => async (args) => {
+          if (context.commandName === 'TransactWriteItemsCommand' && renames < count) {
+            renames += 1;
+            await renameFile(db, { fileId: upload.fileId, filename: `r${renames}.csv` });
+          }
+          return next(args);
+        },
+        { step: 'initialize', name },
+      );
+      try {
+        return await work();
+      } finally {
+        db.documentClient.middlewareStack.remove(name);
+      }
+    };
+    const claimed = await renamedBefore(4, () =>
+      claimForProcessing(db, { file: upload, now, staleBefore: now - 1 }),
+    );
+    expect(claimed).toMatchObject({ status: 'PROCESSING', filename: 'r4.csv' });
+    expect(claimed).toEqual(await getFile(db, upload.fileId));
+    if (!claimed) throw new Error('not claimed');
+    const completed = await renamedBefore(4, () =>
+      finishProcessing(db, { file: claimed, outcome: completedOutcome }),
+    );
+    expect(completed).toMatchObject({ status: 'COMPLETED', filename: 'r4.csv' });
+    expect(completed).toEqual(await getFile(db, upload.fileId));
+    expect(await getUsage(db, upload.userId)).toMatchObject({ storedBytes: 90, pendingBytes: 0 });
+  });
+
   it('completes a saved table whose message was deleted meanwhile, without the link to it', async () => {
     const upload = await newUpload();
     const fileId = newId();

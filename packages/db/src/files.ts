@@ -192,13 +192,13 @@ export async function listFiles(
   return page;
 }
 
-/**
- * A file record changes version with every write, so a write conditioned on the version it was read at leaves
- * exactly that record plus what the write set: the record can be built instead of read back (two round trips
- * less per processed file). A write that finds another version (renamed meanwhile) reads the file again and
- * tries once more, at most this many times in all.
+/*
+ * Versioned writes: a file record changes version with every write, so a write conditioned on the version it was
+ * read at leaves exactly that record plus what the write set, and the record can be built instead of read back
+ * (two round trips less per processed file). A write that finds another version (the file renamed meanwhile)
+ * reads it again and, while it is still in the state the write is for, tries again: each failed try means
+ * another write of the file landed, so the tries end when those do (`writeWithUsage`).
  */
-const WRITE_ATTEMPTS = 3;
 
 /**
  * Claims `file` (as the caller read it) for processing: from UPLOADING, or from a PROCESSING run that started
@@ -218,7 +218,7 @@ export async function claimForProcessing(
     gsi3sk: $remove(),
   };
   let file: FileRecord | null = input.file;
-  for (let attempt = 0; attempt < WRITE_ATTEMPTS && file; attempt++) {
+  while (file) {
     if (file.status !== 'UPLOADING') {
       return conditionalUpdate(db, claim, {
         and: [
@@ -271,7 +271,7 @@ export async function finishProcessing(
   }
   const { metadata, size } = input.outcome;
   let file: FileRecord | null = input.file;
-  for (let attempt = 0; attempt < WRITE_ATTEMPTS && file; attempt++) {
+  while (file) {
     if (file.status !== 'PROCESSING' || file.processingStartedAt !== run) return null;
     const outcome = await writeWithUsage(db, file, {
       usage: { userId: file.userId, storedBytes: $add(size - file.size) },
@@ -287,8 +287,8 @@ export async function finishProcessing(
 
 /**
  * One write of a file, as `read` was read, with its user's usage, in one transaction conditioned on the file's
- * version besides `condition` (see `WRITE_ATTEMPTS`). Gives the record as written (`read` with `record`'s
- * values), or, when the file has changed since, the file as it now is (null: gone).
+ * version besides `condition` (see "Versioned writes" above). Gives the record as written (`read` with
+ * `record`'s values), or, when the file has changed since, the file as it now is (null: gone).
  */
 async function writeWithUsage(
   db: Db,
@@ -317,7 +317,12 @@ async function writeWithUsage(
     );
   } catch (error) {
     if (!failedConditionIndexes(error).includes(1)) throw error;
-    return { now: await getFile(db, read.fileId) };
+    const now = await getFile(db, read.fileId);
+    // Versions only grow: the same one again would mean the condition failed for no write, and a try again
+    // would fail the same way for ever.
+    if (now?.version === read.version)
+      throw new Error(`File ${read.fileId} refused a write at its own version`);
+    return { now };
   }
   return { written: { ...read, ...write.record, version: read.version + 1, updatedAt } };
 }
@@ -471,7 +476,7 @@ export async function forgetProvenanceMessage(
       new UpdateCommand({
         TableName: db.tableName,
         Key: { pk: `FILE#${input.fileId}`, sk: 'FILE' },
-        // A new version, as every write of a file has (see `WRITE_ATTEMPTS`).
+        // A new version, as every write of a file has (see "Versioned writes").
         UpdateExpression: 'REMOVE provenance.messageId ADD version :one',
         ConditionExpression: 'provenance.messageId = :messageId',
         ExpressionAttributeValues: { ':messageId': input.messageId, ':one': 1 },

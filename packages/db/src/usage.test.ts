@@ -1,12 +1,7 @@
 import { $remove, DeleteItemCommand, UpdateItemCommand } from 'dynamodb-toolbox';
 import { beforeAll, describe, expect, it } from 'vitest';
 import type { Db } from './db.js';
-import {
-  claimForProcessing,
-  deleteFileRecords,
-  deleteUnconfirmedUpload,
-  finishProcessing,
-} from './files.js';
+import { claimForProcessing, deleteFileRecords, deleteUnconfirmedUpload, finishProcessing } from './files.js';
 import { newId } from './ids.js';
 import { finishRun, positionBelow, startRun } from './messages.js';
 import { createProject, startProjectDeletion } from './projects.js';

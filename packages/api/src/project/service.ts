@@ -78,7 +78,8 @@ export async function inLiveProject<T>(
 ): Promise<T> {
   const [project, extra] = await Promise.allSettled([
     getProjectRecord(deps.db, { userId: record.userId, projectId: record.projectId }),
-    alongside(),
+    // Called from a promise, so that even a synchronous throw comes after the project's answer.
+    Promise.resolve().then(alongside),
   ]);
   if (project.status === 'rejected') throw project.reason;
   if (!project.value) throw missing();
