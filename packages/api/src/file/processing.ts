@@ -66,11 +66,7 @@ export async function startProcessing(
   // Someone else holds it or has finished it: confirming twice is harmless.
   if (!claimed) return (await getFile(deps.db, file.fileId)) ?? file;
 
-  // Processing waits its turn (`FileWork`): a few files at once on this server, one at a time per user.
-  const queuedAt = performance.now();
-  const run = deps.background.run(
-    deps.fileWork.run(claimed.userId, objectSize, () => processClaimed(deps, claimed, objectSize, queuedAt)),
-  );
+  const run = processInTurn(deps, claimed, objectSize);
   let timer: NodeJS.Timeout | undefined;
   const waited = new Promise<null>((resolve) => {
     timer = setTimeout(() => resolve(null), deps.files.confirmWaitMs);
@@ -85,9 +81,14 @@ export async function startProcessing(
  * same queue, and waits for the outcome.
  */
 export function processGeneratedTable(deps: ApiDeps, file: FileRecord): Promise<FileRecord> {
+  return processInTurn(deps, file, file.size);
+}
+
+/** Processing waits its turn (`FileWork`): a few files at once on this server, one at a time per user. */
+function processInTurn(deps: ApiDeps, file: FileRecord, objectSize: number): Promise<FileRecord> {
   const queuedAt = performance.now();
   return deps.background.run(
-    deps.fileWork.run(file.userId, file.size, () => processClaimed(deps, file, file.size, queuedAt)),
+    deps.fileWork.run(file.userId, objectSize, () => processClaimed(deps, file, objectSize, queuedAt)),
   );
 }
 

@@ -56,15 +56,7 @@ async function requireFileAnd<T>(
 ): Promise<[FileRecord, T]> {
   const record = await getFileRecord(deps.db, input.fileId);
   if (!record || record.userId !== input.userId) throw notFound('File');
-  return [
-    record,
-    await inLiveProject(
-      deps,
-      record,
-      () => notFound('File'),
-      () => alongside(record),
-    ),
-  ];
+  return inLiveProject(deps, record, () => notFound('File'), alongside);
 }
 
 function contentTypeFor(filename: string, declared: string): string {

@@ -66,25 +66,25 @@ export async function requireProject(
 }
 
 /**
- * For a record of this user's that lives in a project (a file, a session): checks the project still exists
- * (it is not being deleted in the background) while `alongside` runs, one round trip instead of two in a row.
- * A project gone is `missing()`, whatever `alongside` did; then `alongside`'s own failure, if any.
+ * A record of this user's that lives in a project (a file, a session), once its project is known to still exist
+ * (not being deleted in the background), with what `alongside` read meanwhile: one round trip instead of two in
+ * a row. A project gone is `missing()`, whatever `alongside` did; then `alongside`'s own failure, if any.
  */
-export async function inLiveProject<T>(
+export async function inLiveProject<R extends { userId: string; projectId: string }, T>(
   deps: ApiDeps,
-  record: { userId: string; projectId: string },
+  record: R,
   missing: () => Error,
-  alongside: () => Promise<T>,
-): Promise<T> {
+  alongside: (record: R) => Promise<T>,
+): Promise<[R, T]> {
   const [project, extra] = await Promise.allSettled([
     getProjectRecord(deps.db, { userId: record.userId, projectId: record.projectId }),
     // Called from a promise, so that even a synchronous throw comes after the project's answer.
-    Promise.resolve().then(alongside),
+    Promise.resolve(record).then(alongside),
   ]);
   if (project.status === 'rejected') throw project.reason;
   if (!project.value) throw missing();
   if (extra.status === 'rejected') throw extra.reason;
-  return extra.value;
+  return [record, extra.value];
 }
 
 export async function getProject(

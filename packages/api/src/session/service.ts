@@ -51,15 +51,7 @@ export async function requireSessionAnd<T>(
 ): Promise<[SessionRecord, T]> {
   const record = await getSession(deps.db, input.sessionId);
   if (!record || record.userId !== input.userId) throw notFound('Session');
-  return [
-    record,
-    await inLiveProject(
-      deps,
-      record,
-      () => notFound('Session'),
-      () => alongside(record),
-    ),
-  ];
+  return inLiveProject(deps, record, () => notFound('Session'), alongside);
 }
 
 export async function listSessions(
