@@ -103,6 +103,10 @@ export class CsvScanner {
   private lfLines = 0;
   private lastByte = -1;
 
+  /**
+   * Scans the next chunk: the first failure's reason, if any. Nothing of the chunk is kept once this returns (a
+   * worker hands the chunk's memory back for the next one).
+   */
   push(chunk: Buffer): string | undefined {
     // A UTF-16 byte order mark: text, just not UTF-8 (its NUL bytes would otherwise read as binary data).
     const start = this.bytes === 0 ? chunk.subarray(0, 2).toString('hex') : '';
@@ -417,7 +421,8 @@ class HeaderSniffer {
 
   /** The delimiter, once the first record is complete. */
   push(data: Buffer): Delimiter | undefined {
-    this.held.push(data);
+    // A copy: the chunk's memory may be used again once the scanner's `push` returns.
+    this.held.push(Buffer.from(data));
     this.bytes += data.length;
     for (let i = 0; i < data.length; i++) {
       const byte = data[i] as number;

@@ -43,6 +43,33 @@ describe('a scan in a worker thread', () => {
     expect(result).toMatchObject({ ok: true, records: 50_001, fields: 4 });
   });
 
+  it('gives the same scan when the first record spans many chunks, and chunks are larger or smaller than its buffers', async () => {
+    // The first record is held until it ends (to choose the delimiter) while the worker hands each chunk's memory
+    // back and the next chunks are copied into it: what is held must not be overwritten.
+    const names = Array.from({ length: 400 }, (_, i) => `column number ${i} with a long name`);
+    const rows = Array.from({ length: 2_000 }, (_, r) => names.map((_, c) => String((r * 400 + c) % 997)));
+    const content = Buffer.from(`${names.join(';')}\n${rows.map((row) => row.join(';')).join('\n')}\n`);
+    for (const size of [1024, 100 * 1024]) {
+      const { answers, result } = await scanInWorker(content, size);
+      expect(answers.every((answer) => answer)).toBe(true);
+      expect(result).toEqual(scanInLine(content, size));
+      expect(result).toMatchObject({ ok: true, delimiter: ';', records: 2_001, fields: 400 });
+      if (result.ok) expect(result.firstRecord).toEqual(names);
+    }
+  });
+
+  it("leaves the caller's chunks as they were", async () => {
+    const scan = new ScanInWorker(sourceScanWorker());
+    try {
+      const chunks = [Buffer.from('a,b\n1,'), Buffer.from('2\n3,4\n')];
+      for (const chunk of chunks) expect(await scan.push(chunk)).toBe(true);
+      expect(await scan.end()).toMatchObject({ ok: true, records: 3 });
+      expect(chunks.map((chunk) => chunk.toString())).toEqual(['a,b\n1,', '2\n3,4\n']);
+    } finally {
+      await scan.close();
+    }
+  });
+
   it('refuses a file for the reason the scan in line gives, and then tells the download to stop', async () => {
     const rows = Array.from({ length: 200_000 }, (_, i) => (i === 1_000 ? '1,2,3' : `${i},${i}`));
     const content = Buffer.from(`a,b\n${rows.join('\n')}\n`);
@@ -68,21 +95,13 @@ describe('a scan in a worker thread', () => {
   it('holds the download back while the worker is behind', async () => {
     const scan = new ScanInWorker(sourceScanWorker());
     try {
-      const chunk = Buffer.from(`${'1,2\n'.repeat(1024 * 1024)}`);
-      const answers = [
-        scan.push(Buffer.from('a,b\n')),
-        scan.push(chunk),
-        scan.push(chunk),
-        scan.push(chunk),
-        scan.push(chunk),
-        scan.push(chunk),
-      ];
-      // 20 MB posted at once (4 MB a chunk): past 16 MB queued, a push waits until the worker catches up.
+      const chunk = Buffer.from(`${'1,2\n'.repeat(256 * 1024)}`);
+      const answers = [scan.push(Buffer.from('a,b\n')), ...Array.from({ length: 6 }, () => scan.push(chunk))];
+      // 6 MB posted at once (1 MB a chunk): past 4 MB queued, a push waits until the worker catches up.
       expect(answers.slice(0, 4)).toEqual([true, true, true, true]);
-      expect(answers[4]).toBeInstanceOf(Promise);
-      expect(answers[5]).toBeInstanceOf(Promise);
-      expect(await Promise.all(answers.slice(4))).toEqual([true, true]);
-      expect(await scan.end()).toMatchObject({ ok: true, records: 5 * 1024 * 1024 + 1 });
+      for (const answer of answers.slice(4)) expect(answer).toBeInstanceOf(Promise);
+      expect(await Promise.all(answers.slice(4))).toEqual([true, true, true]);
+      expect(await scan.end()).toMatchObject({ ok: true, records: 6 * 256 * 1024 + 1 });
     } finally {
       await scan.close();
     }

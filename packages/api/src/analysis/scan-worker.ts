@@ -7,10 +7,13 @@ import { parentPort } from 'node:worker_threads';
 import { type CsvScan, CsvScanner } from './csv-scan.js';
 
 /** What the server posts: a chunk of the file (a copy), or the end of it. */
-export type ScanRequest = Uint8Array | 'end';
-/** What the worker answers: a chunk scanned, the scan's first failure, or the whole scan at the end. */
+export type ScanRequest = Uint8Array<ArrayBuffer> | 'end';
+/**
+ * What the worker answers: a chunk scanned (handed back, so its memory is used again for a later chunk), the scan's
+ * first failure, or the whole scan at the end.
+ */
 export type ScanReply =
-  | { type: 'scanned'; bytes: number }
+  | { type: 'scanned'; chunk: Uint8Array<ArrayBuffer> }
   | { type: 'failed'; reason: string }
   | { type: 'done'; scan: CsvScan };
 
@@ -32,6 +35,7 @@ if (port) {
       failure = scanner.push(Buffer.from(request.buffer, request.byteOffset, request.byteLength));
       if (failure !== undefined) port.postMessage({ type: 'failed', reason: failure } satisfies ScanReply);
     }
-    port.postMessage({ type: 'scanned', bytes: request.byteLength } satisfies ScanReply);
+    // The scanner keeps no reference to a chunk it was pushed, so the chunk can go back.
+    port.postMessage({ type: 'scanned', chunk: request } satisfies ScanReply, [request.buffer]);
   });
 }
