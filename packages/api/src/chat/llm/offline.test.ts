@@ -31,6 +31,32 @@ describe('the offline analyst reading a message', () => {
     expect(performance.now() - started).toBeLessThan(200);
   });
 
+  it('keeps its pace by the clock: the words that came due while the server was busy come together', async () => {
+    const answer = async (tokenDelayMs: number, onPiece: (index: number) => void = () => {}) => {
+      const pieces: string[] = [];
+      for await (const event of new OfflineProvider({ tokenDelayMs }).stream({
+        system: '',
+        messages: [{ role: 'user', content: [{ type: 'text', text: 'hello' }] }],
+        tools: [],
+        signal: new AbortController().signal,
+      })) {
+        if (event.type !== 'text') continue;
+        onPiece(pieces.length);
+        pieces.push(event.text);
+      }
+      return pieces;
+    };
+    const pieces = await answer(10, (index) => {
+      // The event loop held for 100 ms after the first word, as by a busy server.
+      if (index !== 0) return;
+      const until = performance.now() + 100;
+      while (performance.now() < until) {}
+    });
+    // About 10 words came due meanwhile: they are the next piece, not 10 pieces of their own.
+    expect(pieces[1]?.trim().split(/\s+/).length).toBeGreaterThanOrEqual(5);
+    expect(pieces.join('')).toBe((await answer(0)).join(''));
+  });
+
   it('leaves no listener behind on the run signal, however long the answer', async () => {
     const provider = new OfflineProvider({ tokenDelayMs: 1 });
     const controller = new AbortController();
@@ -46,16 +72,20 @@ describe('the offline analyst reading a message', () => {
       listeners--;
       remove(...args);
     }) as typeof signal.removeEventListener;
-    let words = 0;
+    let pieces = 0;
+    let text = '';
     for await (const event of provider.stream({
       system: '',
       messages: [{ role: 'user', content: [{ type: 'text', text: 'hello' }] }],
       tools: [],
       signal,
     })) {
-      if (event.type === 'text') words++;
+      if (event.type !== 'text') continue;
+      pieces++;
+      text += event.text;
     }
-    expect(words).toBeGreaterThan(20);
+    expect(text.split(/\s+/).length).toBeGreaterThan(20);
+    expect(pieces).toBeGreaterThan(1);
     expect(listeners).toBe(0);
   });
 });

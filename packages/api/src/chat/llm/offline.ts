@@ -43,12 +43,25 @@ export class OfflineProvider implements LlmProvider {
     }
   }
 
-  /** Streams the answer a few characters at a time, as a model would. */
+  /**
+   * Streams the answer a word every `tokenDelayMs`, as a model would. The pace is kept by the clock rather than by
+   * a pause per word: when a pause ends late (a busy server), the words due meanwhile come together, as a real
+   * model's tokens do when they wait in the socket, instead of every word waiting its own turn of the event loop.
+   */
   private async *say(text: string, signal: AbortSignal): AsyncIterable<ProviderEvent> {
-    for (const piece of text.match(/\S+\s*|\s+/g) ?? []) {
+    const words = text.match(/\S+\s*|\s+/g) ?? [];
+    const pace = this.options.tokenDelayMs;
+    const start = performance.now();
+    let next = 0;
+    while (next < words.length) {
+      // Word i is due `pace` after word i - 1, the first `pace` after the start.
+      const wait = start + (next + 1) * pace - performance.now();
+      if (wait > 0) await sleep(wait, signal);
       if (signal.aborted) return;
-      if (this.options.tokenDelayMs > 0) await sleep(this.options.tokenDelayMs, signal);
-      yield { type: 'text', text: piece };
+      const due = pace > 0 ? Math.floor((performance.now() - start) / pace) : 0;
+      const end = Math.min(words.length, Math.max(next + 1, due));
+      yield { type: 'text', text: words.slice(next, end).join('') };
+      next = end;
     }
   }
 }
