@@ -107,6 +107,49 @@ describe('a scan in a worker thread', () => {
     }
   });
 
+  it('bounds the memory of what waits for the worker, whatever the size of the chunks', async () => {
+    for (const size of [1024, 40 * 1024]) {
+      const scan = new ScanInWorker(sourceScanWorker());
+      try {
+        const chunk = Buffer.from('1,2\n'.repeat(size / 4));
+        const before = process.memoryUsage().arrayBuffers;
+        let answer = scan.push(Buffer.from('a,b\n'));
+        let pushed = 0;
+        // A fast socket: chunks come back to back until the download is told to wait.
+        while (answer === true) {
+          answer = scan.push(chunk);
+          pushed += size;
+        }
+        const grown = process.memoryUsage().arrayBuffers - before;
+        // About 4 MB of copies wait; a 64 KB buffer a 1 KB chunk would have been 256 MB.
+        expect(grown).toBeLessThan(16 * 1024 * 1024);
+        expect(pushed).toBeGreaterThan(size === 1024 ? 3 * 1024 * 1024 : 2 * 1024 * 1024);
+        expect(await answer).toBe(true);
+        expect(await scan.end()).toMatchObject({ ok: true, records: pushed / 4 + 1 });
+      } finally {
+        await scan.close();
+      }
+    }
+  });
+
+  it('tells the download to stop when its worker dies, a push waiting for it included', async () => {
+    const worker = sourceScanWorker();
+    const scan = new ScanInWorker(worker);
+    try {
+      const chunk = Buffer.from('1,2\n'.repeat(256 * 1024));
+      const answers = [scan.push(Buffer.from('a,b\n')), ...Array.from({ length: 6 }, () => scan.push(chunk))];
+      const waiting = answers.at(-1);
+      expect(waiting).toBeInstanceOf(Promise);
+      // Before the worker has even started: it scanned nothing.
+      await worker.terminate();
+      expect(await waiting).toBe(false);
+      expect(scan.push(chunk)).toBe(false);
+      await expect(scan.end()).rejects.toThrow(/worker stopped/);
+    } finally {
+      await scan.close();
+    }
+  });
+
   it('fails the scan when its worker dies', async () => {
     const scan = new ScanInWorker(sourceScanWorker());
     expect(scan.push(Buffer.from('a,b\n1,2\n'))).toBe(true);

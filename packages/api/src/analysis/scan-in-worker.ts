@@ -2,7 +2,7 @@ import type { Worker } from 'node:worker_threads';
 import type { CsvScan } from './csv-scan.js';
 import type { ScanReply, ScanRequest } from './scan-worker.js';
 
-/** Bytes posted to the worker and not yet scanned, above which the download waits for it. */
+/** Bytes of copies posted to the worker and not yet scanned, above which the download waits for it. */
 const MAX_QUEUED_BYTES = 4 * 1024 * 1024;
 /** The size of the buffers handed back and forth: a socket's reads are at most this (larger chunks get their own). */
 const BUFFER_BYTES = 64 * 1024;
@@ -32,7 +32,7 @@ export class ScanInWorker {
         if (reply.type === 'failed') this.failed = true;
         else if (reply.type === 'done') resolve(reply.scan);
         else {
-          this.queued -= reply.chunk.byteLength;
+          this.queued -= reply.chunk.buffer.byteLength;
           if (reply.chunk.buffer.byteLength === BUFFER_BYTES) this.spare.push(reply.chunk.buffer);
           if (this.queued <= MAX_QUEUED_BYTES / 2) this.resume();
         }
@@ -40,18 +40,24 @@ export class ScanInWorker {
       worker.once('error', reject);
       worker.once('exit', (code) => reject(new Error(`the scan's worker stopped (exit code ${code})`)));
     });
-    // Handled where it is awaited (`end`); a download that fails first never gets there.
-    this.result.catch(() => this.resume());
+    // Handled where it is awaited (`end`); a download that fails first never gets there. A worker that is gone
+    // scans nothing more: the download stops rather than waiting for it.
+    this.result.catch(() => {
+      this.failed = true;
+      this.resume();
+    });
   }
 
   /** Posts a chunk: false once the scan has failed; a promise while the worker is behind. */
   push(chunk: Buffer): boolean | Promise<boolean> {
     if (this.failed) return false;
-    this.queued += chunk.length;
-    // A copy of its own, moved rather than copied again (a chunk may be a view of a larger, shared buffer).
+    // A copy of its own, moved rather than copied again (a chunk may be a view of a larger, shared buffer): in a
+    // pooled buffer when the chunk fills at least half of one, else of its own size. What waits is counted by the
+    // buffers' size, so the limit bounds the memory whatever the chunks' sizes.
+    const pooled = chunk.length > BUFFER_BYTES / 2 && chunk.length <= BUFFER_BYTES;
     const buffer =
-      (chunk.length <= BUFFER_BYTES ? this.spare.pop() : undefined) ??
-      new ArrayBuffer(Math.max(chunk.length, BUFFER_BYTES));
+      (pooled ? this.spare.pop() : undefined) ?? new ArrayBuffer(pooled ? BUFFER_BYTES : chunk.length);
+    this.queued += buffer.byteLength;
     const copy = new Uint8Array(buffer, 0, chunk.length);
     copy.set(chunk);
     this.worker.postMessage(copy satisfies ScanRequest, [buffer]);
@@ -69,6 +75,7 @@ export class ScanInWorker {
 
   /** Stops the worker, whatever its state. */
   async close(): Promise<void> {
+    this.spare.length = 0;
     this.resume();
     await this.worker.terminate();
   }

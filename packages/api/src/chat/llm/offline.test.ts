@@ -57,6 +57,23 @@ describe('the offline analyst reading a message', () => {
     expect(pieces.join('')).toBe((await answer(0)).join(''));
   });
 
+  it('says nothing, at once, on a run already stopped', async () => {
+    const controller = new AbortController();
+    controller.abort('cancelled');
+    const started = performance.now();
+    const events = [];
+    for await (const event of new OfflineProvider({ tokenDelayMs: 1000 }).stream({
+      system: '',
+      messages: [{ role: 'user', content: [{ type: 'text', text: 'hello' }] }],
+      tools: [],
+      signal: controller.signal,
+    })) {
+      events.push(event);
+    }
+    expect(events).toEqual([]);
+    expect(performance.now() - started).toBeLessThan(500);
+  });
+
   it('leaves no listener behind on the run signal, however long the answer', async () => {
     const provider = new OfflineProvider({ tokenDelayMs: 1 });
     const controller = new AbortController();

@@ -53,7 +53,7 @@ export class OfflineProvider implements LlmProvider {
     const pace = this.options.tokenDelayMs;
     const start = performance.now();
     let next = 0;
-    while (next < words.length) {
+    while (next < words.length && !signal.aborted) {
       // Word i is due `pace` after word i - 1, the first `pace` after the start.
       const wait = start + (next + 1) * pace - performance.now();
       if (wait > 0) await sleep(wait, signal);
