@@ -83,6 +83,8 @@ interface ProbeJob {
 interface ProbeResult {
   latenciesMs: number[][];
   failures: number;
+  /** What the first failed request got, to say in the error. */
+  firstFailure?: string;
 }
 
 /** Child: raw argon2 verify, nothing else on this process's threadpool or event loop. */
@@ -100,6 +102,11 @@ async function rawVerify(job: RawVerifyJob): Promise<{ perSecond: number }> {
 async function probe(job: ProbeJob): Promise<ProbeResult> {
   const latenciesMs = job.targets.map((): number[] => []);
   let failures = 0;
+  let firstFailure: string | undefined;
+  const fail = (url: string, what: string) => {
+    failures++;
+    firstFailure ??= `GET ${new URL(url).pathname} ${what}`;
+  };
   const intervalMs = 1000 / job.perSecond / job.targets.length;
   const start = performance.now();
   const inFlight: Promise<void>[] = [];
@@ -114,16 +121,14 @@ async function probe(job: ProbeJob): Promise<ProbeResult> {
         async (response) => {
           await response.arrayBuffer();
           if (response.ok) latenciesMs[target]?.push(performance.now() - sent);
-          else failures++;
+          else fail(url, `answered HTTP ${response.status}`);
         },
-        () => {
-          failures++;
-        },
+        (error: unknown) => fail(url, `failed: ${String(error)}`),
       ),
     );
   }
   await Promise.all(inFlight);
-  return { latenciesMs, failures };
+  return { latenciesMs, failures, ...(firstFailure ? { firstFailure } : {}) };
 }
 
 /** Runs this file again as a child process in `mode` and returns what it reports. */
@@ -246,6 +251,7 @@ async function main() {
     const alone: number[][] = [[], []];
     const during: number[][] = [[], []];
     let probeFailures = 0;
+    let firstFailure: string | undefined;
     for (let round = 1; round <= ROUNDS; round++) {
       const quiet = await inChild<ProbeJob, ProbeResult>('probe', probeJob);
       let release = () => {};
@@ -258,8 +264,12 @@ async function main() {
       for (const [target, latencies] of quiet.latenciesMs.entries()) alone[target]?.push(...latencies);
       for (const [target, latencies] of busy.latenciesMs.entries()) during[target]?.push(...latencies);
       probeFailures += quiet.failures + busy.failures;
+      firstFailure ??= quiet.firstFailure ?? busy.firstFailure;
     }
-    if (probeFailures > 0) throw new Error(`probe: ${probeFailures} failed requests`);
+    if (probeFailures > 0) {
+      // The page is the web app's: a server built without it (`pnpm run build:stack` builds both) answers 404.
+      throw new Error(`probe: ${probeFailures} failed requests, the first: ${firstFailure}`);
+    }
     for (const latencies of [...alone, ...during]) latencies.sort((a, b) => a - b);
     const [listAlone = [], pageAlone = []] = alone;
     const [listDuring = [], pageDuring = []] = during;
