@@ -1,4 +1,4 @@
-import { existsSync, mkdtempSync, readdirSync, renameSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ListTablesCommand } from '@aws-sdk/client-dynamodb';
@@ -11,11 +11,19 @@ import { ensureTable } from './create-table.js';
 import {
   generateLocalCredentials,
   JavaMissingError,
+  JVM_OPTIONS,
   LOCAL_CREDENTIALS,
   LOCAL_REGION,
   startDynamoDbLocal,
 } from './dynamodb-local.js';
 import { isLoopbackAddress, listeningSockets, processTree } from './sockets.js';
+
+/** The command line of the JVM listening on `port` (a child of this process), as the kernel has it. */
+function jvmCommandLine(port: number): string[] {
+  const pid = listeningSockets(processTree(process.pid))?.find((socket) => socket.port === port)?.pid;
+  if (!pid) throw new Error('no JVM found on the port');
+  return readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0');
+}
 
 describe('DynamoDB Local launcher', () => {
   const dataDir = mkdtempSync(join(tmpdir(), 'leonidas-ddb-'));
@@ -201,6 +209,11 @@ describe('DynamoDB Local launcher', () => {
       expect(listening).toHaveLength(1);
       expect(isLoopbackAddress(listening[0]?.address ?? '')).toBe(true);
       expect(listening[0]?.pid).not.toBe(process.pid);
+      // The JVM options go before the launcher's source file: after it they would be the program's arguments.
+      const command = jvmCommandLine(local.port);
+      const launcher = command.findIndex((argument) => argument.endsWith('.java'));
+      expect(launcher).toBeGreaterThan(0);
+      for (const option of JVM_OPTIONS) expect(command.slice(0, launcher)).toContain(option);
     } finally {
       await local.stop();
     }
@@ -213,6 +226,8 @@ describe('DynamoDB Local launcher', () => {
     const local = await startDynamoDbLocal({ credentials: owner, withoutLoopbackLauncher: true });
     try {
       expect(local.loopbackOnly).toBe(false);
+      const command = jvmCommandLine(local.port);
+      for (const option of JVM_OPTIONS) expect(command.slice(0, command.indexOf('-jar'))).toContain(option);
       expect(await ensureTable(local.connection, 'leonidas')).toBe('created');
       const other = createDocumentClient({ ...local.connection, credentials: LOCAL_CREDENTIALS });
       try {
