@@ -13,6 +13,7 @@ import {
 } from 'node:fs';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
+import type { Worker } from 'node:worker_threads';
 import type { StorageConfig } from '@leonidas/api';
 import type { DynamoConnection } from '@leonidas/db';
 import {
@@ -21,7 +22,12 @@ import {
   type LocalCredentials,
   startDynamoDbLocal,
 } from '@leonidas/db/local';
-import { generateCredentials, startObjectStore } from '@leonidas/object-store';
+import {
+  generateCredentials,
+  type ObjectStore,
+  startObjectStore,
+  startObjectStoreInWorker,
+} from '@leonidas/object-store';
 
 export const EMBEDDED_TABLE_NAME = 'leonidas';
 export const EMBEDDED_BUCKET = 'leonidas';
@@ -131,9 +137,12 @@ export interface EmbeddedStack {
   storage: StorageConfig;
   /** Whether DynamoDB Local is on loopback only (it needs a JDK for that; see `startDynamoDbLocal`). */
   loopbackOnly: boolean;
+  /** Where the object store runs: a worker thread of its own, or the server's thread (run from sources). */
+  storeThread: 'worker' | 'server';
   /**
    * Settles if DynamoDB Local stops and cannot be started again on its port (something else took it, or it keeps
-   * dying): the server must not go on, since whatever holds the port would receive its requests.
+   * dying), or the object store's thread ends: the server must not go on, since whatever holds the port would
+   * receive its requests.
    */
   failed: Promise<Error>;
   stop(): Promise<void>;
@@ -161,17 +170,23 @@ export async function startEmbeddedStack(
   secrets: EmbeddedSecrets,
   corsOrigins: string[],
   events: StackEvents = { down: () => {}, restarted: () => {} },
+  /** Starts the thread the object store runs in (`@leonidas/object-store/worker`); without it, on this one. */
+  storeWorker?: () => Worker,
 ): Promise<EmbeddedStack> {
   const dynamoOptions = { dbPath: join(dataDir, 'dynamodb'), credentials: secrets.dynamodb };
   let dynamo = await startDynamoDbLocal(dynamoOptions);
   try {
-    const store = await startObjectStore({
+    const storeOptions = {
       directory: join(dataDir, 's3'),
       bucket: EMBEDDED_BUCKET,
       credentials: secrets.objectStore,
       region: EMBEDDED_STORE_REGION,
       corsOrigins,
-    });
+    };
+    // Only a store in a thread of its own can end without the server (`exited`).
+    const store: ObjectStore & { exited?: Promise<Error> } = storeWorker
+      ? await startObjectStoreInWorker(storeOptions, storeWorker())
+      : await startObjectStore(storeOptions);
     let stopping = false;
     let up = true;
     const restarts: number[] = [];
@@ -209,6 +224,11 @@ export async function startEmbeddedStack(
       });
     };
     supervise(dynamo);
+    // A store whose thread ended (an uncaught error in it) is not started again: the server stops, as it does
+    // when the store runs on the server's thread and throws.
+    void store.exited?.then((reason) => {
+      if (!stopping) fail(new Error(`The embedded object store stopped unexpectedly: ${reason.message}`));
+    });
     return {
       dynamo: { ...dynamo.connection, available: () => up },
       storage: {
@@ -218,6 +238,7 @@ export async function startEmbeddedStack(
         credentials: secrets.objectStore,
       },
       loopbackOnly: dynamo.loopbackOnly,
+      storeThread: storeWorker ? 'worker' : 'server',
       failed,
       stop: async () => {
         stopping = true;

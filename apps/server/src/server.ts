@@ -77,17 +77,26 @@ export async function startServer(
   const jwtSecret = env.JWT_SECRET ?? secrets?.jwtSecret;
   if (!jwtSecret) throw new Error('JWT_SECRET is required outside embedded mode');
   const embedded: EmbeddedStack | undefined = secrets
-    ? await startEmbeddedStack(env.DATA_DIR, secrets, env.CORS_ORIGINS, {
-        down: () =>
-          logger.error(
-            'DynamoDB Local stopped unexpectedly; starting it again (database calls fail meanwhile)',
-          ),
-        restarted: (attempt) =>
-          logger.warn({ attempt }, 'DynamoDB Local started again; database calls resume'),
-      })
+    ? await startEmbeddedStack(
+        env.DATA_DIR,
+        secrets,
+        env.CORS_ORIGINS,
+        {
+          down: () =>
+            logger.error(
+              'DynamoDB Local stopped unexpectedly; starting it again (database calls fail meanwhile)',
+            ),
+          restarted: (attempt) =>
+            logger.warn({ attempt }, 'DynamoDB Local started again; database calls resume'),
+        },
+        bundledWorker('store-worker.js'),
+      )
     : undefined;
   if (embedded) {
-    logger.info({ dataDir: env.DATA_DIR }, 'embedded DynamoDB Local and object store started');
+    logger.info(
+      { dataDir: env.DATA_DIR, storeThread: embedded.storeThread },
+      'embedded DynamoDB Local and object store started',
+    );
     if (!embedded.loopbackOnly) {
       logger.warn(
         'DynamoDB Local listens on every network interface (binding it to loopback needs a JDK, not only a JRE); its data stays private to this install, but anyone who reaches the port can make it write empty databases of their own',
@@ -120,7 +129,7 @@ export async function startServer(
       logger,
       scratchDirectory: join(env.DATA_DIR, 'tmp', 'duckdb'),
       tableCacheDirectory: join(env.DATA_DIR, 'cache', 'tables'),
-      scanWorker: bundledScanWorker(),
+      scanWorker: bundledWorker('scan-worker.js'),
     });
     const app = createApp({ env, deps, db, logger, storageOrigins: storageOrigins(storageConfig) });
 
@@ -215,10 +224,11 @@ function storageOrigins(config: StorageConfig): string[] {
 }
 
 /**
- * Starts the worker thread large uploads are scanned in: the file the build writes beside the server's bundle.
- * Run from its sources (`pnpm dev`, tests), the server has none and scans in line.
+ * Starts one of the server's worker threads (`scan-worker.js`: large uploads are scanned in it;
+ * `store-worker.js`: the embedded object store): a file the build writes beside the server's bundle. Run from its
+ * sources (`pnpm dev`, tests), the server has none and does that work on its own thread.
  */
-function bundledScanWorker(): (() => Worker) | undefined {
-  const file = new URL('./scan-worker.js', import.meta.url);
+function bundledWorker(name: 'scan-worker.js' | 'store-worker.js'): (() => Worker) | undefined {
+  const file = new URL(`./${name}`, import.meta.url);
   return existsSync(file) ? () => new Worker(file) : undefined;
 }

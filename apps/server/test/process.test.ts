@@ -99,6 +99,8 @@ describe('the built server in embedded mode', () => {
     expect(await first.exited).toBe(0);
     expect(first.output()).toContain('"msg":"stopped"');
     expect(first.output()).not.toContain(accessToken);
+    // The built server runs its object store on a thread of its own (the upload above went through it).
+    expect(first.output()).toContain('"storeThread":"worker"');
 
     const second = await startProcess(env);
     await waitForHealthy(url, second);

@@ -1,0 +1,26 @@
+/**
+ * The worker thread a store runs in (`startObjectStoreInWorker`): started by message, stopped by message. The
+ * server's build bundles it as a file of its own (`dist/store-worker.js`).
+ */
+import { parentPort } from 'node:worker_threads';
+import type { StoreWorkerReply, StoreWorkerRequest } from './in-worker.js';
+import { type ObjectStore, startObjectStore } from './server.js';
+
+const port = parentPort;
+if (!port) throw new Error('store-worker.ts runs in a worker thread');
+const reply = (message: StoreWorkerReply) => port.postMessage(message);
+
+let store: ObjectStore | undefined;
+port.on('message', (request: StoreWorkerRequest) => {
+  if (request.type === 'start') {
+    startObjectStore(request.options).then(
+      (started) => {
+        store = started;
+        reply({ type: 'listening', endpoint: started.endpoint, port: started.port });
+      },
+      (error: unknown) => reply({ type: 'failed', message: (error as Error)?.message ?? String(error) }),
+    );
+  } else {
+    void (store?.stop() ?? Promise.resolve()).finally(() => reply({ type: 'stopped' }));
+  }
+});

@@ -1,0 +1,121 @@
+import { execFileSync } from 'node:child_process';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { connect } from 'node:net';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { Worker } from 'node:worker_threads';
+import { PutObjectCommand } from '@aws-sdk/client-s3';
+import { afterEach, describe, expect, it } from 'vitest';
+import { generateCredentials, startObjectStoreInWorker, type WorkerStoreOptions } from '../src/index.js';
+import {
+  BUCKET,
+  createClient,
+  presignUpload,
+  REGION,
+  readObject,
+  uploadForm,
+  WEB_ORIGIN,
+} from './helpers.js';
+
+/** The store's thread from its TypeScript source, through tsx (the server starts its bundled copy). */
+function sourceStoreWorker(): Worker {
+  const url = JSON.stringify(new URL('../src/store-worker.ts', import.meta.url).href);
+  return new Worker(`import('tsx/esm/api').then(({ tsImport }) => tsImport(${url}, ${url}));`, {
+    eval: true,
+  });
+}
+
+const roots: string[] = [];
+afterEach(async () => {
+  for (const root of roots.splice(0)) await rm(root, { recursive: true, force: true });
+});
+
+async function options(overrides: Partial<WorkerStoreOptions> = {}): Promise<WorkerStoreOptions> {
+  const root = await mkdtemp(path.join(tmpdir(), 'object-store-worker-'));
+  roots.push(root);
+  return {
+    directory: path.join(root, 'data'),
+    bucket: BUCKET,
+    credentials: generateCredentials(),
+    region: REGION,
+    corsOrigins: [WEB_ORIGIN],
+    ...overrides,
+  };
+}
+
+const accepts = (port: number) =>
+  new Promise<boolean>((resolve) => {
+    const socket = connect({ host: '127.0.0.1', port });
+    socket.once('connect', () => {
+      socket.destroy();
+      resolve(true);
+    });
+    socket.once('error', () => resolve(false));
+  });
+
+describe('the object store in a worker thread', () => {
+  it('serves the app’s calls and a browser’s upload as the store in line does', async () => {
+    const settings = await options();
+    const store = await startObjectStoreInWorker(settings, sourceStoreWorker());
+    const client = createClient(store.endpoint, settings.credentials);
+    try {
+      expect(store.endpoint).toBe(`http://127.0.0.1:${store.port}`);
+      await client.send(new PutObjectCommand({ Bucket: BUCKET, Key: 'a/b.json', Body: '{"ok":true}' }));
+      expect(await readObject(client, 'a/b.json')).toBe('{"ok":true}');
+      const { url, fields } = await presignUpload(client, 'uploads/data.csv');
+      const posted = await fetch(url, { method: 'POST', body: uploadForm(fields, 'id,city\n1,Paris\n') });
+      expect(posted.status).toBe(204);
+      expect(await readObject(client, 'uploads/data.csv')).toBe('id,city\n1,Paris\n');
+    } finally {
+      client.destroy();
+      await store.stop();
+    }
+  });
+
+  it('answers while the thread that started it is busy', async () => {
+    const store = await startObjectStoreInWorker(await options(), sourceStoreWorker());
+    try {
+      // This thread waits in execFileSync and runs nothing until the child is done: a store on this thread's
+      // event loop could not answer the child, which would time out.
+      const status = execFileSync(
+        process.execPath,
+        [
+          '-e',
+          `fetch(${JSON.stringify(`${store.endpoint}/${BUCKET}/x`)}).then((r) => console.log(r.status))`,
+        ],
+        { encoding: 'utf8', timeout: 10_000 },
+      );
+      // Unsigned: refused, by a store that answered.
+      expect(status.trim()).toBe('403');
+    } finally {
+      await store.stop();
+    }
+  });
+
+  it('stops: the port is closed and the thread has ended', async () => {
+    const store = await startObjectStoreInWorker(await options(), sourceStoreWorker());
+    expect(await accepts(store.port)).toBe(true);
+    await store.stop();
+    expect(await accepts(store.port)).toBe(false);
+    await expect(store.exited).resolves.toBeInstanceOf(Error);
+  });
+
+  it('says when its thread ends without being stopped', async () => {
+    const worker = sourceStoreWorker();
+    const store = await startObjectStoreInWorker(await options(), worker);
+    await worker.terminate();
+    expect((await store.exited).message).toMatch(/thread ended/);
+    expect(await accepts(store.port)).toBe(false);
+    // Stopping a store whose thread is gone does not wait for it.
+    await store.stop();
+  });
+
+  it('refuses options the store refuses, with its reason, and leaves no thread behind', async () => {
+    const worker = sourceStoreWorker();
+    const exited = new Promise((resolve) => worker.once('exit', resolve));
+    await expect(startObjectStoreInWorker(await options({ bucket: 'No_Such' }), worker)).rejects.toThrow(
+      /Invalid bucket name: No_Such/,
+    );
+    await exited;
+  });
+});
