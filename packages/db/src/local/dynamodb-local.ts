@@ -119,10 +119,12 @@ export async function freePort(): Promise<number> {
 
 /**
  * How the JVM runs: DynamoDB Local here is a small local process on a machine it shares with the server, so
- * - its code is compiled by the quick compiler only (C1): under issue 16's mixed load the full tiered compiler's
- *   threads spent half of the JVM's CPU compiling, and a file's DynamoDB calls cost the JVM 68-107 ms of CPU
- *   with it against 29-46 ms without it, still 37-56 against 29-35 ms after 300 files (the optimised code never
- *   paid back its compiling in a run);
+ * - its code is compiled by the quick compiler only (C1). With the full tiered compiler, the compiling threads
+ *   took half of the JVM's CPU for its first thousands of calls: a file's DynamoDB calls cost the JVM 68-107 ms
+ *   of CPU against 29-46 ms, still 37-56 against 29-35 ms after 300 files, and under issue 16's mixed load
+ *   `auth.register` p50 was 3 s against 0.5 s. Its optimised code is faster once compiled (0.9 against 1.1-1.2 ms
+ *   of CPU a call after 40,000 calls in a row), which pays the compiling back after about 50,000 calls: more than
+ *   an embedded install, for one person or a small team, makes in a burst;
  * - its garbage is collected by the serial collector, on the thread that allocates, rather than by a pool of
  *   collector threads competing with the server for the same cores.
  */
