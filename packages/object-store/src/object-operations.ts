@@ -1,4 +1,3 @@
-import { pipeline } from 'node:stream/promises';
 import { BodyVerifier, bodyExpectations, requireChecksumHeader } from './body.js';
 import { noSuchKey, notImplemented, S3Error } from './errors.js';
 import { type Exchange, type StoreContext, sendXml } from './exchange.js';
@@ -85,7 +84,7 @@ export async function getObject({ files }: StoreContext, { req, res, target }: E
   const found = await files.read(target.key);
   if (!found) throw noSuchKey(target.key);
   res.writeHead(200, objectHeaders(found.info, overrides));
-  await pipeline(found.body, res);
+  await found.body.sendTo(res);
 }
 
 export async function deleteObject({ files }: StoreContext, { res, target }: Exchange) {

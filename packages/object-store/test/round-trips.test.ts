@@ -1,4 +1,6 @@
 import { randomBytes } from 'node:crypto';
+import { readdirSync, readlinkSync } from 'node:fs';
+import { get as get_ } from 'node:http';
 import {
   DeleteObjectCommand,
   DeleteObjectsCommand,
@@ -83,6 +85,51 @@ describe('objects through the SDK', () => {
     const object = await get('blobs/random.bin');
     expect(Buffer.from((await object.Body?.transformToByteArray()) ?? []).equals(bytes)).toBe(true);
     expect(object.ContentLength).toBe(bytes.length);
+  });
+
+  it('sends 6 MB exactly to a reader that stops for a while, and closes the file for one that leaves', async () => {
+    const bytes = randomBytes(6 * 1024 * 1024);
+    await put('blobs/slow.bin', bytes);
+    const url = await getSignedUrl(
+      test.client,
+      new GetObjectCommand({ Bucket: BUCKET, Key: 'blobs/slow.bin' }),
+    );
+    // The store reads each chunk into the buffer it sent the last one from: a reader that stops makes the
+    // socket keep a chunk unsent, which must not be overwritten meanwhile.
+    const received = await new Promise<Buffer>((resolve, reject) => {
+      get_(url, (response) => {
+        const chunks: Buffer[] = [];
+        response.once('data', () => {
+          response.pause();
+          setTimeout(() => response.resume(), 300);
+        });
+        response.on('data', (chunk: Buffer) => chunks.push(chunk));
+        response.on('end', () => resolve(Buffer.concat(chunks)));
+        response.on('error', reject);
+      }).on('error', reject);
+    });
+    expect(received.equals(bytes)).toBe(true);
+
+    // The files of the store this process has open (the store runs in it).
+    const openFiles = () =>
+      readdirSync('/proc/self/fd').filter((fd) => {
+        try {
+          return readlinkSync(`/proc/self/fd/${fd}`).startsWith(test.directory);
+        } catch {
+          return false;
+        }
+      }).length;
+    await new Promise<void>((resolve, reject) => {
+      const request = get_(url, (response) => {
+        response.once('data', () => {
+          request.destroy();
+          resolve();
+        });
+      });
+      request.on('error', () => undefined);
+      setTimeout(() => reject(new Error('no data')), 5000);
+    });
+    await expect.poll(openFiles, { timeout: 5000 }).toBe(0);
   });
 
   it('answers NotFound to HEAD and NoSuchKey to GET of a missing key; the bucket exists', async () => {
