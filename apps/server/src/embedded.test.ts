@@ -1,8 +1,9 @@
 import { mkdirSync, mkdtempSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { Worker } from 'node:worker_threads';
 import { afterEach, describe, expect, it } from 'vitest';
-import { assertEmbeddedStackInstalled, loadOrCreateSecrets } from './embedded.js';
+import { assertEmbeddedStackInstalled, loadOrCreateSecrets, startEmbeddedStack } from './embedded.js';
 
 const made: string[] = [];
 const freshDir = () => {
@@ -56,4 +57,26 @@ describe('an install without DynamoDB Local (the cloud image)', () => {
   it('passes where DynamoDB Local is installed (this development install)', () => {
     expect(() => assertEmbeddedStackInstalled()).not.toThrow();
   });
+});
+
+describe('the embedded stack', () => {
+  it('stops, saying why, when the object store’s thread ends by itself', async () => {
+    const dataDir = join(freshDir(), 'data');
+    // The store's real thread (its source, through tsx), made to throw once it listens.
+    const source = JSON.stringify(import.meta.resolve('@leonidas/object-store/worker'));
+    const crashing = () =>
+      new Worker(
+        `import('tsx/esm/api').then(({ tsImport }) => tsImport(${source}, ${source})).then(() => setTimeout(() => { throw new Error('the store broke'); }, 500));`,
+        { eval: true },
+      );
+    const stack = await startEmbeddedStack(dataDir, loadOrCreateSecrets(dataDir), [], undefined, crashing);
+    try {
+      expect(stack.storeThread).toBe('worker');
+      const failure = await stack.failed;
+      expect(failure.message).toBe('The embedded object store stopped unexpectedly');
+      expect((failure.cause as Error).message).toBe('the store broke');
+    } finally {
+      await stack.stop();
+    }
+  }, 60_000);
 });

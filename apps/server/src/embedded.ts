@@ -22,12 +22,7 @@ import {
   type LocalCredentials,
   startDynamoDbLocal,
 } from '@leonidas/db/local';
-import {
-  generateCredentials,
-  type ObjectStore,
-  startObjectStore,
-  startObjectStoreInWorker,
-} from '@leonidas/object-store';
+import { generateCredentials, startObjectStore, startObjectStoreInWorker } from '@leonidas/object-store';
 
 export const EMBEDDED_TABLE_NAME = 'leonidas';
 export const EMBEDDED_BUCKET = 'leonidas';
@@ -183,10 +178,8 @@ export async function startEmbeddedStack(
       region: EMBEDDED_STORE_REGION,
       corsOrigins,
     };
-    // Only a store in a thread of its own can end without the server (`exited`).
-    const store: ObjectStore & { exited?: Promise<Error> } = storeWorker
-      ? await startObjectStoreInWorker(storeOptions, storeWorker())
-      : await startObjectStore(storeOptions);
+    const inWorker = storeWorker ? await startObjectStoreInWorker(storeOptions, storeWorker()) : undefined;
+    const store = inWorker ?? (await startObjectStore(storeOptions));
     let stopping = false;
     let up = true;
     const restarts: number[] = [];
@@ -224,10 +217,10 @@ export async function startEmbeddedStack(
       });
     };
     supervise(dynamo);
-    // A store whose thread ended (an uncaught error in it) is not started again: the server stops, as it does
-    // when the store runs on the server's thread and throws.
-    void store.exited?.then((reason) => {
-      if (!stopping) fail(new Error(`The embedded object store stopped unexpectedly: ${reason.message}`));
+    // A store whose thread ended (an uncaught error in it) is not started again: the server stops and says why
+    // (on the server's thread, the same error would end the process at once).
+    void inWorker?.exited.then((reason) => {
+      if (!stopping) fail(new Error('The embedded object store stopped unexpectedly', { cause: reason }));
     });
     return {
       dynamo: { ...dynamo.connection, available: () => up },
@@ -238,7 +231,7 @@ export async function startEmbeddedStack(
         credentials: secrets.objectStore,
       },
       loopbackOnly: dynamo.loopbackOnly,
-      storeThread: storeWorker ? 'worker' : 'server',
+      storeThread: inWorker ? 'worker' : 'server',
       failed,
       stop: async () => {
         stopping = true;

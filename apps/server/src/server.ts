@@ -52,10 +52,12 @@ export function createLogger(env: ServerEnv): Logger {
  * it was thrown. Messages of libraries can quote data (a row, a cell, a prompt); code that handles such errors
  * logs a summary instead (`errorSummary`), and this keeps a slip from copying a whole row into the log.
  */
-function boundedError(error: unknown) {
+function boundedError(error: unknown, depth = 0): Record<string, unknown> {
   if (!(error instanceof Error)) return { type: typeof error };
   const code = (error as { code?: unknown }).code;
   return {
+    // What it wraps (e.g. the error that ended the object store's thread), two levels at most.
+    ...(error.cause !== undefined && depth < 2 ? { cause: boundedError(error.cause, depth + 1) } : {}),
     type: error.name,
     ...(typeof code === 'string' ? { code } : {}),
     message: (error.message.split('\n', 1)[0] ?? '').slice(0, 200),

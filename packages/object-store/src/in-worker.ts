@@ -35,36 +35,75 @@ export function startObjectStoreInWorker(
       resolve(failure ?? new Error(`The object store's thread ended (exit code ${code})`)),
     );
   });
-  const send = (request: StoreWorkerRequest) => worker.postMessage(request);
   return new Promise<ObjectStoreInWorker>((resolve, reject) => {
+    const fail = (error: Error) => {
+      clearTimeout(timer);
+      void worker.terminate();
+      reject(error);
+    };
+    const timer = setTimeout(
+      () => fail(new Error(`The object store's thread did not start within ${START_TIMEOUT_MS / 1000} s`)),
+      START_TIMEOUT_MS,
+    );
     const onReply = (reply: StoreWorkerReply) => {
-      if (reply.type === 'failed') {
-        void worker.terminate();
-        reject(new Error(reply.message));
-      } else if (reply.type === 'listening') {
+      if (reply.type === 'failed') fail(new Error(reply.message));
+      else if (reply.type === 'listening') {
+        clearTimeout(timer);
         worker.off('message', onReply);
-        resolve({ endpoint: reply.endpoint, port: reply.port, exited, stop: () => stop(worker, exited) });
+        let stopped: Promise<void> | undefined;
+        resolve({
+          endpoint: reply.endpoint,
+          port: reply.port,
+          exited,
+          stop: () => {
+            stopped ??= stop(worker, exited);
+            return stopped;
+          },
+        });
       }
     };
     worker.on('message', onReply);
     // A thread that ends before it listens (it failed to load, or threw) says why here.
-    void exited.then((reason) => reject(reason));
-    send({ type: 'start', options });
+    void exited.then((reason) => {
+      clearTimeout(timer);
+      reject(reason);
+    });
+    try {
+      send(worker, { type: 'start', options });
+    } catch (error) {
+      // Options that cannot cross to the thread (a function passed where the type does not show it).
+      fail(error as Error);
+    }
   });
 }
 
-/** Asks the thread to close the store (its connections with it), then ends the thread. */
+/** How long a thread may take to load the store and listen. */
+const START_TIMEOUT_MS = 30_000;
+/** How long a stopping store may take to finish the requests it was handling before its thread is ended. */
+const STOP_TIMEOUT_MS = 10_000;
+
+const send = (worker: Worker, request: StoreWorkerRequest) => worker.postMessage(request);
+
+/**
+ * Asks the thread to stop the store, which closes its connections and waits for the requests it was handling
+ * (an object being written is finished), then ends the thread.
+ */
 async function stop(worker: Worker, exited: Promise<Error>): Promise<void> {
+  let onReply: ((reply: StoreWorkerReply) => void) | undefined;
   const stopped = new Promise<void>((resolve) => {
-    const onReply = (reply: StoreWorkerReply) => {
-      if (reply.type !== 'stopped') return;
-      worker.off('message', onReply);
-      resolve();
+    onReply = (reply) => {
+      if (reply.type === 'stopped') resolve();
     };
     worker.on('message', onReply);
   });
-  worker.postMessage({ type: 'stop' } satisfies StoreWorkerRequest);
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<void>((resolve) => {
+    timer = setTimeout(resolve, STOP_TIMEOUT_MS);
+  });
+  send(worker, { type: 'stop' });
   // A thread already gone has nothing to stop.
-  await Promise.race([stopped, exited]);
+  await Promise.race([stopped, exited, late]);
+  clearTimeout(timer);
+  if (onReply) worker.off('message', onReply);
   await worker.terminate();
 }

@@ -197,8 +197,15 @@ export async function startObjectStore(options: ObjectStoreOptions): Promise<Obj
   });
   const context: StoreContext = { bucket: options.bucket, files, authenticator, now };
   const origins = new Set(options.corsOrigins);
+  // The requests being handled: `stop` waits for them, so that none is cut off half-way through writing an
+  // object (its files moved one by one) when what runs the store ends right after (a worker thread is terminated).
+  const handling = new Set<Promise<void>>();
   const server = createServer({ requestTimeout: 0, headersTimeout: HEADERS_TIMEOUT_MS }, (req, res) => {
-    handleRequest(context, origins, req, res).catch(() => res.destroy());
+    const handled = handleRequest(context, origins, req, res).catch(() => {
+      res.destroy();
+    });
+    handling.add(handled);
+    void handled.finally(() => handling.delete(handled));
   });
   // With no 'timeout' listener, Node destroys the idle socket.
   server.setTimeout(IDLE_SOCKET_MS);
@@ -216,10 +223,14 @@ export async function startObjectStore(options: ObjectStoreOptions): Promise<Obj
   return {
     endpoint: `http://${host.includes(':') ? `[${host}]` : host}:${address.port}`,
     port: address.port,
-    stop: () =>
-      new Promise<void>((resolve, reject) => {
+    // The connections are closed at once; a request cut off that way stops where it can clean up (an upload's
+    // staged file is removed), and one committing an object finishes it.
+    stop: async () => {
+      await new Promise<void>((resolve, reject) => {
         server.close((error) => (error ? reject(error) : resolve()));
         server.closeAllConnections();
-      }),
+      });
+      await Promise.allSettled([...handling]);
+    },
   };
 }

@@ -21,6 +21,11 @@ port.on('message', (request: StoreWorkerRequest) => {
       (error: unknown) => reply({ type: 'failed', message: (error as Error)?.message ?? String(error) }),
     );
   } else {
-    void (store?.stop() ?? Promise.resolve()).finally(() => reply({ type: 'stopped' }));
+    // Stopped once: a second request (or one after a failed start) only answers.
+    const stopping = store;
+    store = undefined;
+    void (stopping?.stop() ?? Promise.resolve())
+      .catch(() => undefined)
+      .finally(() => reply({ type: 'stopped' }));
   }
 });

@@ -1,12 +1,19 @@
 import { execFileSync } from 'node:child_process';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { createHash } from 'node:crypto';
+import { mkdtemp, readdir, rm } from 'node:fs/promises';
 import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { Worker } from 'node:worker_threads';
-import { PutObjectCommand } from '@aws-sdk/client-s3';
+import { GetObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
 import { afterEach, describe, expect, it } from 'vitest';
-import { generateCredentials, startObjectStoreInWorker, type WorkerStoreOptions } from '../src/index.js';
+import type { StoreWorkerReply, StoreWorkerRequest } from '../src/in-worker.js';
+import {
+  generateCredentials,
+  startObjectStore,
+  startObjectStoreInWorker,
+  type WorkerStoreOptions,
+} from '../src/index.js';
 import {
   BUCKET,
   createClient,
@@ -108,6 +115,89 @@ describe('the object store in a worker thread', () => {
     expect(await accepts(store.port)).toBe(false);
     // Stopping a store whose thread is gone does not wait for it.
     await store.stop();
+  });
+
+  it('finishes the writes in flight before its thread ends: every object is whole, no staged file is left', async () => {
+    const settings = await options();
+    const seed = await startObjectStore(settings);
+    const seeding = createClient(seed.endpoint, settings.credentials);
+    const keys = Array.from({ length: 100 }, (_, i) => `k/${i}`);
+    for (const Key of keys) {
+      await seeding.send(new PutObjectCommand({ Bucket: BUCKET, Key, Body: 'old', ContentType: 'text/old' }));
+    }
+    seeding.destroy();
+    await seed.stop();
+    // A write cut off between moving an object's files one by one leaves a body of one version with the
+    // checksum or the type of the other: stopped at different moments, some of these rounds catch one.
+    for (let round = 0; round < 20; round++) {
+      const store = await startObjectStoreInWorker(settings, sourceStoreWorker());
+      const client = createClient(store.endpoint, settings.credentials);
+      const writes = keys.map((Key) =>
+        client
+          .send(new PutObjectCommand({ Bucket: BUCKET, Key, Body: `new ${round}`, ContentType: 'text/new' }))
+          .catch(() => undefined),
+      );
+      await new Promise((resolve) => setTimeout(resolve, 5 + round * 6));
+      await store.stop();
+      await Promise.all(writes);
+      client.destroy();
+    }
+    const check = await startObjectStore(settings);
+    const reading = createClient(check.endpoint, settings.credentials);
+    try {
+      for (const Key of keys) {
+        const object = await reading.send(new GetObjectCommand({ Bucket: BUCKET, Key }));
+        const body = (await object.Body?.transformToString()) ?? '';
+        expect(object.ETag).toBe(`"${createHash('md5').update(body).digest('hex')}"`);
+        expect(object.ContentType).toBe(body === 'old' ? 'text/old' : 'text/new');
+      }
+      expect(await readdir(path.join(settings.directory, '.tmp')).catch(() => [])).toEqual([]);
+    } finally {
+      reading.destroy();
+      await check.stop();
+    }
+  }, 60_000);
+
+  it('stops once, however many times it is asked', async () => {
+    const store = await startObjectStoreInWorker(await options(), sourceStoreWorker());
+    await Promise.all([store.stop(), store.stop()]);
+    await store.stop();
+    expect(await accepts(store.port)).toBe(false);
+  });
+
+  it('has its thread answer every stop request, stopping the store only once', async () => {
+    // The thread's own protocol, without the terminate that follows the first answer in `stop`.
+    const worker = sourceStoreWorker();
+    const errors: Error[] = [];
+    worker.on('error', (error) => errors.push(error));
+    const replies: StoreWorkerReply[] = [];
+    worker.on('message', (reply: StoreWorkerReply) => replies.push(reply));
+    try {
+      worker.postMessage({ type: 'start', options: await options() } satisfies StoreWorkerRequest);
+      await expect.poll(() => replies.map((reply) => reply.type)).toEqual(['listening']);
+      worker.postMessage({ type: 'stop' } satisfies StoreWorkerRequest);
+      worker.postMessage({ type: 'stop' } satisfies StoreWorkerRequest);
+      await expect
+        .poll(() => replies.map((reply) => reply.type))
+        .toEqual(['listening', 'stopped', 'stopped']);
+      // An error in the thread (a second stop of a closed server, left unhandled) would have come by now.
+      await new Promise((resolve) => setTimeout(resolve, 200));
+      expect(errors).toEqual([]);
+    } finally {
+      await worker.terminate();
+    }
+  });
+
+  it('refuses options that cannot cross to the thread, and leaves no thread behind', async () => {
+    const worker = sourceStoreWorker();
+    const exited = new Promise((resolve) => worker.once('exit', resolve));
+    // A clock function fits the store's own options, which a caller may pass where the type allows it.
+    const withClock: WorkerStoreOptions = {
+      ...(await options()),
+      now: () => Date.now(),
+    } as WorkerStoreOptions;
+    await expect(startObjectStoreInWorker(withClock, worker)).rejects.toThrow(/could not be cloned/);
+    await exited;
   });
 
   it('refuses options the store refuses, with its reason, and leaves no thread behind', async () => {
