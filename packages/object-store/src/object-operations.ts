@@ -1,3 +1,4 @@
+import { pipeline } from 'node:stream/promises';
 import { BodyVerifier, bodyExpectations, requireChecksumHeader } from './body.js';
 import { noSuchKey, notImplemented, S3Error } from './errors.js';
 import { type Exchange, type StoreContext, sendXml } from './exchange.js';
@@ -84,7 +85,7 @@ export async function getObject({ files }: StoreContext, { req, res, target }: E
   const found = await files.read(target.key);
   if (!found) throw noSuchKey(target.key);
   res.writeHead(200, objectHeaders(found.info, overrides));
-  await found.body.sendTo(res);
+  await pipeline(found.body, res);
 }
 
 export async function deleteObject({ files }: StoreContext, { res, target }: Exchange) {

@@ -54,6 +54,8 @@ export interface ObjectStore {
 /** Slow uploads are fine (no request timeout); a socket with no traffic at all for this long is closed. */
 const IDLE_SOCKET_MS = 2 * 60 * 1000;
 const HEADERS_TIMEOUT_MS = 60 * 1000;
+/** How long `stop` waits for the requests being handled to settle once their connections are closed. */
+const STOP_WAIT_MS = 5_000;
 
 /** An operation that reads its own body (PutObject streams it to disk). */
 type StreamingOperation = (context: StoreContext, exchange: Exchange) => Promise<void>;
@@ -224,13 +226,21 @@ export async function startObjectStore(options: ObjectStoreOptions): Promise<Obj
     endpoint: `http://${host.includes(':') ? `[${host}]` : host}:${address.port}`,
     port: address.port,
     // The connections are closed at once; a request cut off that way stops where it can clean up (an upload's
-    // staged file is removed), and one committing an object finishes it.
+    // staged file is removed), and one committing an object finishes it. A request that has not settled by
+    // STOP_WAIT_MS is not waited for: stopping must end.
     stop: async () => {
       await new Promise<void>((resolve, reject) => {
         server.close((error) => (error ? reject(error) : resolve()));
         server.closeAllConnections();
       });
-      await Promise.allSettled([...handling]);
+      let timer: NodeJS.Timeout | undefined;
+      await Promise.race([
+        Promise.allSettled([...handling]),
+        new Promise((resolve) => {
+          timer = setTimeout(resolve, STOP_WAIT_MS);
+        }),
+      ]);
+      clearTimeout(timer);
     },
   };
 }
