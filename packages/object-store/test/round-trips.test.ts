@@ -94,8 +94,8 @@ describe('objects through the SDK', () => {
       test.client,
       new GetObjectCommand({ Bucket: BUCKET, Key: 'blobs/slow.bin' }),
     );
-    // The store reads each chunk into the buffer it sent the last one from: a reader that stops makes the
-    // socket keep a chunk unsent, which must not be overwritten meanwhile.
+    // A reader that stops leaves chunks waiting in the socket and in the store's stream: they must arrive
+    // intact and in order once it reads again.
     const received = await new Promise<Buffer>((resolve, reject) => {
       get_(url, (response) => {
         const chunks: Buffer[] = [];
