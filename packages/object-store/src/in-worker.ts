@@ -1,5 +1,6 @@
 import type { Worker } from 'node:worker_threads';
 import type { ObjectStore, ObjectStoreOptions } from './server.js';
+import { settledWithin } from './within.js';
 
 /** The options of a store in a worker thread: what can cross to the thread (its clock is the thread's own). */
 export type WorkerStoreOptions = Omit<ObjectStoreOptions, 'now'>;
@@ -96,14 +97,9 @@ async function stop(worker: Worker, exited: Promise<Error>): Promise<void> {
     };
     worker.on('message', onReply);
   });
-  let timer: NodeJS.Timeout | undefined;
-  const late = new Promise<void>((resolve) => {
-    timer = setTimeout(resolve, STOP_TIMEOUT_MS);
-  });
   send(worker, { type: 'stop' });
   // A thread already gone has nothing to stop.
-  await Promise.race([stopped, exited, late]);
-  clearTimeout(timer);
+  await settledWithin(Promise.race([stopped, exited]), STOP_TIMEOUT_MS);
   if (onReply) worker.off('message', onReply);
   await worker.terminate();
 }

@@ -24,6 +24,7 @@ import {
   RESPONSE_OVERRIDES,
 } from './object-operations.js';
 import { headerValue, parseTarget, type RequestTarget } from './request.js';
+import { settledWithin } from './within.js';
 
 export interface ObjectStoreOptions {
   /** The data root (created if missing, mode 0700). */
@@ -233,14 +234,7 @@ export async function startObjectStore(options: ObjectStoreOptions): Promise<Obj
         server.close((error) => (error ? reject(error) : resolve()));
         server.closeAllConnections();
       });
-      let timer: NodeJS.Timeout | undefined;
-      await Promise.race([
-        Promise.allSettled([...handling]),
-        new Promise((resolve) => {
-          timer = setTimeout(resolve, STOP_WAIT_MS);
-        }),
-      ]);
-      clearTimeout(timer);
+      await settledWithin(Promise.allSettled([...handling]), STOP_WAIT_MS);
     },
   };
 }
