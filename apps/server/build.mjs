@@ -13,10 +13,11 @@ const { dependencies } = JSON.parse(readFileSync(new URL('./package.json', impor
  * stays out of the image: a development install has it.
  */
 const { outputFiles } = await build({
-  // The worker threads (large uploads are scanned in one, the embedded object store runs in one) are files of
-  // their own, beside the server (`server.ts`).
+  // The worker threads (files are processed in one, large uploads scanned in another, the embedded object store
+  // runs in a third) are files of their own, beside the server (`server.ts`).
   entryPoints: {
     main: 'src/main.ts',
+    'file-worker': fileURLToPath(import.meta.resolve('@leonidas/api/file-worker')),
     'scan-worker': fileURLToPath(import.meta.resolve('@leonidas/api/scan-worker')),
     'store-worker': fileURLToPath(import.meta.resolve('@leonidas/object-store/worker')),
   },

@@ -15,7 +15,7 @@ import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import type { Worker } from 'node:worker_threads';
 import type { StorageConfig } from '@leonidas/api';
-import type { DynamoConnection } from '@leonidas/db';
+import { type DynamoConnection, newAvailability, setAvailable } from '@leonidas/db';
 import {
   type DynamoDbLocal,
   generateLocalCredentials,
@@ -181,7 +181,8 @@ export async function startEmbeddedStack(
     const inWorker = storeWorker ? await startObjectStoreInWorker(storeOptions, storeWorker()) : undefined;
     const store = inWorker ?? (await startObjectStore(storeOptions));
     let stopping = false;
-    let up = true;
+    // Shared memory: the file processing thread's database client reads it too.
+    const availability = newAvailability();
     const restarts: number[] = [];
     let fail: (error: Error) => void = () => {};
     const failed = new Promise<Error>((resolve) => {
@@ -205,13 +206,13 @@ export async function startEmbeddedStack(
     const supervise = (current: DynamoDbLocal) => {
       void current.exited.then(async () => {
         if (stopping) return;
-        up = false;
+        setAvailable(availability, false);
         events.down();
         const next = await restart(current.port);
         if (next instanceof Error) return fail(next);
         if (stopping) return next.stop();
         dynamo = next;
-        up = true;
+        setAvailable(availability, true);
         events.restarted(restarts.length);
         supervise(next);
       });
@@ -223,7 +224,7 @@ export async function startEmbeddedStack(
       if (!stopping) fail(new Error('The embedded object store stopped unexpectedly', { cause: reason }));
     });
     return {
-      dynamo: { ...dynamo.connection, available: () => up },
+      dynamo: { ...dynamo.connection, availability },
       storage: {
         bucket: EMBEDDED_BUCKET,
         region: EMBEDDED_STORE_REGION,

@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { Worker } from 'node:worker_threads';
 import {
   createApiDeps,
+  type FileWorkerData,
   finishAbandonedDeletions,
   recoverInterruptedRuns,
   Storage,
@@ -91,7 +92,7 @@ export async function startServer(
           restarted: (attempt) =>
             logger.warn({ attempt }, 'DynamoDB Local started again; database calls resume'),
         },
-        bundledWorker('store-worker.js'),
+        storeWorker(),
       )
     : undefined;
   if (embedded) {
@@ -124,6 +125,8 @@ export async function startServer(
       publicEndpoint: env.S3_PUBLIC_ENDPOINT,
     };
     const storage = new Storage(storageConfig);
+    const fileWorker = bundledFile('file-worker.js');
+    const scanWorker = bundledFile('scan-worker.js');
     const deps = createApiDeps({
       db,
       storage,
@@ -131,7 +134,16 @@ export async function startServer(
       logger,
       scratchDirectory: join(env.DATA_DIR, 'tmp', 'duckdb'),
       tableCacheDirectory: join(env.DATA_DIR, 'cache', 'tables'),
-      scanWorker: bundledWorker('scan-worker.js'),
+      scanWorker: scanWorker && (() => new Worker(scanWorker)),
+      ...(fileWorker && {
+        fileWorker: {
+          start: (workerData: FileWorkerData) => new Worker(fileWorker, { workerData }),
+          dynamo,
+          tableName,
+          storage: storageConfig,
+          scanWorkerUrl: scanWorker?.href,
+        },
+      }),
     });
     const app = createApp({ env, deps, db, logger, storageOrigins: storageOrigins(storageConfig) });
 
@@ -167,7 +179,10 @@ export async function startServer(
     const { port } = server.address() as AddressInfo;
     const host = env.HOST === '0.0.0.0' ? 'localhost' : env.HOST;
     const url = `http://${host}:${port}`;
-    logger.info({ url, mode: embedded ? 'embedded' : 'cloud' }, 'Leonidas is listening');
+    logger.info(
+      { url, mode: embedded ? 'embedded' : 'cloud', fileThread: deps.fileProcessor.thread },
+      'Leonidas is listening',
+    );
 
     return {
       url,
@@ -189,6 +204,7 @@ export async function startServer(
         const force = setTimeout(() => server.closeAllConnections(), STREAMS_END_MS);
         await serverClosed;
         clearTimeout(force);
+        await deps.fileProcessor.close();
         await deps.analytics.close();
         storage.destroy();
         db.documentClient.destroy();
@@ -226,11 +242,17 @@ function storageOrigins(config: StorageConfig): string[] {
 }
 
 /**
- * Starts one of the server's worker threads (`scan-worker.js`: large uploads are scanned in it;
- * `store-worker.js`: the embedded object store): a file the build writes beside the server's bundle. Run from its
- * sources (`pnpm dev`, tests), the server has none and does that work on its own thread.
+ * The file of one of the server's worker threads (`file-worker.js`: files are processed in it; `scan-worker.js`:
+ * large uploads are scanned in it; `store-worker.js`: the embedded object store), which the build writes beside
+ * the server's bundle. Run from its sources (`pnpm dev`, tests), the server has none and does that work on its
+ * own thread.
  */
-function bundledWorker(name: 'scan-worker.js' | 'store-worker.js'): (() => Worker) | undefined {
+function bundledFile(name: 'file-worker.js' | 'scan-worker.js' | 'store-worker.js'): URL | undefined {
   const file = new URL(`./${name}`, import.meta.url);
-  return existsSync(file) ? () => new Worker(file) : undefined;
+  return existsSync(file) ? file : undefined;
+}
+
+function storeWorker(): (() => Worker) | undefined {
+  const file = bundledFile('store-worker.js');
+  return file && (() => new Worker(file));
 }

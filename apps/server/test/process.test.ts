@@ -99,8 +99,11 @@ describe('the built server in embedded mode', () => {
     expect(await first.exited).toBe(0);
     expect(first.output()).toContain('"msg":"stopped"');
     expect(first.output()).not.toContain(accessToken);
-    // The built server runs its object store on a thread of its own (the upload above went through it).
+    // The built server runs its object store on a thread of its own (the upload above went through it), and
+    // processes files on another (the file above was processed there, its log line came through).
     expect(first.output()).toContain('"storeThread":"worker"');
+    expect(first.output()).toContain('"fileThread":"worker"');
+    expect(first.output()).toContain('"msg":"file processed"');
 
     const second = await startProcess(env);
     await waitForHealthy(url, second);

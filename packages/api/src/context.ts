@@ -2,7 +2,7 @@ import { createHmac } from 'node:crypto';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Worker } from 'node:worker_threads';
-import type { Db } from '@leonidas/db';
+import type { Db, DynamoConnection } from '@leonidas/db';
 import { Analytics } from './analysis/duckdb.js';
 import { writeTable } from './analysis/profile.js';
 import type { QueryLimits } from './analysis/query-engine.js';
@@ -18,12 +18,13 @@ import type { LlmProvider } from './chat/llm/types.js';
 import { clientAddress } from './client-address.js';
 import { type Clock, systemClock } from './clock.js';
 import type { ApiEnv } from './env.js';
-import { FileWork } from './file/processing.js';
+import { type FileProcessor, FileWork, processorInLine } from './file/processing.js';
+import { FileThread, type FileWorkerData } from './file/processing-thread.js';
 import { type Logger, silentLogger } from './logger.js';
 import { CursorCodec } from './pagination.js';
 import { type QuotaSettings, quotaSettings } from './quotas.js';
 import { RateLimiter } from './rate-limit.js';
-import type { Storage } from './storage/s3.js';
+import type { Storage, StorageConfig } from './storage/s3.js';
 import { WorkQueue } from './work-queue.js';
 
 export interface FileSettings {
@@ -49,8 +50,9 @@ export interface ApiDeps {
   authLimiter: RateLimiter;
   chatLimiter: RateLimiter;
   files: FileSettings;
-  /** Where uploads wait their turn to be validated and profiled. */
+  /** Where uploads wait their turn to be validated and profiled, and where they are. */
   fileWork: FileWork;
+  fileProcessor: FileProcessor;
   /** DS Bro's SQL: the tables' local copies, the queue queries wait in, and their limits. */
   tables: TableCache;
   queryWork: WorkQueue;
@@ -77,6 +79,18 @@ export interface ApiDepsOptions {
   signInCheckIntervalMs?: number;
   /** See `FileSettings.scanWorker`: the server's build has the worker's file. */
   scanWorker?: () => Worker;
+  /**
+   * Files are processed on a thread of their own (`FileThread`), started by `start` (the server's build has its
+   * file), with clients built from this configuration; without it, on this thread.
+   */
+  fileWorker?: {
+    start: (data: FileWorkerData) => Worker;
+    dynamo: DynamoConnection;
+    tableName: string;
+    storage: StorageConfig;
+    /** The scan's worker file, which the processing thread starts for large files. */
+    scanWorkerUrl?: string | undefined;
+  };
 }
 
 export function createApiDeps({
@@ -90,13 +104,45 @@ export function createApiDeps({
   llm = createProvider(env),
   signInCheckIntervalMs = 10_000,
   scanWorker,
+  fileWorker,
 }: ApiDepsOptions): ApiDeps {
   const secret = Buffer.from(env.JWT_SECRET);
-  const analytics = new Analytics({
+  const duckdb = {
     memoryLimit: env.DUCKDB_MEMORY_LIMIT,
     threads: env.DUCKDB_THREADS,
     tempDirectory: scratchDirectory,
+  };
+  const analytics = new Analytics(duckdb);
+  const files: FileSettings = {
+    maxUploadBytes: env.MAX_UPLOAD_BYTES,
+    uploadUrlTtlSeconds: env.UPLOAD_URL_TTL_SECONDS,
+    downloadUrlTtlSeconds: env.DOWNLOAD_URL_TTL_SECONDS,
+    confirmWaitMs: env.CONFIRM_WAIT_MS,
+    scanWorker,
+  };
+  const tables = new TableCache({
+    directory: tableCacheDirectory,
+    maxBytes: env.TABLE_CACHE_BYTES,
+    storage,
+    buildFromCsv: (file, csvPath, tablePath) =>
+      analytics.withConnection((connection) =>
+        writeTable(connection, { path: csvPath, delimiter: file.delimiter, tablePath }),
+      ),
   });
+  const fileProcessor = fileWorker
+    ? new FileThread(
+        fileWorker.start,
+        {
+          dynamo: fileWorker.dynamo,
+          tableName: fileWorker.tableName,
+          storage: fileWorker.storage,
+          duckdb,
+          maxUploadBytes: env.MAX_UPLOAD_BYTES,
+          scanWorkerUrl: fileWorker.scanWorkerUrl,
+        },
+        { db, storage, tables, logger },
+      )
+    : processorInLine({ db, storage, analytics, logger, files, tables });
   return {
     db,
     storage,
@@ -126,15 +172,7 @@ export function createApiDeps({
     llm,
     runs: new RunHub(env.CHAT_RUN_RETAIN_SECONDS * 1000),
     chat: { maxRunMs: env.CHAT_MAX_RUN_SECONDS * 1000, historyTokenBudget: env.CHAT_HISTORY_TOKEN_BUDGET },
-    tables: new TableCache({
-      directory: tableCacheDirectory,
-      maxBytes: env.TABLE_CACHE_BYTES,
-      storage,
-      buildFromCsv: (file, csvPath, tablePath) =>
-        analytics.withConnection((connection) =>
-          writeTable(connection, { path: csvPath, delimiter: file.delimiter, tablePath }),
-        ),
-    }),
+    tables,
     queryWork: new WorkQueue({ perServer: env.QUERY_CONCURRENCY, perKey: 1 }),
     queries: {
       timeoutMs: env.QUERY_TIMEOUT_SECONDS * 1000,
@@ -146,13 +184,8 @@ export function createApiDeps({
       perServer: env.FILE_PROCESSING_CONCURRENCY,
       perUser: env.FILE_PROCESSING_PER_USER,
     }),
-    files: {
-      maxUploadBytes: env.MAX_UPLOAD_BYTES,
-      uploadUrlTtlSeconds: env.UPLOAD_URL_TTL_SECONDS,
-      downloadUrlTtlSeconds: env.DOWNLOAD_URL_TTL_SECONDS,
-      confirmWaitMs: env.CONFIRM_WAIT_MS,
-      scanWorker,
-    },
+    fileProcessor,
+    files,
     quotas: quotaSettings(env),
   };
 }

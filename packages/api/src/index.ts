@@ -26,6 +26,7 @@ export {
 export { finishAbandonedDeletions } from './deletion/service.js';
 export { type ApiEnv, apiEnvProblems, apiEnvSchema, parseApiEnv } from './env.js';
 export { retryAfterSecondsOf } from './errors.js';
+export type { FileWorkerData } from './file/processing-thread.js';
 export type { File, FilePreview, FileSource, FileStatus, Provenance } from './file/schema.js';
 export { sweepExpiredUploads } from './file/sweep.js';
 export type { Logger } from './logger.js';

@@ -12,9 +12,10 @@ import { expect } from 'vitest';
 import type { ChatRequest, LlmProvider, ProviderEvent } from '../src/chat/llm/types.js';
 import { type ApiDeps, createApiDeps, createContext } from '../src/context.js';
 import { parseApiEnv } from '../src/env.js';
+import type { FileWorkerData } from '../src/file/processing-thread.js';
 import type { Logger } from '../src/logger.js';
 import { appRouter } from '../src/root.js';
-import { Storage } from '../src/storage/s3.js';
+import { Storage, type StorageConfig } from '../src/storage/s3.js';
 import { createCallerFactory } from '../src/trpc.js';
 
 /** Real time plus whatever a test has skipped ahead, so it agrees with timestamps DynamoDB items get. */
@@ -57,6 +58,11 @@ export async function createTestApi(
     /** Large files are scanned in this worker (`sourceScanWorker`), as the built server does. */
     scanWorker?: () => Worker;
     /**
+     * Files are processed on their own thread from its source, as the built server does. `storage` changes the
+     * thread's store configuration (e.g. an endpoint that never answers), for each thread started.
+     */
+    fileThread?: { started?: Worker[]; storage?: (config: StorageConfig) => StorageConfig };
+    /**
      * Where the API reaches DynamoDB Local and its object store, given their real endpoints: for fault tests
      * that put something they can break (a proxy) in between.
      */
@@ -64,7 +70,7 @@ export async function createTestApi(
     routeStorage?: (endpoint: string) => string;
   } = {},
 ): Promise<TestApi> {
-  const { routeDb, routeStorage, ...apiOptions } = options;
+  const { routeDb, routeStorage, fileThread, ...apiOptions } = options;
   const ownTable = await createTestDb();
   const connection = testConnection();
   const db =
@@ -99,6 +105,24 @@ export async function createTestApi(
     env: { ...parseApiEnv(env), JWT_SECRET: secret },
     scratchDirectory: join(directory, 'duckdb'),
     tableCacheDirectory: join(directory, 'tables'),
+    ...(fileThread && {
+      fileWorker: {
+        start: (data: FileWorkerData) => {
+          const worker = sourceFileWorker({
+            ...data,
+            storage: fileThread.storage?.(data.storage) ?? data.storage,
+          });
+          fileThread.started?.push(worker);
+          return worker;
+        },
+        dynamo:
+          routeDb && connection.endpoint
+            ? { ...connection, endpoint: routeDb(connection.endpoint) }
+            : connection,
+        tableName: db.tableName,
+        storage: { ...storageConfig, endpoint: routeStorage ? routeStorage(store.endpoint) : store.endpoint },
+      },
+    }),
     ...apiOptions,
   });
   return {
@@ -125,6 +149,7 @@ export async function createTestApi(
       deps.runs.close();
       deps.signIns.close();
       await deps.background.drain(30_000);
+      await deps.fileProcessor.close();
       await deps.analytics.close();
       storage.destroy();
       await store.stop();
@@ -258,12 +283,23 @@ export function capturingLogger(): Logger & { lines: string[] } {
 }
 
 /**
- * The scan's worker thread from its TypeScript source, loaded through tsx: the server starts its bundled copy
- * (`apps/server`'s `dist/scan-worker.js`), which tests of this package do not have.
+ * A worker thread from its TypeScript source, loaded through tsx: the server starts its bundled copy
+ * (`apps/server`'s `dist/*-worker.js`), which tests of this package do not have.
  */
-export function sourceScanWorker(): Worker {
-  const url = JSON.stringify(new URL('../src/analysis/scan-worker.ts', import.meta.url).href);
+function sourceWorker(path: string, workerData?: unknown): Worker {
+  const url = JSON.stringify(new URL(path, import.meta.url).href);
   return new Worker(`import('tsx/esm/api').then(({ tsImport }) => tsImport(${url}, ${url}));`, {
     eval: true,
+    workerData,
   });
+}
+
+/** The scan's worker thread (large files are scanned in it). */
+export function sourceScanWorker(): Worker {
+  return sourceWorker('../src/analysis/scan-worker.ts');
+}
+
+/** The file processing thread. */
+export function sourceFileWorker(data: FileWorkerData): Worker {
+  return sourceWorker('../src/file/processing-worker.ts', data);
 }

@@ -1,6 +1,11 @@
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { waitForCommits } from './local/commits.js';
 
+/**
+ * Where and how to reach the database. Plain data (a structured clone of it reaches the same database the same
+ * way), so a worker thread can be handed the server's connection and build its own client.
+ */
 export interface DynamoConnection {
   region: string;
   /** Unset for AWS itself; set for DynamoDB Local or another compatible endpoint. */
@@ -8,16 +13,30 @@ export interface DynamoConnection {
   /** Static credentials (DynamoDB Local accepts any); unset to use the AWS default credential chain. */
   credentials?: { accessKeyId: string; secretAccessKey: string } | undefined;
   /**
-   * For a database that can be down for a while (embedded mode restarting its DynamoDB Local): while this says
-   * false, calls fail at once with `DatabaseUnavailableError` rather than go to an endpoint nobody should
-   * answer on.
+   * For a database that can be down for a while (embedded mode restarting its DynamoDB Local): while it says
+   * down, calls fail at once with `DatabaseUnavailableError` rather than go to an endpoint nobody should
+   * answer on. Shared memory, so that every thread's client sees the same state.
    */
-  available?: (() => boolean) | undefined;
-  /**
-   * Additions to the client for this endpoint's own ways: DynamoDB Local on disk makes a transaction wait for
-   * its COMMIT (`local/commits.ts`). Embedded-only code stays out of what the cloud deployment calls.
-   */
-  configureClient?: ((client: DynamoDBClient) => void) | undefined;
+  availability?: Availability | undefined;
+  /** DynamoDB Local with its data on disk: a transaction waits for its COMMIT (`local/commits.ts`). */
+  waitsForCommits?: boolean | undefined;
+}
+
+/** Whether the database is up, in shared memory: set by whoever watches it, read by every thread's client. */
+export type Availability = Int32Array;
+
+export function newAvailability(up = true): Availability {
+  const flag = new Int32Array(new SharedArrayBuffer(Int32Array.BYTES_PER_ELEMENT));
+  setAvailable(flag, up);
+  return flag;
+}
+
+export function setAvailable(availability: Availability, up: boolean): void {
+  Atomics.store(availability, 0, up ? 1 : 0);
+}
+
+export function isAvailable(availability: Availability): boolean {
+  return Atomics.load(availability, 0) === 1;
 }
 
 /** The database cannot be reached right now; trying again later may work. */
@@ -71,17 +90,17 @@ export function createDocumentClient(connection: DynamoConnection): DynamoDBDocu
     // A database that stops answering fails calls in bounded time instead of holding them.
     requestHandler: { connectionTimeout: 3_000, requestTimeout: 30_000 },
   });
-  const { available } = connection;
-  if (available) {
+  const { availability } = connection;
+  if (availability) {
     client.middlewareStack.add(
       (next) => async (args) => {
-        if (!available()) throw new DatabaseUnavailableError();
+        if (!isAvailable(availability)) throw new DatabaseUnavailableError();
         return next(args);
       },
       { step: 'initialize', name: 'leonidasDatabaseAvailable' },
     );
   }
-  connection.configureClient?.(client);
+  if (connection.waitsForCommits) waitForCommits(client);
   return DynamoDBDocumentClient.from(client, {
     marshallOptions: { removeUndefinedValues: true, convertClassInstanceToMap: false },
   });

@@ -1,9 +1,12 @@
 export {
+  type Availability,
   createDocumentClient,
   DatabaseUnavailableError,
   type DynamoConnection,
   isDatabaseUnavailable,
   isEndpointUnreachable,
+  newAvailability,
+  setAvailable,
 } from './client.js';
 export { createDb, type Db } from './db.js';
 export {

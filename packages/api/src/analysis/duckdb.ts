@@ -12,6 +12,7 @@ export interface DuckDbOptions {
  */
 export class Analytics {
   private instance: Promise<DuckDBInstance> | undefined;
+  private readonly connections = new Set<DuckDBConnection>();
 
   constructor(private readonly options: DuckDbOptions) {}
 
@@ -25,11 +26,18 @@ export class Analytics {
       autoload_known_extensions: 'false',
     });
     const connection = await (await this.instance).connect();
+    this.connections.add(connection);
     try {
       return await work(connection);
     } finally {
+      this.connections.delete(connection);
       connection.closeSync();
     }
+  }
+
+  /** Stops the statements running now: they fail with DuckDB's INTERRUPT error. */
+  interrupt(): void {
+    for (const connection of this.connections) connection.interrupt();
   }
 
   async close(): Promise<void> {

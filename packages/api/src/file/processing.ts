@@ -1,13 +1,20 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { claimForProcessing, type FileRecord, finishProcessing, getFile } from '@leonidas/db';
+import { claimForProcessing, type Db, type FileRecord, finishProcessing, getFile } from '@leonidas/db';
 import { type CsvScan, CsvScanner } from '../analysis/csv-scan.js';
+import type { Analytics } from '../analysis/duckdb.js';
 import { profileTable, writeCsvTable } from '../analysis/profile.js';
 import { ScanInWorker } from '../analysis/scan-in-worker.js';
-import type { ApiDeps } from '../context.js';
-import { errorSummary } from '../logger.js';
-import { InspectionStoppedError, ObjectTooLargeError, StorageUnavailableError } from '../storage/s3.js';
+import type { TableCache } from '../analysis/table-cache.js';
+import type { ApiDeps, FileSettings } from '../context.js';
+import { errorSummary, type Logger } from '../logger.js';
+import {
+  InspectionStoppedError,
+  ObjectTooLargeError,
+  type Storage,
+  StorageUnavailableError,
+} from '../storage/s3.js';
 import { WorkQueue } from '../work-queue.js';
 import { PARQUET_CONTENT_TYPE, previewObjectKey, tableObjectKey } from './keys.js';
 import { PREVIEW_ROWS } from './schema.js';
@@ -43,7 +50,38 @@ export class FileWork {
   }
 }
 
-const OUT_OF_ORDER =
+/** What processing a file uses: the server's own, or those a worker thread builds (`processing-worker.ts`). */
+export interface ProcessingDeps {
+  db: Db;
+  storage: Storage;
+  analytics: Analytics;
+  logger: Logger;
+  files: Pick<FileSettings, 'maxUploadBytes' | 'scanWorker'>;
+  /** The server's tables for queries: a processed file's table joins them, a deleted file's leaves. */
+  tables: Pick<TableCache, 'adopt' | 'forget'>;
+}
+
+/** Where claimed files are processed: on the server's thread, or on a thread of their own (`FileThread`). */
+export interface FileProcessor {
+  readonly thread: 'server' | 'worker';
+  /**
+   * Never rejects: every way out ends the file COMPLETED or FAILED (or leaves it to a newer claim).
+   * `queueMs`: how long it waited for its turn, for the log.
+   */
+  process(file: FileRecord, objectSize: number, queueMs: number): Promise<FileRecord>;
+  close(): Promise<void>;
+}
+
+/** Files processed on the server's own thread (run from sources, or without a worker's file). */
+export function processorInLine(deps: ProcessingDeps): FileProcessor {
+  return {
+    thread: 'server',
+    process: (file, objectSize, queueMs) => processClaimed(deps, file, objectSize, queueMs),
+    close: async () => undefined,
+  };
+}
+
+export const OUT_OF_ORDER =
   'We could not process this file because of a problem on our side. Please upload it again.';
 const STORAGE_DOWN =
   'Our file storage could not be reached while this file was processed. Please upload it again in a moment.';
@@ -88,19 +126,18 @@ export function processGeneratedTable(deps: ApiDeps, file: FileRecord): Promise<
 function processInTurn(deps: ApiDeps, file: FileRecord, objectSize: number): Promise<FileRecord> {
   const queuedAt = performance.now();
   return deps.background.run(
-    deps.fileWork.run(file.userId, objectSize, () => processClaimed(deps, file, objectSize, queuedAt)),
+    deps.fileWork.run(file.userId, objectSize, () =>
+      deps.fileProcessor.process(file, objectSize, Math.round(performance.now() - queuedAt)),
+    ),
   );
 }
 
-/**
- * Never rejects: every way out ends the file COMPLETED or FAILED (or leaves it to a newer claim). `queuedAt`:
- * when it joined the queue (`performance.now()`), for the log.
- */
-async function processClaimed(
-  deps: ApiDeps,
+/** See `FileProcessor.process`. */
+export async function processClaimed(
+  deps: ProcessingDeps,
   file: FileRecord,
   objectSize: number,
-  queuedAt: number,
+  queueMs: number,
 ): Promise<FileRecord> {
   const fail = async (failureReason: string) =>
     (await finishProcessing(deps.db, { file, outcome: { status: 'FAILED', failureReason } })) ?? file;
@@ -134,7 +171,7 @@ async function processClaimed(
     // How long it waited for its turn and how long each stage took, for the log line of a processed file.
     let mark = performance.now();
     const took: Record<'queue' | 'download' | 'table' | 'statistics' | 'save', number> = {
-      queue: Math.round(mark - queuedAt),
+      queue: queueMs,
       download: 0,
       table: 0,
       statistics: 0,
@@ -252,7 +289,7 @@ interface ChunkScan {
  * when the server has one, so the scan runs beside the download's own work on the event loop; a small one in
  * line, which costs less than starting a worker.
  */
-function scannerFor(deps: ApiDeps, objectSize: number): ChunkScan {
+function scannerFor(deps: ProcessingDeps, objectSize: number): ChunkScan {
   if (deps.files.scanWorker && objectSize > SMALL_FILE_BYTES)
     return new ScanInWorker(deps.files.scanWorker());
   const scanner = new CsvScanner();
@@ -274,7 +311,7 @@ async function settled(writes: Promise<unknown>[]): Promise<void> {
 }
 
 /** A table uploaded for a file that then failed: a FAILED file keeps no table. */
-async function discardTable(deps: ApiDeps, file: FileRecord, upload: Promise<void>): Promise<void> {
+async function discardTable(deps: ProcessingDeps, file: FileRecord, upload: Promise<void>): Promise<void> {
   if (
     await upload.then(
       () => true,
@@ -288,7 +325,10 @@ async function discardTable(deps: ApiDeps, file: FileRecord, upload: Promise<voi
 }
 
 /** The objects processing writes for a file: what a file deleted while it was processed must not keep. */
-async function removeDerivedObjects(deps: ApiDeps, file: FileRecord): Promise<void> {
+export async function removeDerivedObjects(
+  deps: Pick<ProcessingDeps, 'storage' | 'tables'>,
+  file: FileRecord,
+): Promise<void> {
   await deps.tables.forget(file.fileId);
   await deps.storage.delete(previewObjectKey(file.projectId, file.fileId));
   await deps.storage.delete(tableObjectKey(file.projectId, file.fileId));

@@ -113,3 +113,41 @@ describe('a file upload', () => {
     expect(received).toEqual([0, 200_000]);
   });
 });
+
+// The file processing thread's stop relies on this: its downloads and uploads in flight end with the client.
+describe('a destroyed client', () => {
+  it('fails the calls it was waiting on at once, without sending them again, and later calls too', async () => {
+    // A store that takes every request and never answers.
+    const requests: string[] = [];
+    const silent = createServer((req) => {
+      requests.push(`${req.method} ${req.url}`);
+    });
+    silent.listen(0, '127.0.0.1');
+    await once(silent, 'listening');
+    const { port } = silent.address() as AddressInfo;
+    const held = new Storage({
+      bucket,
+      region: 'us-east-1',
+      endpoint: `http://127.0.0.1:${port}`,
+      credentials,
+    });
+    try {
+      const waiting = held.getJson('projects/p/preview.json').catch((error: unknown) => error);
+      while (requests.length === 0) await new Promise((resolve) => setTimeout(resolve, 5));
+      const began = performance.now();
+      held.destroy();
+      const error = await waiting;
+      expect(performance.now() - began).toBeLessThan(1_000);
+      expect(error).toMatchObject({ name: 'StorageUnavailableError' });
+      expect(await held.size('projects/p/other.json').catch((later: unknown) => later)).toMatchObject({
+        name: 'StorageUnavailableError',
+      });
+      // Give a retry the time it would take to arrive: none does.
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      expect(requests).toHaveLength(1);
+    } finally {
+      silent.closeAllConnections();
+      silent.close();
+    }
+  });
+});

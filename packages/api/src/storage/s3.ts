@@ -69,11 +69,21 @@ export class Storage {
   readonly bucket: string;
   private readonly client: S3Client;
   private readonly presigner: S3Client;
+  private destroyed = false;
 
   constructor(config: StorageConfig) {
     this.bucket = config.bucket;
     this.client = createClient(config, config.endpoint);
     this.presigner = config.publicEndpoint ? createClient(config, config.publicEndpoint) : this.client;
+    // Checked before every attempt (inside the SDK's retries): a call cut off by `destroy` is not sent again.
+    this.client.middlewareStack.add(
+      (next) => async (args) => {
+        if (this.destroyed)
+          throw new StorageUnavailableError(new Error('The object store client was closed'));
+        return next(args);
+      },
+      { step: 'deserialize', priority: 'high', name: 'storageClosed' },
+    );
   }
 
   /** A browser-style multipart POST whose policy pins the key, the content type and the size range. */
@@ -252,7 +262,12 @@ export class Storage {
     return (page.Contents ?? []).flatMap((object) => (object.Key ? [object.Key] : []));
   }
 
+  /**
+   * Closes the connections: calls in flight fail (they are not retried) and later calls fail at once, as
+   * `StorageUnavailableError`.
+   */
   destroy(): void {
+    this.destroyed = true;
     this.client.destroy();
     if (this.presigner !== this.client) this.presigner.destroy();
   }

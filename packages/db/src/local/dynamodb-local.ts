@@ -7,7 +7,6 @@ import { tmpdir } from 'node:os';
 import { delimiter, dirname, join } from 'node:path';
 import { ListTablesCommand } from '@aws-sdk/client-dynamodb';
 import { createDocumentClient } from '../client.js';
-import { waitForCommits } from './commits.js';
 import {
   LISTENING_PREFIX,
   LOOPBACK_LAUNCHER_CLASS,
@@ -25,7 +24,7 @@ export interface DynamoDbLocal {
     endpoint: string;
     credentials: LocalCredentials;
     /** With the data on disk, a transaction waits for its COMMIT (`waitForCommits`). */
-    configureClient?: typeof waitForCommits;
+    waitsForCommits?: boolean;
   };
   /**
    * Whether it listens on loopback only. Without a JDK (a JRE has no compiler for the loopback launcher) it
@@ -177,7 +176,7 @@ export async function startDynamoDbLocal(options: DynamoDbLocalOptions = {}): Pr
       region: LOCAL_REGION,
       endpoint,
       credentials,
-      ...(options.dbPath ? { configureClient: waitForCommits } : {}),
+      ...(options.dbPath ? { waitsForCommits: true } : {}),
     };
     await waitUntilReady(child, connection, options.readyTimeoutMs ?? 30_000, () => output);
     return { endpoint, port, connection, loopbackOnly, exited, stop: () => stopChild(child) };
