@@ -176,6 +176,8 @@ export async function startServer(
     housekeeping.unref();
 
     const server = await listen(app, env);
+    // Loading the thread takes a third of a second at rest and seconds under load: not on the first upload.
+    deps.fileProcessor.warm();
     const { port } = server.address() as AddressInfo;
     const host = env.HOST === '0.0.0.0' ? 'localhost' : env.HOST;
     const url = `http://${host}:${port}`;

@@ -39,7 +39,7 @@ const STOP_WAIT_MS = 10_000;
  * their outcome. A processed file's table joins this thread's query tables by message. Logs come here and go
  * out through the server's logger.
  *
- * The thread starts with the first file. If it ends by itself (an uncaught error), the files it had are marked
+ * The thread starts with the first file, or before it (`warm`). If it ends by itself (an uncaught error), the files it had are marked
  * FAILED with their derived objects removed, and the next file starts a new one. It is never terminated while
  * DuckDB runs in it: an addon thread torn down mid-query aborts the whole process. `close` asks it to interrupt
  * its queries and end; files cut off that way stay PROCESSING, as they would if the process ended, and are taken
@@ -57,6 +57,10 @@ export class FileThread implements FileProcessor {
     private readonly data: FileWorkerData,
     private readonly deps: Pick<ProcessingDeps, 'db' | 'storage' | 'tables' | 'logger'>,
   ) {}
+
+  warm(): void {
+    if (!this.closing) this.running();
+  }
 
   process(file: FileRecord, objectSize: number, queueMs: number): Promise<FileRecord> {
     if (this.closing) return Promise.resolve(file);

@@ -32,6 +32,8 @@ if (port) {
   );
   const storage = new Storage(data.storage);
   const analytics = new Analytics(data.duckdb);
+  // DuckDB opens now, not with the first file. If it cannot, that file says so.
+  analytics.withConnection(async () => undefined).catch(() => undefined);
   const { scanWorkerUrl } = data;
 
   // The server's query tables are its own: a table joins or leaves them by message.
