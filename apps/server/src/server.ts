@@ -139,7 +139,6 @@ export async function startServer(
         fileWorker: {
           start: (workerData: FileWorkerData) => new Worker(fileWorker, { workerData }),
           dynamo,
-          tableName,
           storage: storageConfig,
           scanWorkerUrl: scanWorker?.href,
         },

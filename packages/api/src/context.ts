@@ -86,7 +86,6 @@ export interface ApiDepsOptions {
   fileWorker?: {
     start: (data: FileWorkerData) => Worker;
     dynamo: DynamoConnection;
-    tableName: string;
     storage: StorageConfig;
     /** The scan's worker file, which the processing thread starts for large files. */
     scanWorkerUrl?: string | undefined;
@@ -134,7 +133,7 @@ export function createApiDeps({
         fileWorker.start,
         {
           dynamo: fileWorker.dynamo,
-          tableName: fileWorker.tableName,
+          tableName: db.tableName,
           storage: fileWorker.storage,
           duckdb,
           maxUploadBytes: env.MAX_UPLOAD_BYTES,

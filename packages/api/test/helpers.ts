@@ -119,7 +119,6 @@ export async function createTestApi(
           routeDb && connection.endpoint
             ? { ...connection, endpoint: routeDb(connection.endpoint) }
             : connection,
-        tableName: db.tableName,
         storage: { ...storageConfig, endpoint: routeStorage ? routeStorage(store.endpoint) : store.endpoint },
       },
     }),

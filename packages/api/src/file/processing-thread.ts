@@ -35,15 +35,15 @@ const STOP_WAIT_MS = 10_000;
 /**
  * Files processed on a thread of their own, with their own event loop, database and store clients and DuckDB:
  * the API's requests on the server's loop no longer hold up every step of every file, nor do files the
- * requests. The queue (`FileWork`) and the claim stay here; the thread is handed claimed files and answers with
- * their outcome. A processed file's table joins this thread's query tables by message. Logs come here and go
- * out through the server's logger.
+ * requests. The queue (`FileWork`) and the claim stay on the server's thread; the thread is handed claimed files
+ * and answers with their outcome. A processed file's table joins the server thread's query tables by message.
+ * Logs come back and go out through the server's logger.
  *
- * The thread starts with the first file, or before it (`warm`). If it ends by itself (an uncaught error), the files it had are marked
- * FAILED with their derived objects removed, and the next file starts a new one. It is never terminated while
- * DuckDB runs in it: an addon thread torn down mid-query aborts the whole process. `close` asks it to interrupt
- * its queries and end; files cut off that way stay PROCESSING, as they would if the process ended, and are taken
- * over once stale.
+ * The thread starts with the first file, or before it (`warm`). If it ends by itself (an uncaught error), the
+ * files it had are marked FAILED with their derived objects removed, and the next file starts a new one. It is
+ * never terminated while DuckDB runs in it: an addon thread torn down mid-query aborts the whole process. `close`
+ * asks it to interrupt its queries and end; files cut off that way stay PROCESSING, as they would if the process
+ * ended, and are taken over once stale.
  */
 export class FileThread implements FileProcessor {
   readonly thread = 'worker';

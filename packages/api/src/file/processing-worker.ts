@@ -63,6 +63,8 @@ if (port) {
 
   const inFlight = new Set<Promise<void>>();
   const handle = (id: number, file: FileRecord, objectSize: number, queueMs: number) => {
+    // Sent as the stop was: left as it is, as the files the stop cuts off are.
+    if (stopping) return post({ type: 'done', id, file });
     const work = processClaimed(deps, file, objectSize, queueMs).then((outcome) =>
       post({ type: 'done', id, file: outcome }),
     );
