@@ -1,3 +1,5 @@
+import { settledWithin } from './within.js';
+
 /**
  * Work that outlives the request that started it (e.g. processing a large upload). Shutdown waits for it,
  * up to a limit; anything cut off is picked up again later (a stale PROCESSING file is re-claimed on confirm).
@@ -17,11 +19,6 @@ export class BackgroundTasks {
   }
 
   async drain(timeoutMs: number): Promise<void> {
-    let timer: NodeJS.Timeout | undefined;
-    const timeout = new Promise<void>((resolve) => {
-      timer = setTimeout(resolve, timeoutMs);
-    });
-    await Promise.race([Promise.allSettled([...this.tasks]), timeout]);
-    clearTimeout(timer);
+    await settledWithin(Promise.allSettled([...this.tasks]), timeoutMs);
   }
 }

@@ -4,7 +4,6 @@ import { join } from 'node:path';
 import type { Worker } from 'node:worker_threads';
 import type { Db, DynamoConnection } from '@leonidas/db';
 import { Analytics } from './analysis/duckdb.js';
-import { writeTable } from './analysis/profile.js';
 import type { QueryLimits } from './analysis/query-engine.js';
 import { MAX_KEPT_ROWS } from './analysis/query-results.js';
 import { TableCache } from './analysis/table-cache.js';
@@ -119,16 +118,14 @@ export function createApiDeps({
     confirmWaitMs: env.CONFIRM_WAIT_MS,
     scanWorker,
   };
-  const tables = new TableCache({
+  const tables: TableCache = new TableCache({
     directory: tableCacheDirectory,
     maxBytes: env.TABLE_CACHE_BYTES,
     storage,
-    buildFromCsv: (file, csvPath, tablePath) =>
-      analytics.withConnection((connection) =>
-        writeTable(connection, { path: csvPath, delimiter: file.delimiter, tablePath }),
-      ),
+    // Where files are profiled: that DuckDB's memory limit is the one budget for both.
+    buildFromCsv: (file, csvPath, tablePath) => fileProcessor.buildTable(file.delimiter, csvPath, tablePath),
   });
-  const fileProcessor = fileWorker
+  const fileProcessor: FileProcessor = fileWorker
     ? new FileThread(
         fileWorker.start,
         {
@@ -141,7 +138,7 @@ export function createApiDeps({
         },
         { db, storage, tables, logger },
       )
-    : processorInLine({ db, storage, analytics, logger, files, tables });
+    : processorInLine({ db, storage, analytics, logger, files, tables, workDirectory: tmpdir() });
   return {
     db,
     storage,

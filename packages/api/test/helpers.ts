@@ -15,7 +15,7 @@ import { parseApiEnv } from '../src/env.js';
 import type { FileWorkerData } from '../src/file/processing-thread.js';
 import type { Logger } from '../src/logger.js';
 import { appRouter } from '../src/root.js';
-import { Storage, type StorageConfig } from '../src/storage/s3.js';
+import { Storage } from '../src/storage/s3.js';
 import { createCallerFactory } from '../src/trpc.js';
 
 /** Real time plus whatever a test has skipped ahead, so it agrees with timestamps DynamoDB items get. */
@@ -58,10 +58,15 @@ export async function createTestApi(
     /** Large files are scanned in this worker (`sourceScanWorker`), as the built server does. */
     scanWorker?: () => Worker;
     /**
-     * Files are processed on their own thread from its source, as the built server does. `storage` changes the
-     * thread's store configuration (e.g. an endpoint that never answers), for each thread started.
+     * Files are processed on their own thread from its source, as the built server does. `started` collects the
+     * threads; `workerData` changes what each is given (e.g. a store endpoint that never answers); `prelude` is
+     * code the thread runs before its module, to make it misbehave as a bug would.
      */
-    fileThread?: { started?: Worker[]; storage?: (config: StorageConfig) => StorageConfig };
+    fileThread?: {
+      started?: Worker[];
+      workerData?: (data: FileWorkerData) => FileWorkerData;
+      prelude?: string;
+    };
     /**
      * Where the API reaches DynamoDB Local and its object store, given their real endpoints: for fault tests
      * that put something they can break (a proxy) in between.
@@ -72,14 +77,10 @@ export async function createTestApi(
 ): Promise<TestApi> {
   const { routeDb, routeStorage, fileThread, ...apiOptions } = options;
   const ownTable = await createTestDb();
-  const connection = testConnection();
-  const db =
-    routeDb && connection.endpoint
-      ? createDb(
-          createDocumentClient({ ...connection, endpoint: routeDb(connection.endpoint) }),
-          ownTable.tableName,
-        )
-      : ownTable;
+  const direct = testConnection();
+  const connection =
+    routeDb && direct.endpoint ? { ...direct, endpoint: routeDb(direct.endpoint) } : undefined;
+  const db = connection ? createDb(createDocumentClient(connection), ownTable.tableName) : ownTable;
   const directory = mkdtempSync(join(tmpdir(), 'leonidas-api-test-'));
   const bucket = 'leonidas-test';
   const credentials = generateCredentials();
@@ -108,17 +109,11 @@ export async function createTestApi(
     ...(fileThread && {
       fileWorker: {
         start: (data: FileWorkerData) => {
-          const worker = sourceFileWorker({
-            ...data,
-            storage: fileThread.storage?.(data.storage) ?? data.storage,
-          });
+          const worker = sourceFileWorker(fileThread.workerData?.(data) ?? data, fileThread.prelude);
           fileThread.started?.push(worker);
           return worker;
         },
-        dynamo:
-          routeDb && connection.endpoint
-            ? { ...connection, endpoint: routeDb(connection.endpoint) }
-            : connection,
+        dynamo: connection ?? direct,
         storage: { ...storageConfig, endpoint: routeStorage ? routeStorage(store.endpoint) : store.endpoint },
       },
     }),
@@ -285,9 +280,9 @@ export function capturingLogger(): Logger & { lines: string[] } {
  * A worker thread from its TypeScript source, loaded through tsx: the server starts its bundled copy
  * (`apps/server`'s `dist/*-worker.js`), which tests of this package do not have.
  */
-function sourceWorker(path: string, workerData?: unknown): Worker {
+function sourceWorker(path: string, workerData?: unknown, prelude = ''): Worker {
   const url = JSON.stringify(new URL(path, import.meta.url).href);
-  return new Worker(`import('tsx/esm/api').then(({ tsImport }) => tsImport(${url}, ${url}));`, {
+  return new Worker(`${prelude}\nimport('tsx/esm/api').then(({ tsImport }) => tsImport(${url}, ${url}));`, {
     eval: true,
     workerData,
   });
@@ -299,6 +294,6 @@ export function sourceScanWorker(): Worker {
 }
 
 /** The file processing thread. */
-export function sourceFileWorker(data: FileWorkerData): Worker {
-  return sourceWorker('../src/file/processing-worker.ts', data);
+export function sourceFileWorker(data: FileWorkerData, prelude?: string): Worker {
+  return sourceWorker('../src/file/processing-worker.ts', data, prelude);
 }

@@ -1,7 +1,9 @@
+import { existsSync, readdirSync, statSync } from 'node:fs';
 import { createServer, type Server, type Socket } from 'node:net';
+import { join } from 'node:path';
 import type { Worker } from 'node:worker_threads';
 import { getFile } from '@leonidas/db';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import {
   capturingLogger,
   createTestApi,
@@ -12,6 +14,7 @@ import {
 import { previewObjectKey, tableObjectKey } from './keys.js';
 import { OUT_OF_ORDER } from './processing.js';
 import { type FromFileWorker, loggerTo, receivedDetails } from './processing-thread.js';
+import { PREVIEW_ROWS } from './schema.js';
 
 /**
  * Files processed on a thread of their own (`FileThread`, the thread from its source through tsx), against the
@@ -116,6 +119,29 @@ describe('files processed on a thread of their own', () => {
     expect(started).toHaveLength(1);
   });
 
+  it('build the table of a file processed before tables existed, in the thread’s DuckDB', async () => {
+    const on = await api({}, { fileThread: {} });
+    const { owner, fileId } = await uploaded(on, CSV);
+    const confirmed = await owner.as.file.confirm({ fileId });
+    const record = await getFile(on.deps.db, fileId);
+    if (!record) throw new Error('no file');
+    // As a file processed before tables existed has it: no table anywhere.
+    const tableKey = tableObjectKey(confirmed.projectId, fileId);
+    await on.deps.tables.forget(fileId);
+    await on.deps.storage.delete(tableKey);
+    const onServerThread = vi.spyOn(on.deps.analytics, 'withConnection');
+
+    const path = await on.deps.tables.pathOf({
+      fileId,
+      objectKey: record.objectKey,
+      tableKey,
+      delimiter: ',',
+    });
+    expect(statSync(path).size).toBeGreaterThan(0);
+    expect(await on.deps.storage.size(tableKey)).toBe(statSync(path).size);
+    expect(onServerThread).not.toHaveBeenCalled();
+  });
+
   it('a thread that ends while it has a file leaves that file FAILED with nothing derived kept, and the next file gets a new thread', async () => {
     const started: Worker[] = [];
     const silent = await silentEndpoint();
@@ -127,7 +153,8 @@ describe('files processed on a thread of their own', () => {
         logger,
         fileThread: {
           started,
-          storage: (config) => (started.length === 0 ? { ...config, endpoint: silent } : config),
+          workerData: (data) =>
+            started.length === 0 ? { ...data, storage: { ...data.storage, endpoint: silent } } : data,
         },
       },
     );
@@ -160,7 +187,12 @@ describe('files processed on a thread of their own', () => {
     const silent = await silentEndpoint();
     const on = await createTestApi(
       { CONFIRM_WAIT_MS: '0' },
-      { fileThread: { started, storage: (config) => ({ ...config, endpoint: silent }) } },
+      {
+        fileThread: {
+          started,
+          workerData: (data) => ({ ...data, storage: { ...data.storage, endpoint: silent } }),
+        },
+      },
     );
     try {
       const held = await uploaded(on, CSV);
@@ -176,6 +208,101 @@ describe('files processed on a thread of their own', () => {
     } finally {
       await on.close();
     }
+  });
+});
+
+describe('a processing thread that goes wrong', () => {
+  it('ending right after it wrote a file COMPLETED leaves that file COMPLETED, its preview and table kept', async () => {
+    // The thread ends as it is about to answer for a completed file: the answer never comes.
+    const prelude = `
+      const { parentPort } = require('node:worker_threads');
+      const post = parentPort.postMessage.bind(parentPort);
+      parentPort.postMessage = (message) =>
+        message?.type === 'done' && message.file.status === 'COMPLETED' ? process.exit(0) : post(message);
+    `;
+    const on = await api({}, { fileThread: { prelude } });
+    const { owner, fileId } = await uploaded(on, CSV);
+    const confirmed = await owner.as.file.confirm({ fileId });
+    expect(confirmed.status).toBe('COMPLETED');
+    expect((await getFile(on.deps.db, fileId))?.status).toBe('COMPLETED');
+    expect((await owner.as.file.preview({ fileId, limit: PREVIEW_ROWS })).rows).toHaveLength(PREVIEW_ROWS);
+    expect(await on.deps.storage.size(tableObjectKey(confirmed.projectId, fileId))).toBeGreaterThan(0);
+  });
+
+  it('that cannot start fails the file with a reason, and answers', async () => {
+    const logger = capturingLogger();
+    // What cannot be sent to a thread (a function) makes starting it throw.
+    const on = await api(
+      {},
+      {
+        logger,
+        fileThread: { workerData: (data) => ({ ...data, duckdb: { ...data.duckdb, spill: () => 1 } }) },
+      },
+    );
+    const { owner, fileId } = await uploaded(on, CSV);
+    const confirmed = await owner.as.file.confirm({ fileId });
+    expect(confirmed).toMatchObject({ status: 'FAILED', failureReason: OUT_OF_ORDER });
+    expect(logger.lines.some((line) => line.includes('the file processing thread could not start'))).toBe(
+      true,
+    );
+  });
+
+  it('with an error nothing catches while DuckDB runs in it lets DuckDB stop before it ends: the process lives on, the file FAILED', async () => {
+    const started: Worker[] = [];
+    let workDirectory = '';
+    // Told by a channel of its own (a listener on its port would take the messages meant for the thread).
+    const channel = `leonidas-test-${Date.now()}`;
+    const prelude = `
+      const channel = new (require('node:worker_threads').BroadcastChannel)(${JSON.stringify(channel)});
+      channel.unref();
+      channel.onmessage = () => setImmediate(() => { throw new Error('a bug in the thread'); });
+    `;
+    const on = await api(
+      { CONFIRM_WAIT_MS: '0' },
+      {
+        fileThread: {
+          started,
+          prelude,
+          workerData: (data) => {
+            workDirectory = data.workDirectory;
+            return data;
+          },
+        },
+      },
+    );
+    // Large enough that DuckDB works on it for a while: its table and statistics take a second or more.
+    const rows = Array.from(
+      { length: 600_000 },
+      (_, i) =>
+        `${i},r${i % 997},${(i * 0.37).toFixed(2)},${i % 13},2026-01-${String((i % 28) + 1).padStart(2, '0')}`,
+    );
+    const big = `id,name,amount,bucket,day\n${rows.join('\n')}\n`;
+    const { owner, fileId } = await uploaded(on, big);
+    await owner.as.file.confirm({ fileId });
+    const [thread] = started;
+    if (!thread) throw new Error('no thread started');
+    const exited = new Promise<number>((resolve) => thread.once('exit', resolve));
+    // DuckDB is writing the table once its file appears in the file's work folder.
+    const deadline = Date.now() + 30_000;
+    while (
+      !readdirSync(workDirectory).some((name) => existsSync(join(workDirectory, name, 'table.parquet')))
+    ) {
+      if (Date.now() > deadline) throw new Error('DuckDB never started on the file');
+      await new Promise((resolve) => setTimeout(resolve, 2));
+    }
+    const toThread = new BroadcastChannel(channel);
+    toThread.postMessage('throw');
+    toThread.close();
+    expect(await exited).toBe(1);
+    const failed = await settled(on, fileId);
+    expect(failed).toMatchObject({ status: 'FAILED', failureReason: OUT_OF_ORDER });
+    expect(await on.deps.storage.size(tableObjectKey(failed?.projectId ?? '', fileId))).toBeNull();
+    expect(existsSync(workDirectory)).toBe(false);
+
+    const next = await uploaded(on, CSV);
+    await next.owner.as.file.confirm({ fileId: next.fileId });
+    expect((await settled(on, next.fileId))?.status).toBe('COMPLETED');
+    expect(started).toHaveLength(2);
   });
 });
 
@@ -195,10 +322,13 @@ describe('the thread’s log lines', () => {
     }
   }
 
-  it('keep an error’s name and code across the threads', async () => {
-    const error = Object.assign(new Error('connect ECONNREFUSED'), {
-      name: 'StorageUnavailableError',
+  it('keep an error’s name and code across the threads, and those of its causes', async () => {
+    const cause = Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:9'), {
+      name: 'TimeoutError',
       code: 'ECONNREFUSED',
+    });
+    const error = Object.assign(new Error('The object store could not be reached', { cause }), {
+      name: 'StorageUnavailableError',
     });
     const message = await sent({ err: error, fileId: 'f1' });
     if (message.type !== 'log') throw new Error(`a ${message.type} message`);
@@ -208,17 +338,17 @@ describe('the thread’s log lines', () => {
     expect(details.err).toBeInstanceOf(Error);
     expect(details.err).toMatchObject({
       name: 'StorageUnavailableError',
-      code: 'ECONNREFUSED',
-      message: 'connect ECONNREFUSED',
+      message: 'The object store could not be reached',
+      cause: { name: 'TimeoutError', code: 'ECONNREFUSED', message: 'connect ECONNREFUSED 127.0.0.1:9' },
     });
     expect(Object.keys(details)).toEqual(['err', 'fileId']);
   });
 
-  it('still go out when their details cannot be sent', async () => {
+  it('keep what can be sent when something in them cannot', async () => {
     const message = await sent({ fileId: 'f1', retry: () => undefined });
     expect(message).toMatchObject({
       type: 'log',
-      details: { unsendableDetails: ['fileId', 'retry'] },
+      details: { fileId: 'f1', retry: '[function that cannot be sent]' },
       message: 'could not delete',
     });
   });

@@ -1,8 +1,19 @@
+import { mkdtempSync } from 'node:fs';
+import { rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import type { Worker } from 'node:worker_threads';
-import { type DynamoConnection, type FileRecord, finishProcessing } from '@leonidas/db';
+import {
+  type Delimiter,
+  type DynamoConnection,
+  type FileRecord,
+  finishProcessing,
+  getFile,
+} from '@leonidas/db';
 import type { DuckDbOptions } from '../analysis/duckdb.js';
 import type { Logger } from '../logger.js';
 import type { StorageConfig } from '../storage/s3.js';
+import { settledWithin } from '../within.js';
 import { type FileProcessor, OUT_OF_ORDER, type ProcessingDeps, removeDerivedObjects } from './processing.js';
 
 /** What the processing thread builds its own clients and DuckDB from (all plain data: it is cloned to it). */
@@ -14,17 +25,21 @@ export interface FileWorkerData {
   maxUploadBytes: number;
   /** The scan's worker file (`scan-worker.js`) for large files, started from the processing thread. */
   scanWorkerUrl?: string | undefined;
+  /** The folder of this thread's work folders, removed when it ends (however it ends). */
+  workDirectory: string;
 }
 
 export type ToFileWorker =
   | { type: 'process'; id: number; file: FileRecord; objectSize: number; queueMs: number }
-  | { type: 'tables-done'; id: number; error?: string }
+  | { type: 'build'; id: number; delimiter: Delimiter; csvPath: string; tablePath: string }
+  | { type: 'tables-done'; id: number; error?: SentError }
   | { type: 'stop' };
 
 export type LogLevel = 'info' | 'warn' | 'error';
 
 export type FromFileWorker =
   | { type: 'done'; id: number; file: FileRecord }
+  | { type: 'built'; id: number; error?: SentError }
   | { type: 'tables'; id: number; op: 'adopt'; fileId: string; path: string }
   | { type: 'tables'; id: number; op: 'forget'; fileId: string }
   | { type: 'log'; level: LogLevel; details: Record<string, unknown>; message: string };
@@ -36,25 +51,27 @@ const STOP_WAIT_MS = 10_000;
  * Files processed on a thread of their own, with their own event loop, database and store clients and DuckDB:
  * the API's requests on the server's loop no longer hold up every step of every file, nor do files the
  * requests. The queue (`FileWork`) and the claim stay on the server's thread; the thread is handed claimed files
- * and answers with their outcome. A processed file's table joins the server thread's query tables by message.
- * Logs come back and go out through the server's logger.
+ * and answers with their outcome. A processed file's table joins the server thread's query tables by message, and
+ * the tables of files processed before tables existed are built in the thread too (its DuckDB's memory limit is
+ * the one budget). Logs come back and go out through the server's logger.
  *
- * The thread starts with the first file, or before it (`warm`). If it ends by itself (an uncaught error), the
- * files it had are marked FAILED with their derived objects removed, and the next file starts a new one. It is
- * never terminated while DuckDB runs in it: an addon thread torn down mid-query aborts the whole process. `close`
- * asks it to interrupt its queries and end; files cut off that way stay PROCESSING, as they would if the process
- * ended, and are taken over once stale.
+ * The thread starts with the first file, or before it (`warm`). If it ends by itself (an error nothing caught:
+ * it first lets its DuckDB queries stop), the files it had are marked FAILED with what they wrote removed, and the
+ * next file starts a new one. It is never terminated while DuckDB runs in it: an addon thread torn down mid-query
+ * aborts the whole process. `close` asks it to interrupt its queries and end; files cut off that way stay
+ * PROCESSING, as they would if the process ended, and are taken over once stale.
  */
 export class FileThread implements FileProcessor {
   readonly thread = 'worker';
-  private worker: Worker | undefined;
+  private current: { worker: Worker; exited: Promise<void> } | undefined;
   private readonly files = new Map<number, { file: FileRecord; done: (file: FileRecord) => void }>();
+  private readonly builds = new Map<number, { resolve: () => void; reject: (error: Error) => void }>();
   private nextId = 0;
   private closing: Promise<void> | undefined;
 
   constructor(
     private readonly start: (data: FileWorkerData) => Worker,
-    private readonly data: FileWorkerData,
+    private readonly data: Omit<FileWorkerData, 'workDirectory'>,
     private readonly deps: Pick<ProcessingDeps, 'db' | 'storage' | 'tables' | 'logger'>,
   ) {}
 
@@ -64,11 +81,22 @@ export class FileThread implements FileProcessor {
 
   process(file: FileRecord, objectSize: number, queueMs: number): Promise<FileRecord> {
     if (this.closing) return Promise.resolve(file);
+    const worker = this.running();
+    if (!worker) return this.failUnprocessed(file);
     return new Promise<FileRecord>((done) => {
       const id = this.nextId++;
       this.files.set(id, { file, done });
-      const message: ToFileWorker = { type: 'process', id, file, objectSize, queueMs };
-      this.running().postMessage(message);
+      worker.postMessage({ type: 'process', id, file, objectSize, queueMs } satisfies ToFileWorker);
+    });
+  }
+
+  buildTable(delimiter: Delimiter, csvPath: string, tablePath: string): Promise<void> {
+    const worker = this.closing ? undefined : this.running();
+    if (!worker) return Promise.reject(new Error('The file processing thread is not running'));
+    return new Promise<void>((resolve, reject) => {
+      const id = this.nextId++;
+      this.builds.set(id, { resolve, reject });
+      worker.postMessage({ type: 'build', id, delimiter, csvPath, tablePath } satisfies ToFileWorker);
     });
   }
 
@@ -78,34 +106,44 @@ export class FileThread implements FileProcessor {
   }
 
   private async stop(): Promise<void> {
-    const worker = this.worker;
-    if (!worker) return;
-    const exited = new Promise<void>((resolve) => worker.once('exit', () => resolve()));
-    const message: ToFileWorker = { type: 'stop' };
-    worker.postMessage(message);
-    let timer: NodeJS.Timeout | undefined;
-    const late = new Promise<'late'>((resolve) => {
-      timer = setTimeout(() => resolve('late'), STOP_WAIT_MS);
-    });
+    const current = this.current;
+    if (!current) return;
+    current.worker.postMessage({ type: 'stop' } satisfies ToFileWorker);
     // Not terminated when late (see above): the process's exit ends it.
-    if ((await Promise.race([exited, late])) === 'late') {
+    if (!(await settledWithin(current.exited, STOP_WAIT_MS))) {
       this.deps.logger.warn({ files: this.files.size }, 'the file processing thread did not stop in time');
     }
-    clearTimeout(timer);
-    for (const { file, done } of this.files.values()) done(file);
-    this.files.clear();
+    this.settleAll(new Error('The server is stopping'), (file, done) => done(file));
   }
 
-  private running(): Worker {
-    if (this.worker) return this.worker;
-    const worker = this.start(this.data);
-    this.worker = worker;
-    worker.on('message', (message: FromFileWorker) => this.receive(worker, message));
-    worker.on('error', (error) => this.lost(worker, error));
-    worker.on('exit', (code) =>
-      this.lost(worker, new Error(`The file processing thread exited (code ${code})`)),
-    );
-    return worker;
+  /** The thread, started if none runs; undefined if it cannot be (the file then fails, and says so). */
+  private running(): Worker | undefined {
+    if (this.current) return this.current.worker;
+    let directory: string | undefined;
+    try {
+      directory = mkdtempSync(join(tmpdir(), 'leonidas-files-'));
+      const worker = this.start({ ...this.data, workDirectory: directory });
+      const workDirectory = directory;
+      const exited = new Promise<void>((resolve) => {
+        worker.once('exit', (code) => {
+          // What a thread that ended mid-file left: uploads being read, tables being written.
+          void rm(workDirectory, { recursive: true, force: true }).catch(() => undefined);
+          this.lost(worker, new Error(`The file processing thread exited (code ${code})`));
+          resolve();
+        });
+      });
+      worker.on('message', (message: FromFileWorker) => this.receive(worker, message));
+      // An 'exit' follows: the files fail then, once the thread is gone.
+      worker.on('error', (error) =>
+        this.deps.logger.error({ err: error }, 'the file processing thread failed'),
+      );
+      this.current = { worker, exited };
+      return worker;
+    } catch (error) {
+      if (directory) void rm(directory, { recursive: true, force: true }).catch(() => undefined);
+      this.deps.logger.error({ err: error }, 'the file processing thread could not start');
+      return undefined;
+    }
   }
 
   private receive(worker: Worker, message: FromFileWorker): void {
@@ -113,6 +151,13 @@ export class FileThread implements FileProcessor {
       case 'done': {
         this.files.get(message.id)?.done(message.file);
         this.files.delete(message.id);
+        return;
+      }
+      case 'built': {
+        const build = this.builds.get(message.id);
+        this.builds.delete(message.id);
+        if (message.error) build?.reject(receivedError(message.error));
+        else build?.resolve();
         return;
       }
       case 'tables': {
@@ -125,7 +170,7 @@ export class FileThread implements FileProcessor {
             worker.postMessage({
               type: 'tables-done',
               id: message.id,
-              error: String(error),
+              error: sentError(error),
             } satisfies ToFileWorker),
         );
         return;
@@ -139,72 +184,106 @@ export class FileThread implements FileProcessor {
 
   /** The thread ended by itself: its files fail, and the next file starts a new thread. */
   private lost(worker: Worker, reason: Error): void {
-    if (this.worker !== worker || this.closing) return;
-    this.worker = undefined;
-    const lost = [...this.files.values()];
-    this.files.clear();
+    if (this.current?.worker !== worker) return;
+    this.current = undefined;
+    // Stopping: `stop` settles what is left, as it is.
+    if (this.closing) return;
     this.deps.logger.error(
-      { err: reason, files: lost.length },
+      { err: reason, files: this.files.size },
       'the file processing thread stopped unexpectedly',
     );
-    for (const { file, done } of lost) {
-      void this.failLost(file).then(done, () => done(file));
-    }
+    this.settleAll(reason, (file, done) => void this.failUnprocessed(file).then(done));
   }
 
-  private async failLost(file: FileRecord): Promise<FileRecord> {
-    // A FAILED file keeps no table or preview; the thread may have written them before it ended.
-    await removeDerivedObjects(this.deps, file).catch(() => undefined);
-    return (
-      (await finishProcessing(this.deps.db, {
+  private settleAll(reason: Error, settleFile: (file: FileRecord, done: (file: FileRecord) => void) => void) {
+    for (const { file, done } of this.files.values()) settleFile(file, done);
+    this.files.clear();
+    for (const { reject } of this.builds.values()) reject(reason);
+    this.builds.clear();
+  }
+
+  /** A claimed file the thread did not finish: FAILED, and what it wrote removed. Never rejects. */
+  private async failUnprocessed(file: FileRecord): Promise<FileRecord> {
+    try {
+      const failed = await finishProcessing(this.deps.db, {
         file,
         outcome: { status: 'FAILED', failureReason: OUT_OF_ORDER },
-      })) ?? file
-    );
+      });
+      // Finished before the thread ended, deleted, or taken over by a newer run: nothing here to undo.
+      if (!failed) return (await getFile(this.deps.db, file.fileId)) ?? file;
+      await removeDerivedObjects(this.deps, file);
+      return failed;
+    } catch (error) {
+      this.deps.logger.error({ err: error, fileId: file.fileId }, 'could not mark a file FAILED');
+      return file;
+    }
   }
 }
 
 /**
- * An error cloned to another thread keeps its message, stack and cause, but not its name or code: the thread
- * sends those beside it (`sendableDetails`) and they are put back on this side (`receivedDetails`), for the
- * log's error serializer.
+ * An error as it crosses between the threads. A cloned `Error` keeps its message, stack and cause but not its
+ * name or code, which the log (and `isDatabaseUnavailable`-style checks) need.
  */
-const ERROR_FIELDS = '__errorFields';
+export interface SentError {
+  name: string;
+  message: string;
+  stack?: string | undefined;
+  code?: string;
+  cause?: SentError;
+}
 
+export function sentError(error: unknown, depth = 0): SentError {
+  if (!(error instanceof Error)) return { name: typeof error, message: String(error) };
+  const code = (error as { code?: unknown }).code;
+  return {
+    name: error.name,
+    message: error.message,
+    stack: error.stack,
+    ...(typeof code === 'string' ? { code } : {}),
+    ...(error.cause !== undefined && depth < 2 ? { cause: sentError(error.cause, depth + 1) } : {}),
+  };
+}
+
+export function receivedError(sent: SentError): Error {
+  const error = new Error(sent.message, sent.cause ? { cause: receivedError(sent.cause) } : undefined);
+  error.name = sent.name;
+  error.stack = sent.stack;
+  if (sent.code !== undefined) Object.assign(error, { code: sent.code });
+  return error;
+}
+
+const SENT_ERROR = '__sentError';
+
+/** A log line's details as they can cross: errors as `SentError`, anything that cannot be cloned named only. */
 function sendableDetails(details: object): Record<string, unknown> {
   const sendable: Record<string, unknown> = {};
-  const fields: Record<string, { name: string; code?: string }> = {};
   for (const [key, value] of Object.entries(details)) {
-    if (value instanceof Error) {
-      const code = (value as { code?: unknown }).code;
-      fields[key] = { name: value.name, ...(typeof code === 'string' ? { code } : {}) };
+    if (value instanceof Error) sendable[key] = { [SENT_ERROR]: sentError(value) };
+    else {
+      try {
+        structuredClone(value);
+        sendable[key] = value;
+      } catch {
+        sendable[key] = `[${typeof value} that cannot be sent]`;
+      }
     }
-    sendable[key] = value;
   }
-  return Object.keys(fields).length > 0 ? { ...sendable, [ERROR_FIELDS]: fields } : sendable;
+  return sendable;
 }
 
+/** The details of a log line from the thread, with their errors as errors again. */
 export function receivedDetails(details: Record<string, unknown>): Record<string, unknown> {
-  const { [ERROR_FIELDS]: fields, ...rest } = details;
-  if (!fields) return rest;
-  for (const [key, { name, code }] of Object.entries(
-    fields as Record<string, { name: string; code?: string }>,
-  )) {
-    const error = rest[key];
-    if (error instanceof Error) Object.assign(error, { name, ...(code ? { code } : {}) });
+  const received: Record<string, unknown> = {};
+  for (const [key, value] of Object.entries(details)) {
+    const sent = typeof value === 'object' && value !== null ? Reflect.get(value, SENT_ERROR) : undefined;
+    received[key] = sent ? receivedError(sent as SentError) : value;
   }
-  return rest;
+  return received;
 }
 
-/** The worker's side of `FileThread`'s logging: each call becomes a message. */
+/** The thread's side of `FileThread`'s logging: each call becomes a message. */
 export function loggerTo(post: (message: FromFileWorker) => void): Logger {
-  const at = (level: LogLevel) => (details: object, message: string) => {
-    try {
-      post({ type: 'log', level, details: sendableDetails(details), message });
-    } catch {
-      // Something in the details cannot be cloned (a function deep in an error's cause): the line still goes.
-      post({ type: 'log', level, details: { unsendableDetails: Object.keys(details) }, message });
-    }
-  };
+  const at = (level: LogLevel) => (details: object, message: string) =>
+    post({ type: 'log', level, details: sendableDetails(details), message });
   return { info: at('info'), warn: at('warn'), error: at('error') };
 }

@@ -1,10 +1,16 @@
 import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { claimForProcessing, type Db, type FileRecord, finishProcessing, getFile } from '@leonidas/db';
+import {
+  claimForProcessing,
+  type Db,
+  type Delimiter,
+  type FileRecord,
+  finishProcessing,
+  getFile,
+} from '@leonidas/db';
 import { type CsvScan, CsvScanner } from '../analysis/csv-scan.js';
 import type { Analytics } from '../analysis/duckdb.js';
-import { profileTable, writeCsvTable } from '../analysis/profile.js';
+import { profileTable, writeCsvTable, writeTable } from '../analysis/profile.js';
 import { ScanInWorker } from '../analysis/scan-in-worker.js';
 import type { TableCache } from '../analysis/table-cache.js';
 import type { ApiDeps, FileSettings } from '../context.js';
@@ -59,6 +65,8 @@ export interface ProcessingDeps {
   files: Pick<FileSettings, 'maxUploadBytes' | 'scanWorker'>;
   /** The server's tables for queries: a processed file's table joins them, a deleted file's leaves. */
   tables: Pick<TableCache, 'adopt' | 'forget'>;
+  /** Where each file gets its work folder. */
+  workDirectory: string;
 }
 
 /** Where claimed files are processed: on the server's thread, or on a thread of their own (`FileThread`). */
@@ -71,6 +79,8 @@ export interface FileProcessor {
    * `queueMs`: how long it waited for its turn, for the log.
    */
   process(file: FileRecord, objectSize: number, queueMs: number): Promise<FileRecord>;
+  /** Writes the Parquet table of the CSV at `csvPath` (for a file processed before tables existed). */
+  buildTable(delimiter: Delimiter, csvPath: string, tablePath: string): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -80,6 +90,7 @@ export function processorInLine(deps: ProcessingDeps): FileProcessor {
     thread: 'server',
     warm: () => undefined,
     process: (file, objectSize, queueMs) => processClaimed(deps, file, objectSize, queueMs),
+    buildTable: (delimiter, csvPath, tablePath) => buildTable(deps.analytics, delimiter, csvPath, tablePath),
     close: async () => undefined,
   };
 }
@@ -135,6 +146,17 @@ function processInTurn(deps: ApiDeps, file: FileRecord, objectSize: number): Pro
   );
 }
 
+export async function buildTable(
+  analytics: Analytics,
+  delimiter: Delimiter,
+  csvPath: string,
+  tablePath: string,
+): Promise<void> {
+  await analytics.withConnection((connection) =>
+    writeTable(connection, { path: csvPath, delimiter, tablePath }),
+  );
+}
+
 /** See `FileProcessor.process`. */
 export async function processClaimed(
   deps: ProcessingDeps,
@@ -142,8 +164,37 @@ export async function processClaimed(
   objectSize: number,
   queueMs: number,
 ): Promise<FileRecord> {
-  const fail = async (failureReason: string) =>
-    (await finishProcessing(deps.db, { file, outcome: { status: 'FAILED', failureReason } })) ?? file;
+  try {
+    return await processOnce(deps, file, objectSize, queueMs);
+  } catch (error) {
+    // A way out that failed too (its outcome could not be written, the work folder not made or removed): the file
+    // stays as its claim left it, taken over once stale. Never a rejection: on the processing thread, one would
+    // end the thread, and every file it has with it.
+    deps.logger.error({ fileId: file.fileId, ...errorSummary(error) }, 'file processing failed');
+    return file;
+  }
+}
+
+async function processOnce(
+  deps: ProcessingDeps,
+  file: FileRecord,
+  objectSize: number,
+  queueMs: number,
+): Promise<FileRecord> {
+  let tableUpload: Promise<void> | undefined;
+  /** Ends the file FAILED. A FAILED file keeps no table or preview: what this run wrote goes, once it is FAILED. */
+  const fail = async (failureReason: string) => {
+    const failed = await finishProcessing(deps.db, { file, outcome: { status: 'FAILED', failureReason } });
+    // Not FAILED by this run (deleted, or taken over by a newer run): what is there is not this run's to remove.
+    if (!failed) return file;
+    if (tableUpload) {
+      await tableUpload.catch(() => undefined);
+      await removeDerivedObjects(deps, file).catch((error: unknown) => {
+        deps.logger.warn({ err: error, fileId: file.fileId }, 'could not remove what a failed file left');
+      });
+    }
+    return failed;
+  };
 
   const limit = Math.min(file.size, deps.files.maxUploadBytes);
   // A store that does not enforce the upload policy (some S3-compatible ones) can hold more than was declared.
@@ -164,10 +215,9 @@ export async function processClaimed(
   // Handled where it is awaited; this keeps an early way out from leaving a rejection unhandled.
   tagged.catch(() => undefined);
   const tableKey = tableObjectKey(file.projectId, file.fileId);
-  let tableUpload: Promise<void> | undefined;
   // Closed however processing ends: a scan's worker thread must not outlive it.
   let scanning: ChunkScan | undefined;
-  const workDir = await mkdtemp(join(tmpdir(), 'leonidas-file-'));
+  const workDir = await mkdtemp(join(deps.workDirectory, 'leonidas-file-'));
   try {
     const path = join(workDir, 'upload.csv');
     const tablePath = join(workDir, 'table.parquet');
@@ -237,7 +287,6 @@ export async function processClaimed(
         },
       );
     if (!profiled.ok) {
-      if (tableUpload) await discardTable(deps, file, tableUpload);
       return await fail(
         profiled.outOfMemory
           ? 'This file needs more memory to profile than this server allows. Split it into smaller files, or ask the administrator to raise DUCKDB_MEMORY_LIMIT.'
@@ -311,20 +360,6 @@ function scannerFor(deps: ProcessingDeps, objectSize: number): ChunkScan {
 async function settled(writes: Promise<unknown>[]): Promise<void> {
   const outcomes = await Promise.allSettled(writes);
   for (const outcome of outcomes) if (outcome.status === 'rejected') throw outcome.reason;
-}
-
-/** A table uploaded for a file that then failed: a FAILED file keeps no table. */
-async function discardTable(deps: ProcessingDeps, file: FileRecord, upload: Promise<void>): Promise<void> {
-  if (
-    await upload.then(
-      () => true,
-      () => false,
-    )
-  ) {
-    await deps.storage.delete(tableObjectKey(file.projectId, file.fileId)).catch((error: unknown) => {
-      deps.logger.warn({ err: error, fileId: file.fileId }, 'could not delete the table of a failed file');
-    });
-  }
 }
 
 /** The objects processing writes for a file: what a file deleted while it was processed must not keep. */

@@ -212,7 +212,9 @@ export class Storage {
         );
         return;
       } catch (error) {
-        if (!(error instanceof StorageUnavailableError) || attempt >= UPLOAD_ATTEMPTS) throw error;
+        const retry =
+          error instanceof StorageUnavailableError && attempt < UPLOAD_ATTEMPTS && !this.destroyed;
+        if (!retry) throw error;
         await new Promise((resolve) => setTimeout(resolve, 100 * attempt));
       }
     }
