@@ -181,6 +181,24 @@ export async function expectTrpcError(call: Promise<unknown>, code: TRPCError['c
   return error as TRPCError;
 }
 
+/** A file of `content` uploaded into the project by presigned POST, as a browser does (not yet confirmed). */
+export async function uploadFile(
+  account: Awaited<ReturnType<typeof signUp>>,
+  projectId: string,
+  content: string | Buffer,
+  options: { filename?: string; declaredSize?: number; contentType?: string } = {},
+) {
+  const bytes = Buffer.from(content);
+  const { file, upload } = await account.as.file.createUpload({
+    projectId,
+    filename: options.filename ?? 'data.csv',
+    size: options.declaredSize ?? Math.max(bytes.length, 1),
+    contentType: options.contentType ?? 'text/csv',
+  });
+  expect(await postToPresignedUrl(upload, bytes)).toBe(204);
+  return { file, upload };
+}
+
 /** Uploads like a browser form does: the presigned fields first, then the file. */
 export async function postToPresignedUrl(
   upload: { url: string; fields: Record<string, string> },

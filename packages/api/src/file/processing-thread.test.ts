@@ -4,13 +4,7 @@ import { join } from 'node:path';
 import type { Worker } from 'node:worker_threads';
 import { getFile } from '@leonidas/db';
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import {
-  capturingLogger,
-  createTestApi,
-  postToPresignedUrl,
-  signUp,
-  type TestApi,
-} from '../../test/helpers.js';
+import { capturingLogger, createTestApi, signUp, type TestApi, uploadFile } from '../../test/helpers.js';
 import { previewObjectKey, tableObjectKey } from './keys.js';
 import { OUT_OF_ORDER } from './processing.js';
 import { type FromFileWorker, loggerTo, receivedDetails } from './processing-thread.js';
@@ -38,13 +32,7 @@ async function api(...args: Parameters<typeof createTestApi>) {
 async function uploaded(on: TestApi, csv: string) {
   const owner = await signUp(on);
   const project = await owner.as.project.create({ name: 'Thread' });
-  const { file, upload } = await owner.as.file.createUpload({
-    projectId: project.id,
-    filename: 'sales.csv',
-    size: Buffer.byteLength(csv),
-    contentType: 'text/csv',
-  });
-  expect(await postToPresignedUrl(upload, csv)).toBe(204);
+  const { file } = await uploadFile(owner, project.id, csv);
   return { owner, projectId: project.id, fileId: file.id };
 }
 
@@ -168,6 +156,8 @@ describe('files processed on a thread of their own', () => {
     await thread.terminate();
 
     const failed = await settled(on, first.fileId);
+    // What it wrote goes once it is FAILED.
+    await on.deps.background.drain(10_000);
     expect(failed?.status).toBe('FAILED');
     expect(failed?.failureReason).toBe(OUT_OF_ORDER);
     expect(await on.deps.storage.size(previewObjectKey(first.projectId, first.fileId))).toBeNull();
@@ -295,6 +285,7 @@ describe('a processing thread that goes wrong', () => {
     toThread.close();
     expect(await exited).toBe(1);
     const failed = await settled(on, fileId);
+    await on.deps.background.drain(10_000);
     expect(failed).toMatchObject({ status: 'FAILED', failureReason: OUT_OF_ORDER });
     expect(await on.deps.storage.size(tableObjectKey(failed?.projectId ?? '', fileId))).toBeNull();
     expect(existsSync(workDirectory)).toBe(false);

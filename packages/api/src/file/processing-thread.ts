@@ -126,10 +126,13 @@ export class FileThread implements FileProcessor {
       const workDirectory = directory;
       const exited = new Promise<void>((resolve) => {
         worker.once('exit', (code) => {
-          // What a thread that ended mid-file left: uploads being read, tables being written.
-          void rm(workDirectory, { recursive: true, force: true }).catch(() => undefined);
-          this.lost(worker, new Error(`The file processing thread exited (code ${code})`));
-          resolve();
+          // What a thread that ended mid-file left (uploads being read, tables being written) goes first.
+          void rm(workDirectory, { recursive: true, force: true })
+            .catch(() => undefined)
+            .then(() => {
+              this.lost(worker, new Error(`The file processing thread exited (code ${code})`));
+              resolve();
+            });
         });
       });
       worker.on('message', (message: FromFileWorker) => this.receive(worker, message));

@@ -10,6 +10,7 @@ import {
   postToPresignedUrl,
   signUp,
   type TestApi,
+  uploadFile,
 } from '../../test/helpers.js';
 import { previewObjectKey } from './keys.js';
 import { sweepExpiredUploads } from './sweep.js';
@@ -21,23 +22,6 @@ beforeAll(async () => {
 afterAll(() => api.close());
 
 type Account = Awaited<ReturnType<typeof signUp>>;
-
-async function uploadFile(
-  account: Account,
-  projectId: string,
-  content: string | Buffer,
-  options: { filename?: string; declaredSize?: number; contentType?: string } = {},
-) {
-  const bytes = Buffer.from(content);
-  const { file, upload } = await account.as.file.createUpload({
-    projectId,
-    filename: options.filename ?? 'data.csv',
-    size: options.declaredSize ?? Math.max(bytes.length, 1),
-    contentType: options.contentType ?? 'text/csv',
-  });
-  expect(await postToPresignedUrl(upload, bytes)).toBe(204);
-  return { file, upload };
-}
 
 async function uploadAndConfirm(
   account: Account,
