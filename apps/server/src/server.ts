@@ -1,4 +1,4 @@
-import { existsSync } from 'node:fs';
+import { existsSync, mkdirSync, rmSync } from 'node:fs';
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
@@ -125,6 +125,11 @@ export async function startServer(
       publicEndpoint: env.S3_PUBLIC_ENDPOINT,
     };
     const storage = new Storage(storageConfig);
+    // Files' work folders (their uploads, their tables being written). What a server that died left there goes:
+    // only this server uses the data folder.
+    const workDirectory = join(env.DATA_DIR, 'tmp', 'files');
+    rmSync(workDirectory, { recursive: true, force: true });
+    mkdirSync(workDirectory, { recursive: true, mode: 0o700 });
     const fileWorker = bundledFile('file-worker.js');
     const scanWorker = bundledFile('scan-worker.js');
     const deps = createApiDeps({
@@ -134,6 +139,7 @@ export async function startServer(
       logger,
       scratchDirectory: join(env.DATA_DIR, 'tmp', 'duckdb'),
       tableCacheDirectory: join(env.DATA_DIR, 'cache', 'tables'),
+      workDirectory,
       scanWorker: scanWorker && (() => new Worker(scanWorker)),
       ...(fileWorker && {
         fileWorker: {

@@ -1,5 +1,6 @@
 import {
   chmodSync,
+  existsSync,
   mkdirSync,
   mkdtempSync,
   readdirSync,
@@ -105,8 +106,14 @@ describe('the built server in embedded mode', () => {
     expect(first.output()).toContain('"fileThread":"worker"');
     expect(first.output()).toContain('"msg":"file processed"');
 
+    // What a server that died mid-file leaves in its work folder goes when the next one starts.
+    const leftover = join(dataDir, 'tmp', 'files', 'leonidas-files-dead', 'leonidas-file-dead');
+    mkdirSync(leftover, { recursive: true });
+    writeFileSync(join(leftover, 'upload.csv'), csv);
     const second = await startProcess(env);
     await waitForHealthy(url, second);
+    expect(existsSync(leftover)).toBe(false);
+    expect(statSync(join(dataDir, 'tmp', 'files')).mode & 0o777).toBe(0o700);
     // The same secret signs tokens after the restart: the old access token still works.
     expect((await createLeonidasClient({ url, token: accessToken }).project.list.query()).items).toEqual([
       project,

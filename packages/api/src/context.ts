@@ -72,6 +72,8 @@ export interface ApiDepsOptions {
   scratchDirectory?: string;
   /** Where local copies of tables are kept for queries. */
   tableCacheDirectory?: string;
+  /** Where files get their work folders while they are processed. */
+  workDirectory?: string;
   /** Defaults to the provider `LLM_PROVIDER` names. */
   llm?: LlmProvider;
   /** How often live streams' logins are checked for a revocation made by another instance. */
@@ -99,6 +101,7 @@ export function createApiDeps({
   logger = silentLogger,
   scratchDirectory = join(tmpdir(), 'leonidas-duckdb'),
   tableCacheDirectory = join(tmpdir(), 'leonidas-tables'),
+  workDirectory = tmpdir(),
   llm = createProvider(env),
   signInCheckIntervalMs = 10_000,
   scanWorker,
@@ -136,9 +139,9 @@ export function createApiDeps({
           maxUploadBytes: env.MAX_UPLOAD_BYTES,
           scanWorkerUrl: fileWorker.scanWorkerUrl,
         },
-        { db, storage, tables, logger },
+        { db, storage, tables, logger, workDirectory },
       )
-    : processorInLine({ db, storage, analytics, logger, files, tables, workDirectory: tmpdir() });
+    : processorInLine({ db, storage, analytics, logger, files, tables, workDirectory });
   return {
     db,
     storage,

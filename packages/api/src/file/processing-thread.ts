@@ -1,6 +1,5 @@
 import { mkdtempSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Worker } from 'node:worker_threads';
 import {
@@ -25,7 +24,7 @@ export interface FileWorkerData {
   maxUploadBytes: number;
   /** The scan's worker file (`scan-worker.js`) for large files, started from the processing thread. */
   scanWorkerUrl?: string | undefined;
-  /** The folder of this thread's work folders, removed when it ends (however it ends). */
+  /** The folder of this thread's work folders, removed when it ends. */
   workDirectory: string;
 }
 
@@ -72,7 +71,8 @@ export class FileThread implements FileProcessor {
   constructor(
     private readonly start: (data: FileWorkerData) => Worker,
     private readonly data: Omit<FileWorkerData, 'workDirectory'>,
-    private readonly deps: Pick<ProcessingDeps, 'db' | 'storage' | 'tables' | 'logger'>,
+    /** `workDirectory`: where each thread gets the folder of its files' work folders. */
+    private readonly deps: Pick<ProcessingDeps, 'db' | 'storage' | 'tables' | 'logger' | 'workDirectory'>,
   ) {}
 
   warm(): void {
@@ -121,7 +121,7 @@ export class FileThread implements FileProcessor {
     if (this.current) return this.current.worker;
     let directory: string | undefined;
     try {
-      directory = mkdtempSync(join(tmpdir(), 'leonidas-files-'));
+      directory = mkdtempSync(join(this.deps.workDirectory, 'leonidas-files-'));
       const worker = this.start({ ...this.data, workDirectory: directory });
       const workDirectory = directory;
       const exited = new Promise<void>((resolve) => {
