@@ -374,7 +374,9 @@ describe('a data scientist using Leonidas in a browser', () => {
     await editor.pressSequentially('AS two');
     expect(await editor.inputValue()).toBe('/sql SELECT 2\nAS two');
     await editor.press('Enter');
-    await expect.poll(questions).toEqual(['what files do I have?', '/sql SELECT 2\nAS two']);
+    await expect
+      .poll(questions, { timeout: SERVER_WORK_MS })
+      .toEqual(['what files do I have?', '/sql SELECT 2\nAS two']);
     await settled();
     // The new branch: the edited question with its versions, its reply, and the third exchange out of view.
     const edited = items.nth(2);
@@ -390,16 +392,20 @@ describe('a data scientist using Leonidas in a browser', () => {
     // Version 1 and back, by keyboard: focus stays on the version buttons as the branch changes.
     await edited.getByRole('button', { name: 'Previous version' }).focus();
     await page.keyboard.press('Enter');
-    await expect.poll(questions).toEqual(['what files do I have?', '/sql SELECT 1 AS one', '/tables']);
+    await expect
+      .poll(questions, { timeout: SERVER_WORK_MS })
+      .toEqual(['what files do I have?', '/sql SELECT 1 AS one', '/tables']);
     await items.nth(2).getByText('1 / 2').waitFor();
     expect(await replies.count()).toBe(3);
     expect(await replies.nth(1).getByRole('table').last().textContent()).toContain('one');
-    await expect.poll(focusedLabel).toBe('Next version');
+    await expect.poll(focusedLabel, { timeout: SERVER_WORK_MS }).toBe('Next version');
     await shoot(page, '15-chat-version-1');
     await page.keyboard.press('Enter');
-    await expect.poll(questions).toEqual(['what files do I have?', '/sql SELECT 2\nAS two']);
+    await expect
+      .poll(questions, { timeout: SERVER_WORK_MS })
+      .toEqual(['what files do I have?', '/sql SELECT 2\nAS two']);
     await items.nth(2).getByText('2 / 2').waitFor();
-    await expect.poll(focusedLabel).toBe('Previous version');
+    await expect.poll(focusedLabel, { timeout: SERVER_WORK_MS }).toBe('Previous version');
 
     // Regenerate the last reply: the conversation is locked while it is written, then the reply has 2 versions.
     const lastReply = items.last();
@@ -425,10 +431,12 @@ describe('a data scientist using Leonidas in a browser', () => {
     );
     await shoot(page, '17-chat-delete-message');
     await dialog.getByRole('button', { name: 'Delete', exact: true }).click();
-    await expect.poll(questions).toEqual(['what files do I have?', '/sql SELECT 1 AS one', '/tables']);
+    await expect
+      .poll(questions, { timeout: SERVER_WORK_MS })
+      .toEqual(['what files do I have?', '/sql SELECT 1 AS one', '/tables']);
     expect(await log.getByText('SELECT 2').count()).toBe(0);
     expect(await log.getByRole('button', { name: 'Previous version' }).count()).toBe(0);
-    await expect.poll(focusedLabel).toBe('composer');
+    await expect.poll(focusedLabel, { timeout: SERVER_WORK_MS }).toBe('composer');
     await shoot(page, '18-chat-after-delete');
 
     // A reload shows the same branch, the one the server holds as active.

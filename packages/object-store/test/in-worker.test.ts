@@ -24,6 +24,9 @@ import {
   WEB_ORIGIN,
 } from './helpers.js';
 
+/** How long a thread may take to load its TypeScript source and answer, with the rest of the suite running beside it. */
+const THREAD_START_MS = 20_000;
+
 /** The store's thread from its TypeScript source, through tsx (the server starts its bundled copy). */
 function sourceStoreWorker(): Worker {
   const url = JSON.stringify(new URL('../src/store-worker.ts', import.meta.url).href);
@@ -174,11 +177,14 @@ describe('the object store in a worker thread', () => {
     worker.on('message', (reply: StoreWorkerReply) => replies.push(reply));
     try {
       worker.postMessage({ type: 'start', options: await options() } satisfies StoreWorkerRequest);
-      await expect.poll(() => replies.map((reply) => reply.type)).toEqual(['listening']);
+      // The thread loads the store from its TypeScript source first: seconds on a busy machine.
+      await expect
+        .poll(() => replies.map((reply) => reply.type), { timeout: THREAD_START_MS })
+        .toEqual(['listening']);
       worker.postMessage({ type: 'stop' } satisfies StoreWorkerRequest);
       worker.postMessage({ type: 'stop' } satisfies StoreWorkerRequest);
       await expect
-        .poll(() => replies.map((reply) => reply.type))
+        .poll(() => replies.map((reply) => reply.type), { timeout: THREAD_START_MS })
         .toEqual(['listening', 'stopped', 'stopped']);
       // An error in the thread (a second stop of a closed server, left unhandled) would have come by now.
       await new Promise((resolve) => setTimeout(resolve, 200));
