@@ -199,18 +199,8 @@ export async function profileTable(
     return profile;
   });
 
-  // Dates as DuckDB writes them, as in min/max: its JSON rows give `infinity` as a date millions of years away.
-  const previewColumns = columns.map((column) =>
-    column.kind === 'date' || column.kind === 'datetime'
-      ? `CAST(${sqlIdentifier(column.name)} AS VARCHAR)`
-      : sqlIdentifier(column.name),
-  );
-  const previewReader = await connection.runAndReadAll(
-    `SELECT ${previewColumns.join(', ')} FROM ${source} LIMIT ${input.previewRows}`,
-  );
-  const rows = previewReader
-    .getRowsJson()
-    .map((row) => row.map((value, i) => cellValue(value, columns[i]?.kind ?? 'string')));
+  const previewReader = await connection.runAndReadAll(previewQuery(columns, source, input.previewRows));
+  const rows = previewReader.getRowsJson().map((row) => previewRow(row, columns));
 
   return {
     profile: {
@@ -222,6 +212,24 @@ export async function profileTable(
     },
     preview: { columns: columns.map((column) => column.name), rows },
   };
+}
+
+/**
+ * The query of a preview's first rows, and `previewRow` its values: at processing, and again when a stored preview
+ * has to be read anew from the table (`readPreview`), so both give the same values.
+ * Dates as DuckDB writes them, as in min/max: its JSON rows give `infinity` as a date millions of years away.
+ */
+export function previewQuery(columns: TableColumn[], source: string, rows: number): string {
+  const selected = columns.map((column) =>
+    column.kind === 'date' || column.kind === 'datetime'
+      ? `CAST(${sqlIdentifier(column.name)} AS VARCHAR)`
+      : sqlIdentifier(column.name),
+  );
+  return `SELECT ${selected.join(', ')} FROM ${source} LIMIT ${rows}`;
+}
+
+export function previewRow(row: readonly unknown[], columns: TableColumn[]): CellValue[] {
+  return row.map((value, i) => cellValue(value, columns[i]?.kind ?? 'string'));
 }
 
 /** The table's own types: what every later query sees. */
@@ -349,6 +357,8 @@ export function cellValue(value: unknown, kind: ColumnType): CellValue {
     return Number.isSafeInteger(number) ? number : String(value);
   }
   if (kind === 'number') {
+    // Already given so (a query's values, made a preview's by `previewRow`): Number('inf') would be NaN.
+    if (value === 'nan' || value === 'inf' || value === '-inf') return value;
     const number = typeof value === 'number' ? value : Number(value);
     return Number.isFinite(number) ? number : nonFiniteText(number);
   }

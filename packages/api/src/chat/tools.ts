@@ -10,9 +10,10 @@ import {
 } from '../analysis/query-results.js';
 import { tableNames } from '../analysis/table-names.js';
 import type { ApiDeps } from '../context.js';
-import { fileObjectKey, previewObjectKey, tableObjectKey } from '../file/keys.js';
+import { fileObjectKey, tableObjectKey } from '../file/keys.js';
 import { processGeneratedTable } from '../file/processing.js';
-import { type CsvMetadata, filenameInput, previewOutput, VEGA_LITE_CONTENT_TYPE } from '../file/schema.js';
+import { type CsvMetadata, filenameInput, VEGA_LITE_CONTENT_TYPE } from '../file/schema.js';
+import { readPreview } from '../file/service.js';
 import { formatBytes } from '../quotas.js';
 import type { ToolSpec } from './llm/types.js';
 import type { MakeChartOutput, RunSqlOutput, SaveTableOutput, ToolError } from './schema.js';
@@ -199,14 +200,11 @@ async function describeFile(deps: ApiDeps, files: FileRecord[], args: Args) {
   const [summary] = fileSummaries([file]);
   const table = readyTables(files).find((ready) => ready.file.fileId === file.fileId);
   if (!table) return summary;
-  const preview = previewOutput.parse(
-    await deps.storage.getJson(previewObjectKey(file.projectId, file.fileId)),
-  );
   return {
     name: file.filename,
     table: table.name,
     profile: table.metadata,
-    firstRows: { columns: preview.columns, rows: preview.rows.slice(0, rows) },
+    firstRows: await readPreview(deps, file, rows),
   };
 }
 

@@ -12,7 +12,8 @@ import {
   type TestApi,
   uploadFile,
 } from '../../test/helpers.js';
-import { previewObjectKey } from './keys.js';
+import { runTool } from '../chat/tools.js';
+import { previewObjectKey, tableObjectKey } from './keys.js';
 import { sweepExpiredUploads } from './sweep.js';
 
 let api: TestApi;
@@ -250,6 +251,83 @@ describe('files that cannot be used', () => {
     const error = await expectTrpcError(gina.as.file.confirm({ fileId: file.id }), 'SERVICE_UNAVAILABLE');
     expect(error.message).toMatch(/cannot reach its file storage/);
     expect((await getFile(fragile.deps.db, file.id))?.status).toBe('UPLOADING');
+  });
+});
+
+describe('a preview lost or changed in storage', () => {
+  // Values of every kind a preview gives: 64-bit integers beyond 2^53, nan and ±inf, dates, times, nulls.
+  const csv = [
+    'id,big,ratio,day,at,ok,note',
+    '1,9007199254740993,0.25,2024-01-31,2024-01-31 10:20:30,true,"a, b"',
+    '2,-5,inf,-inf,1999-12-31 23:59:59,false,',
+    '3,,-inf,,,,"<img src=x onerror=alert(1)>"',
+    '4,7,nan,2000-02-29,2000-02-29 00:00:00,true,plain',
+    '5,8,1.5,2000-03-01,2000-03-01 00:00:01,false,last',
+  ].join('\n');
+
+  async function processedFile() {
+    const owner = await signUp(api);
+    const project = await owner.as.project.create({ name: 'Previews' });
+    const file = await uploadAndConfirm(owner, project.id, csv, 'kinds.csv');
+    expect(file.status).toBe('COMPLETED');
+    const describe = (rows: number) =>
+      runTool(
+        api.deps,
+        { userId: owner.user.id, projectId: project.id, sessionId: 'none', messageId: 'none' },
+        'describe_file',
+        { filename: 'kinds.csv', rows },
+      ) as Promise<{ firstRows: unknown }>;
+    return {
+      owner,
+      file,
+      preview: (limit?: number) => owner.as.file.preview({ fileId: file.id, limit }),
+      describe,
+      keys: {
+        csv: `projects/${project.id}/files/${file.id}`,
+        preview: previewObjectKey(project.id, file.id),
+        table: tableObjectKey(project.id, file.id),
+      },
+    };
+  }
+
+  it('reads the same rows from the table when the stored preview is gone, garbled or not a preview', async () => {
+    const { file, preview, describe, keys } = await processedFile();
+    const stored = await preview();
+    expect(stored.rows).toHaveLength(5);
+    // What the stored preview says, checked against the file itself.
+    expect(stored.columns).toEqual(['id', 'big', 'ratio', 'day', 'at', 'ok', 'note']);
+    expect(stored.rows.map((row) => row[1])).toEqual(['9007199254740993', -5, null, 7, 8]);
+    expect(stored.rows.map((row) => row[2])).toEqual([0.25, 'inf', '-inf', 'nan', 1.5]);
+    expect(stored.rows[1]?.slice(3, 5)).toEqual(['-infinity', '1999-12-31T23:59:59']);
+    const storedFirstTwo = { columns: stored.columns, rows: stored.rows.slice(0, 2) };
+    expect((await describe(2)).firstRows).toEqual(storedFirstTwo);
+
+    for (const damage of [
+      () => api.deps.storage.delete(keys.preview),
+      () => api.putObjectDirectly(keys.preview, '{"columns": ["id"'),
+      () => api.putObjectDirectly(keys.preview, JSON.stringify({ columns: ['x'], rows: [['forged']] })),
+      () => api.putObjectDirectly(keys.preview, JSON.stringify({ columns: stored.columns, rows: 'forged' })),
+    ]) {
+      await damage();
+      expect(await preview()).toEqual(stored);
+      expect(await preview(2)).toEqual(storedFirstTwo);
+      expect((await describe(2)).firstRows).toEqual(storedFirstTwo);
+    }
+
+    // Table gone too, from storage and from the local cache: built again from the CSV.
+    await api.deps.storage.delete(keys.table);
+    await api.deps.tables.forget(file.id);
+    expect(await preview()).toEqual(stored);
+    expect(await api.deps.storage.size(keys.table)).toBeGreaterThan(0);
+  });
+
+  it('says the data is gone when nothing is left to read it from', async () => {
+    const { file, preview, describe, keys } = await processedFile();
+    for (const key of Object.values(keys)) await api.deps.storage.delete(key);
+    await api.deps.tables.forget(file.id);
+    const error = await expectTrpcError(preview(), 'CONFLICT');
+    expect(error.message).toBe("This file's data is gone from storage. Delete it and upload it again.");
+    await expect(describe(2)).rejects.toThrow(/data is gone from storage/);
   });
 });
 

@@ -8,10 +8,14 @@ import {
   renameFile as renameFileRecord,
   type UsageRecord,
 } from '@leonidas/db';
+import { sqlIdentifier } from '../analysis/duckdb.js';
+import { previewQuery, previewRow } from '../analysis/profile.js';
+import { runQuery } from '../analysis/query-engine.js';
 import type { ApiDeps } from '../context.js';
 import { AppError, invalidField, notFound, quotaReached, tooManyRequests } from '../errors.js';
 import { inLiveProject, requireProject } from '../project/service.js';
 import { formatBytes, formatCount } from '../quotas.js';
+import { isMissingObject } from '../storage/s3.js';
 import { fileObjectKey, previewObjectKey, tableObjectKey } from './keys.js';
 import { startProcessing } from './processing.js';
 import { type File, type FilePreview, type FileSource, previewOutput } from './schema.js';
@@ -217,11 +221,60 @@ export async function previewFile(
 ): Promise<FilePreview> {
   const file = await requireFile(deps, input);
   assertReady(file);
-  const stored = previewOutput.parse(
-    await deps.storage.getJson(previewObjectKey(file.projectId, file.fileId)),
-  );
-  return { columns: stored.columns, rows: stored.rows.slice(0, input.limit) };
+  return await readPreview(deps, file, input.limit);
 }
+
+/**
+ * A processed file's first `limit` rows: its stored preview, or, when that is missing or not what processing
+ * writes (a store that lost it, or an object changed behind our back), the same rows read anew from the file's
+ * table. Nothing read from storage is trusted for being ours.
+ */
+export async function readPreview(deps: ApiDeps, file: FileRecord, limit: number): Promise<FilePreview> {
+  const { metadata } = file;
+  if (!metadata) throw new AppError('CONFLICT', 'This file is not ready yet. Wait until it is processed.');
+  const stored = previewOutput.safeParse(
+    await deps.storage
+      .getJson(previewObjectKey(file.projectId, file.fileId))
+      .catch((error: unknown) => (error instanceof SyntaxError ? null : Promise.reject(error))),
+  );
+  const columns = metadata.columns.map((column) => ({ name: column.name, kind: column.type }));
+  if (stored.success && sameNames(stored.data.columns, columns)) {
+    return { columns: stored.data.columns, rows: stored.data.rows.slice(0, limit) };
+  }
+  deps.logger.warn(
+    { fileId: file.fileId },
+    'a stored preview was missing or unreadable: read from the table',
+  );
+  let path: string;
+  try {
+    path = await deps.tables.pathOf({
+      fileId: file.fileId,
+      objectKey: file.objectKey,
+      tableKey: tableObjectKey(file.projectId, file.fileId),
+      delimiter: metadata.delimiter,
+    });
+  } catch (error) {
+    if (!isMissingObject(error)) throw error;
+    throw new AppError('CONFLICT', "This file's data is gone from storage. Delete it and upload it again.", {
+      cause: error,
+    });
+  }
+  const name = 'preview_source';
+  const read = await deps.queryWork.run(file.userId, () =>
+    runQuery([{ name, path, columns: metadata.columns }], previewQuery(columns, sqlIdentifier(name), limit), {
+      ...deps.queries,
+      maxRows: limit,
+    }),
+  );
+  if (!read.ok) throw new Error(`the preview could not be read from the table: ${read.error}`);
+  return {
+    columns: columns.map((column) => column.name),
+    rows: read.rows.map((row) => previewRow(row, columns)),
+  };
+}
+
+const sameNames = (names: string[], columns: { name: string }[]) =>
+  names.length === columns.length && names.every((name, i) => name === columns[i]?.name);
 
 export async function downloadUrl(deps: ApiDeps, input: Owner & { fileId: string }) {
   const file = await requireFile(deps, input);
