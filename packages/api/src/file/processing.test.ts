@@ -6,7 +6,8 @@ import {
   sourceScanWorker,
   type TestApi,
 } from '../../test/helpers.js';
-import { FileWork, SMALL_FILE_BYTES } from './processing.js';
+import { formatBytes } from '../quotas.js';
+import { FileWork, MAX_COLUMN_NAMES_BYTES, SMALL_FILE_BYTES } from './processing.js';
 
 /**
  * Valid CSVs that once ended FAILED as "a problem on our side" (or with a wrong reason), through the real path:
@@ -105,6 +106,49 @@ describe('special values profile as such', () => {
       [false, '-infinity', 1],
     ]);
   });
+});
+
+describe('column names too long to keep', () => {
+  /** 1,000 columns (the most a file may have), each name `nameBytes` long, and two rows of long numbers. */
+  const wide = (nameBytes: number) => {
+    const names = Array.from({ length: 1000 }, (_, i) =>
+      `c${String(i).padStart(4, '0')}`.padEnd(nameBytes, 'x'),
+    );
+    const row = (base: number) => names.map((_, i) => `${base + i}.123456789012345`).join(',');
+    return `${names.join(',')}\n${row(1_000_000)}\n${row(-2_000_000)}\n`;
+  };
+
+  it('keeps a file whose names fill the budget, with every statistic of 1,000 columns', async () => {
+    const perName = Math.floor(MAX_COLUMN_NAMES_BYTES / 1000);
+    const file = await confirmUpload(wide(perName));
+    expect(file.failureReason).toBeUndefined();
+    expect(file.status).toBe('COMPLETED');
+    expect(file.metadata?.columns).toHaveLength(1000);
+    // The values as written: the statistics are kept whole, beside the names.
+    expect(file.metadata?.columns[999]).toMatchObject({
+      min: Number(`${-2_000_000 + 999}.123456789012345`),
+      max: Number(`${1_000_000 + 999}.123456789012345`),
+    });
+    expect((await owner.as.file.preview({ fileId: file.id, limit: 1 })).columns[0]).toHaveLength(perName);
+  });
+
+  it.each([
+    ['just over the budget', Math.floor(MAX_COLUMN_NAMES_BYTES / 1000) + 4],
+    ['a header of nearly 1 MB', 1000],
+  ])(
+    'fails a file with names %s, with the reason, and keeps nothing derived from it',
+    async (_label, perName) => {
+      const file = await confirmUpload(wide(perName));
+      expect(file.status).toBe('FAILED');
+      expect(file.failureReason).toBe(
+        `The column names take ${formatBytes(perName * 1000)} in all; they can take at most 128 KB. Shorten them and upload the file again.`,
+      );
+      // Its table and preview go after the FAILED write, in the background.
+      await api.deps.background.drain(30_000);
+      const keys = await api.deps.storage.listKeys(`projects/${projectId}/`);
+      expect(keys.filter((key) => key.includes(file.id))).toEqual([`projects/${projectId}/files/${file.id}`]);
+    },
+  );
 });
 
 describe('valid files that strict DuckDB cannot sniff', () => {

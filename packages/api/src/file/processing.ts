@@ -15,6 +15,7 @@ import { ScanInWorker } from '../analysis/scan-in-worker.js';
 import type { TableCache } from '../analysis/table-cache.js';
 import type { ApiDeps, FileSettings } from '../context.js';
 import { errorSummary, type Logger } from '../logger.js';
+import { formatBytes } from '../quotas.js';
 import {
   InspectionStoppedError,
   ObjectTooLargeError,
@@ -85,6 +86,13 @@ export interface FileProcessor {
 }
 
 /** Files processed on the server's own thread (run from sources, or without a worker's file). */
+/**
+ * The most the column names of one file may take, in UTF-8. The profile is kept in the file's DynamoDB item (at
+ * most 400 KB): the rest of it is about 150 bytes a column (its statistics), so up to 1,000 columns fit beside
+ * these names with room to spare. Beyond it the write itself failed, and the user read "a problem on our side".
+ */
+export const MAX_COLUMN_NAMES_BYTES = 128 * 1024;
+
 export function processorInLine(deps: ProcessingDeps): FileProcessor {
   return {
     thread: 'server',
@@ -295,6 +303,12 @@ async function processOnce(
       );
     }
     const { profile, preview, detection } = profiled;
+    const namesBytes = profile.columns.reduce((sum, column) => sum + Buffer.byteLength(column.name), 0);
+    if (namesBytes > MAX_COLUMN_NAMES_BYTES) {
+      return await fail(
+        `The column names take ${formatBytes(namesBytes)} in all; they can take at most ${formatBytes(MAX_COLUMN_NAMES_BYTES)}. Shorten them and upload the file again.`,
+      );
+    }
     await settled([
       tableUpload ?? Promise.resolve(),
       deps.storage.putJson(previewObjectKey(file.projectId, file.fileId), preview),
