@@ -2,7 +2,15 @@ import { connect, createServer, type Server, type Socket } from 'node:net';
 import { claimForProcessing, getFile, pingTable } from '@leonidas/db';
 import { afterAll, beforeAll, describe, expect, it, onTestFinished } from 'vitest';
 import { PROCESSING_STALE_MS } from '../src/file/processing.js';
-import { collectEvents, createTestApi, postToPresignedUrl, signUp, type TestApi } from './helpers.js';
+import {
+  capturingLogger,
+  collectEvents,
+  createTestApi,
+  postToPresignedUrl,
+  signUp,
+  type TestApi,
+  uploadFile,
+} from './helpers.js';
 import { startBedrockServer, startOpenAiServer, type WireScript } from './wire/index.js';
 
 /**
@@ -209,6 +217,65 @@ describe('the object store down during file.confirm', () => {
     }
     return current;
   }
+});
+
+describe('DynamoDB unreachable as a processed file is written', () => {
+  let dynamo: Proxy;
+  let api: TestApi;
+  const log = capturingLogger();
+  /** Run once, when processing logs a file processed: right before the file's outcome is written. */
+  let beforeOutcome: (() => void) | undefined;
+  beforeAll(async () => {
+    dynamo = await startProxy();
+    api = await createTestApi(
+      {},
+      {
+        routeDb: (endpoint) => {
+          dynamo.target = endpoint;
+          return dynamo.endpoint;
+        },
+        logger: {
+          ...log,
+          info: (details, message) => {
+            log.info(details, message);
+            if (message !== 'file processed') return;
+            const run = beforeOutcome;
+            beforeOutcome = undefined;
+            run?.();
+          },
+        },
+      },
+    );
+  });
+  afterAll(async () => {
+    await dynamo.restore().catch(() => undefined);
+    await api.close();
+    await dynamo.stop();
+  });
+
+  it('writes the outcome once the database is back, rather than leave the file PROCESSING', async () => {
+    const owner = await signUp(api);
+    const project = await owner.as.project.create({ name: 'Outage' });
+    const { file } = await uploadFile(owner, project.id, CSV);
+    let backAt = 0;
+    beforeOutcome = () => {
+      void dynamo
+        .cut()
+        .then(() => new Promise((resolve) => setTimeout(resolve, 1500)))
+        .then(() => {
+          backAt = Date.now();
+          return dynamo.restore();
+        });
+    };
+    const confirmed = await owner.as.file.confirm({ fileId: file.id });
+    expect(backAt).toBeGreaterThan(0);
+    expect(confirmed.status).toBe('COMPLETED');
+    expect(await owner.as.file.byId({ fileId: file.id })).toMatchObject({
+      status: 'COMPLETED',
+      metadata: { rowCount: 2 },
+    });
+    expect(log.lines.filter((line) => line.includes('"level":"error"'))).toEqual([]);
+  });
 });
 
 const cutMidStream: WireScript = (request) =>

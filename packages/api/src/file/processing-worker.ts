@@ -66,6 +66,7 @@ if (port) {
       forget: (fileId: string) => tables({ op: 'forget', fileId }),
     },
     workDirectory: data.workDirectory,
+    ending: () => stopping,
   };
 
   const inFlight = new Set<Promise<void>>();

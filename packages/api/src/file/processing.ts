@@ -1,5 +1,6 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import {
   claimForProcessing,
   type Db,
@@ -7,6 +8,7 @@ import {
   type FileRecord,
   finishProcessing,
   getFile,
+  isDatabaseUnavailable,
 } from '@leonidas/db';
 import { type CsvScan, CsvScanner } from '../analysis/csv-scan.js';
 import type { Analytics } from '../analysis/duckdb.js';
@@ -68,6 +70,8 @@ export interface ProcessingDeps {
   tables: Pick<TableCache, 'adopt' | 'forget'>;
   /** Where each file gets its work folder. */
   workDirectory: string;
+  /** Whether processing is being stopped: its refused writes are then for good, not to be waited out. */
+  ending?: () => boolean;
 }
 
 /** Where claimed files are processed: on the server's thread, or on a thread of their own (`FileThread`). */
@@ -92,6 +96,26 @@ export interface FileProcessor {
  * these names with room to spare. Beyond it the write itself failed, and the user read "a problem on our side".
  */
 export const MAX_COLUMN_NAMES_BYTES = 128 * 1024;
+
+/**
+ * How long a processed file's outcome is tried again while the database cannot be reached (embedded DynamoDB
+ * Local, when it stops, is started again within seconds). Given up at once, the file stayed PROCESSING until its
+ * claim went stale (15 minutes), and was processed again then.
+ */
+const OUTCOME_RETRY_MS = 30_000;
+
+async function whileUnreachable<T>(deps: ProcessingDeps, write: () => Promise<T>): Promise<T> {
+  const giveUpAt = performance.now() + OUTCOME_RETRY_MS;
+  for (let pause = 250; ; pause = Math.min(pause * 2, 4_000)) {
+    try {
+      return await write();
+    } catch (error) {
+      if (!isDatabaseUnavailable(error) || deps.ending?.() || performance.now() + pause > giveUpAt)
+        throw error;
+      await sleep(pause);
+    }
+  }
+}
 
 export function processorInLine(deps: ProcessingDeps): FileProcessor {
   return {
@@ -320,10 +344,9 @@ async function processOnce(
       { fileId: file.fileId, bytes, rows: profile.rowCount, types: detection, ms: took },
       'file processed',
     );
-    const completed = await finishProcessing(deps.db, {
-      file,
-      outcome: { status: 'COMPLETED', metadata: profile, size: bytes },
-    });
+    const completed = await whileUnreachable(deps, () =>
+      finishProcessing(deps.db, { file, outcome: { status: 'COMPLETED', metadata: profile, size: bytes } }),
+    );
     if (completed) return completed;
     // Deleted meanwhile (alone or with its project): its deletion may have swept the prefix before the preview
     // and table were written, so they go here. A newer claim of a file still there writes its own.
