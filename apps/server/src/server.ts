@@ -143,7 +143,12 @@ export async function startServer(
       scanWorker: scanWorker && (() => new Worker(scanWorker)),
       ...(fileWorker && {
         fileWorker: {
-          start: (workerData: FileWorkerData) => new Worker(fileWorker, { workerData }),
+          start: (workerData: FileWorkerData) =>
+            new Worker(fileWorker, {
+              workerData,
+              // The AWS SDK warns of an old Node once per thread: the server's own thread has said it already.
+              env: { ...process.env, AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true' },
+            }),
           dynamo,
           storage: storageConfig,
           scanWorkerUrl: scanWorker?.href,
