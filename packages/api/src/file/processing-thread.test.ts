@@ -175,9 +175,11 @@ describe('files processed on a thread of their own', () => {
   it('closing while a file’s download hangs ends the thread in moments and leaves the file PROCESSING, to be taken over', async () => {
     const started: Worker[] = [];
     const silent = await silentEndpoint();
+    const logger = capturingLogger();
     const on = await createTestApi(
       { CONFIRM_WAIT_MS: '0' },
       {
+        logger,
         fileThread: {
           started,
           workerData: (data) => ({ ...data, storage: { ...data.storage, endpoint: silent } }),
@@ -195,6 +197,16 @@ describe('files processed on a thread of their own', () => {
       expect(await exited).toBe(0);
       expect(performance.now() - began).toBeLessThan(5_000);
       expect((await getFile(on.deps.db, held.fileId))?.status).toBe('PROCESSING');
+      // One line says so, not the failures the stop caused (its download cut, its outcome write refused).
+      expect(
+        logger.lines.filter((line) => line.includes(held.fileId)).map((line) => JSON.parse(line)),
+      ).toEqual([
+        {
+          level: 'info',
+          fileId: held.fileId,
+          message: 'file processing cut off by the stop: left PROCESSING',
+        },
+      ]);
     } finally {
       await on.close();
     }

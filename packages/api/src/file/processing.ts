@@ -214,6 +214,14 @@ async function processOnce(
   queueMs: number,
 ): Promise<FileRecord> {
   let tableUpload: Promise<void> | undefined;
+  /**
+   * Processing is being stopped (the thread ends): what failed was the stop's doing, and the file stays as its claim
+   * left it, taken over once stale, as when the process ends. One line says so, not the failures it caused.
+   */
+  const cutOff = () => {
+    deps.logger.info({ fileId: file.fileId }, 'file processing cut off by the stop: left PROCESSING');
+    return file;
+  };
   /** Ends the file FAILED. A FAILED file keeps no table or preview: what this run wrote goes, once it is FAILED. */
   const fail = async (failureReason: string) => {
     const failed = await finishProcessing(deps.db, { file, outcome: { status: 'FAILED', failureReason } });
@@ -308,10 +316,12 @@ async function processOnce(
       .then(
         (result) => ({ ok: true as const, ...result }),
         (error: unknown) => {
-          deps.logger.warn(
-            { fileId: file.fileId, ...errorSummary(error) },
-            'DuckDB could not profile a scanned CSV',
-          );
+          if (!deps.ending?.()) {
+            deps.logger.warn(
+              { fileId: file.fileId, ...errorSummary(error) },
+              'DuckDB could not profile a scanned CSV',
+            );
+          }
           return {
             ok: false as const,
             outOfMemory: /^Out of Memory Error/.test(String((error as Error)?.message)),
@@ -319,6 +329,7 @@ async function processOnce(
         },
       );
     if (!profiled.ok) {
+      if (deps.ending?.()) return cutOff();
       return await fail(
         profiled.outOfMemory
           ? 'This file needs more memory to profile than this server allows. Split it into smaller files, or ask the administrator to raise DUCKDB_MEMORY_LIMIT.'
@@ -355,6 +366,7 @@ async function processOnce(
   } catch (error) {
     // Nothing may still be reading the work folder once it is removed.
     await tableUpload?.catch(() => undefined);
+    if (deps.ending?.()) return cutOff();
     if (error instanceof ObjectTooLargeError) {
       return fail(`The uploaded file is larger than the ${error.limit} bytes announced for it.`);
     }
