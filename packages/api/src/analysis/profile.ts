@@ -357,7 +357,7 @@ export function cellValue(value: unknown, kind: ColumnType): CellValue {
     return Number.isSafeInteger(number) ? number : String(value);
   }
   if (kind === 'number') {
-    // Already given so (a query's values, made a preview's by `previewRow`): Number('inf') would be NaN.
+    // A value given already (a query's, read again as a preview's by `previewRow`) stays: Number('inf') is NaN.
     if (value === 'nan' || value === 'inf' || value === '-inf') return value;
     const number = typeof value === 'number' ? value : Number(value);
     return Number.isFinite(number) ? number : nonFiniteText(number);

@@ -89,7 +89,6 @@ export interface FileProcessor {
   close(): Promise<void>;
 }
 
-/** Files processed on the server's own thread (run from sources, or without a worker's file). */
 /**
  * The most the column names of one file may take, in UTF-8. The profile is kept in the file's DynamoDB item (at
  * most 400 KB): the rest of it is about 150 bytes a column (its statistics), so up to 1,000 columns fit beside
@@ -117,6 +116,7 @@ async function whileUnreachable<T>(deps: ProcessingDeps, write: () => Promise<T>
   }
 }
 
+/** Files processed on the server's own thread (run from sources, or without a worker's file). */
 export function processorInLine(deps: ProcessingDeps): FileProcessor {
   return {
     thread: 'server',
