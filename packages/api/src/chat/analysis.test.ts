@@ -9,12 +9,20 @@ import {
   createTestApi,
   postToPresignedUrl,
   ScriptedProvider,
+  type ScriptStep,
   signUp,
   type TestApi,
+  uploadFile,
 } from '../../test/helpers.js';
 import { startBedrockServer, startOpenAiServer, type WireScript } from '../../test/wire/index.js';
 import { sessionPrefix } from '../file/keys.js';
-import { MAX_FAILED_QUERIES, MAX_TOOL_ROUNDS, TOO_MANY_STEPS } from './engine.js';
+import {
+  MAX_FAILED_QUERIES,
+  MAX_TOOL_OUTPUT_BYTES,
+  MAX_TOOL_ROUNDS,
+  NOT_KEPT_WHOLE,
+  TOO_MANY_STEPS,
+} from './engine.js';
 import type { NumberCheck, RunSqlOutput } from './schema.js';
 
 let api: TestApi;
@@ -412,5 +420,107 @@ describe('a model that will not stop', () => {
         .every((error) => error.startsWith(`${MAX_FAILED_QUERIES} queries in a row failed`)),
     ).toBe(true);
     expect(reply).toMatchObject({ status: 'complete', content: TOO_MANY_STEPS });
+  });
+});
+
+describe('tool results a reply cannot keep', () => {
+  /** A file of `columns` columns named `nameBytes` long, in a chat whose model plays `turns`. */
+  async function wideChat(turns: ScriptStep[][], columns: number, nameBytes: number) {
+    const model = new ScriptedProvider(turns);
+    const on = await createTestApi({ CHAT_SEND_PER_MINUTE: '1000' }, { llm: model });
+    onTestFinished(() => on.close());
+    const account = await signUp(on);
+    const project = await account.as.project.create({ name: 'Wide' });
+    const names = Array.from({ length: columns }, (_, i) => `c${i}`.padEnd(nameBytes, '_'));
+    const csv = `${names.join(',')}\n${names.map((_, i) => i).join(',')}\n`;
+    const { file } = await uploadFile(account, project.id, csv, { filename: 'wide.csv' });
+    expect((await account.as.file.confirm({ fileId: file.id })).status).toBe('COMPLETED');
+    const session = await account.as.session.create({ projectId: project.id });
+    let n = 0;
+    const ask = async (content: string) => {
+      const { runId } = await account.as.chat.send({
+        sessionId: session.id,
+        content,
+        clientMessageId: `w${n++}`,
+      });
+      const events = await collectEvents(
+        await account.as.chat.onEvents({ sessionId: session.id }),
+        (got) =>
+          got.some((e) => e.data.runId === runId && /^(message\.completed|run\.failed)$/.test(e.data.type)),
+        60_000,
+      );
+      return events.filter((event) => event.data.runId === runId).map((event) => event.data);
+    };
+    const history = async () => (await account.as.chat.history({ sessionId: session.id })).items;
+    return { on, project, file, ask, history };
+  }
+  const describeWide = (rows: number): ScriptStep[] => [
+    { type: 'tool_use', id: `d${rows}`, name: 'describe_file', input: { filename: 'wide.csv', rows } },
+  ];
+  const outputBytes = (event: Record<string, unknown> | undefined) =>
+    Buffer.byteLength(JSON.stringify(event?.output));
+
+  it('gives the model a refusal for a file whose data is gone, and the reply goes on', async () => {
+    const { on, project, file, ask } = await wideChat(
+      [describeWide(1), [{ type: 'text', text: 'Gone.' }]],
+      2,
+      2,
+    );
+    for (const key of [
+      `projects/${project.id}/files/${file.id}`,
+      `projects/${project.id}/previews/${file.id}.json`,
+      `projects/${project.id}/tables/${file.id}.parquet`,
+    ])
+      await on.deps.storage.delete(key);
+    await on.deps.tables.forget(file.id);
+    const events = await ask('describe it');
+    expect(events.find((event) => event.type === 'tool.result')?.output).toEqual({
+      error: "This file's data is gone from storage. Delete it and upload it again.",
+    });
+    expect(events.at(-1)).toMatchObject({
+      type: 'message.completed',
+      message: { status: 'complete', content: 'Gone.' },
+    });
+  });
+
+  it('refuses one result over the limit as a tool error, and keeps the reply', async () => {
+    const { ask } = await wideChat([describeWide(1), [{ type: 'text', text: 'Too wide.' }]], 400, 200);
+    const events = await ask('describe it');
+    const result = events.find((event) => event.type === 'tool.result');
+    expect(result?.output).toMatchObject({
+      error: expect.stringMatching(/^This result is too large to pass on: .* where the limit is 64 KB\.$/),
+    });
+    expect(events.at(-1)).toMatchObject({ type: 'message.completed', message: { status: 'complete' } });
+  });
+
+  it('saves a reply whose results together are too large without them, says so, and takes the next message', async () => {
+    // Every round describes the file (each result under the limit), until the rounds run out; then a plain answer.
+    const { ask, history } = await wideChat(
+      [...Array.from({ length: MAX_TOOL_ROUNDS }, () => describeWide(20)), [{ type: 'text', text: 'Next.' }]],
+      150,
+      150,
+    );
+    const events = await ask('describe it, again and again');
+    const results = events.filter((event) => event.type === 'tool.result');
+    expect(results).toHaveLength(MAX_TOOL_ROUNDS);
+    const sizes = results.map(outputBytes);
+    expect(Math.max(...sizes)).toBeLessThanOrEqual(MAX_TOOL_OUTPUT_BYTES);
+    // More than a DynamoDB item holds.
+    expect(sizes.reduce((sum, size) => sum + size, 0)).toBeGreaterThan(400 * 1024);
+    expect(events.at(-1)).toMatchObject({ type: 'run.failed', error: NOT_KEPT_WHOLE });
+    const [, reply] = await history();
+    expect(reply).toMatchObject({
+      role: 'assistant',
+      status: 'error',
+      content: TOO_MANY_STEPS,
+      error: NOT_KEPT_WHOLE,
+    });
+    expect(reply?.toolCalls ?? []).toEqual([]);
+
+    const next = await ask('and now?');
+    expect(next.at(-1)).toMatchObject({
+      type: 'message.completed',
+      message: { status: 'complete', content: 'Next.' },
+    });
   });
 });

@@ -1,5 +1,6 @@
-import { finishRun, type MessageRecord, readBranch, saveProgress } from '@leonidas/db';
+import { finishRun, isDatabaseUnavailable, type MessageRecord, readBranch, saveProgress } from '@leonidas/db';
 import type { ApiDeps } from '../context.js';
+import { formatBytes } from '../quotas.js';
 import type { RunLog } from './hub.js';
 import type { ChatTurn, ContentPart } from './llm/types.js';
 import { siblingsOf, toMessage } from './messages.js';
@@ -16,6 +17,14 @@ export const TOO_MANY_STEPS =
   'I stopped here: this took more steps than one reply may take. Say "go on" and I will continue from these results.';
 /** The reply is saved at most this often while it grows, not per token (each save is a DynamoDB write). */
 export const SAVE_INTERVAL_MS = 1000;
+/**
+ * The most one tool result may take, as JSON: what the model reads of it and what the reply keeps of it, in its
+ * DynamoDB item (400 KB for the whole reply). A larger one is refused as a tool error the model can act on.
+ */
+export const MAX_TOOL_OUTPUT_BYTES = 64 * 1024;
+/** Said when a reply could not be saved whole (its tool results kept it over DynamoDB's item size). */
+export const NOT_KEPT_WHOLE =
+  'This reply was too large to keep whole: its text is kept, the results of its tools are not.';
 
 export interface RunInput {
   log: RunLog;
@@ -118,7 +127,7 @@ export async function executeRun(deps: ApiDeps, input: RunInput): Promise<void> 
                 error: `${MAX_FAILED_QUERIES} queries in a row failed; no more are run in this reply.`,
                 hint: 'Answer with what the results so far show, or ask the user how to go on.',
               }
-            : await runTool(deps, scope, use.name, use.input);
+            : withinToolLimit(await runTool(deps, scope, use.name, use.input));
         if (use.name === 'run_sql') failedQueries = isToolError(output) ? failedQueries + 1 : 0;
         toolCalls.push({ callId: use.id, name: use.name, input: use.input, output });
         dirty = true;
@@ -152,22 +161,38 @@ export async function executeRun(deps: ApiDeps, input: RunInput): Promise<void> 
   }
 
   const asked = history.find((message) => message.role === 'user')?.content ?? '';
-  const numbers = checkReply(content, toolCalls, asked);
-  const finished = await finishRun(deps.db, {
-    sessionId,
-    messageId,
-    runId,
-    started: assistantMessage,
-    status: ending.status,
-    content,
-    toolCalls,
-    numbers,
-    ...(sawUsage ? { usage } : {}),
-    ...(ending.status === 'error' ? { error: ending.error } : {}),
-  }).catch((error: unknown) => {
-    deps.logger.error({ err: error, sessionId }, 'could not save the end of a reply');
-    return null;
-  });
+  let numbers = checkReply(content, toolCalls, asked);
+  const finish = () =>
+    finishRun(deps.db, {
+      sessionId,
+      messageId,
+      runId,
+      started: assistantMessage,
+      status: ending.status,
+      content,
+      toolCalls,
+      numbers,
+      ...(sawUsage ? { usage } : {}),
+      ...(ending.status === 'error' ? { error: ending.error } : {}),
+    });
+  const finished = await finish()
+    .catch(async (error: unknown) => {
+      // Refused for what it holds (too large for its item), not for the database being away: saved again without
+      // its tool results, so that the reply ends and its conversation takes the next message.
+      if (isDatabaseUnavailable(error)) throw error;
+      deps.logger.error(
+        { err: error, sessionId },
+        'could not save a reply whole: saved without its tool results',
+      );
+      toolCalls.length = 0;
+      numbers = checkReply(content, toolCalls, asked);
+      ending = { status: 'error', error: NOT_KEPT_WHOLE };
+      return await finish();
+    })
+    .catch((error: unknown) => {
+      deps.logger.error({ err: error, sessionId }, 'could not save the end of a reply');
+      return null;
+    });
   // The question's children, as read when the run began: nothing changes the tree while a run is active.
   const siblingIds = siblingsOf(history[1] ?? null, undefined);
   const message = toMessage(
@@ -185,6 +210,15 @@ export async function executeRun(deps: ApiDeps, input: RunInput): Promise<void> 
   else if (ending.status === 'cancelled') emit({ type: 'run.cancelled', runId, message });
   else emit({ type: 'run.failed', runId, messageId, error: ending.error });
   deps.runs.finish(log);
+}
+
+function withinToolLimit(output: unknown): unknown {
+  const bytes = Buffer.byteLength(JSON.stringify(output) ?? '');
+  if (bytes <= MAX_TOOL_OUTPUT_BYTES) return output;
+  return {
+    error: `This result is too large to pass on: ${formatBytes(bytes)}, where the limit is ${formatBytes(MAX_TOOL_OUTPUT_BYTES)}.`,
+    hint: 'Ask for less: fewer rows, or only the columns you need (run_sql can select them).',
+  } satisfies ToolError;
 }
 
 /** What a reply states, checked against what its tools computed and what the user said (design.md). */

@@ -10,6 +10,7 @@ import {
 } from '../analysis/query-results.js';
 import { tableNames } from '../analysis/table-names.js';
 import type { ApiDeps } from '../context.js';
+import { AppError } from '../errors.js';
 import { fileObjectKey, tableObjectKey } from '../file/keys.js';
 import { processGeneratedTable } from '../file/processing.js';
 import { type CsvMetadata, filenameInput, VEGA_LITE_CONTENT_TYPE } from '../file/schema.js';
@@ -167,6 +168,16 @@ export async function runTool(
   name: string,
   input: unknown,
 ): Promise<unknown> {
+  try {
+    return await toolOutput(deps, scope, name, input);
+  } catch (error) {
+    // A refusal the user would read (a file whose data is gone) is one the model can pass on, not a failed reply.
+    if (error instanceof AppError) return { error: error.message } satisfies ToolError;
+    throw error;
+  }
+}
+
+async function toolOutput(deps: ApiDeps, scope: ToolScope, name: string, input: unknown): Promise<unknown> {
   const args = (typeof input === 'object' && input !== null ? input : {}) as Args;
   const files = await projectFiles(deps, scope);
   switch (name) {
