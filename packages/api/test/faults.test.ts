@@ -1,5 +1,5 @@
 import { connect, createServer, type Server, type Socket } from 'node:net';
-import { claimForProcessing, getFile, pingTable } from '@leonidas/db';
+import { claimForProcessing, getFile, getUsage, pingTable } from '@leonidas/db';
 import { afterAll, beforeAll, describe, expect, it, onTestFinished } from 'vitest';
 import { PROCESSING_STALE_MS } from '../src/file/processing.js';
 import {
@@ -37,6 +37,8 @@ interface Proxy {
   blackHole(on: boolean): void;
   /** Cuts as soon as a request whose first bytes match comes through. */
   cutOn(match: RegExp | null): void;
+  /** Passes the next `count` requests whose first bytes match on, and drops each connection as its answer comes. */
+  dropAnswersTo(match: RegExp, count: number): void;
   stop(): Promise<void>;
 }
 
@@ -44,6 +46,7 @@ async function startProxy(): Promise<Proxy> {
   const sockets = new Set<Socket>();
   let silent = false;
   let trigger: RegExp | null = null;
+  let answerTrigger: { match: RegExp; count: number } | null = null;
   let port = 0;
   let server: Server;
   const proxy: Proxy = {
@@ -61,6 +64,9 @@ async function startProxy(): Promise<Proxy> {
     cutOn: (match) => {
       trigger = match;
     },
+    dropAnswersTo: (match, count) => {
+      answerTrigger = { match, count };
+    },
     stop: () => proxy.cut(),
   };
   const listen = () => {
@@ -77,16 +83,26 @@ async function startProxy(): Promise<Proxy> {
       sockets.add(remote);
       remote.on('close', () => sockets.delete(remote));
       remote.on('error', () => client.destroy());
+      let dropAnswer = false;
       client.on('data', (chunk: Buffer) => {
-        if (trigger?.test(chunk.toString('latin1', 0, 300))) {
+        const head = chunk.toString('latin1', 0, 300);
+        if (trigger?.test(head)) {
           trigger = null;
           void proxy.cut();
           return;
         }
+        if (answerTrigger?.match.test(head)) {
+          answerTrigger = --answerTrigger.count > 0 ? answerTrigger : null;
+          dropAnswer = true;
+        }
         remote.write(chunk);
       });
       client.on('end', () => remote.end());
-      remote.on('data', (chunk: Buffer) => client.write(chunk));
+      remote.on('data', (chunk: Buffer) => {
+        if (!dropAnswer) return client.write(chunk);
+        client.destroy();
+        remote.destroy();
+      });
       remote.on('end', () => client.end());
     });
     return new Promise<void>((resolve, reject) => {
@@ -275,6 +291,27 @@ describe('DynamoDB unreachable as a processed file is written', () => {
       metadata: { rowCount: 2 },
     });
     expect(log.lines.filter((line) => line.includes('"level":"error"'))).toEqual([]);
+  });
+
+  it('answers COMPLETED when the outcome was written but its answer was lost, and counts the file once', async () => {
+    const owner = await signUp(api);
+    const project = await owner.as.project.create({ name: 'Lost answer' });
+    const { file } = await uploadFile(owner, project.id, CSV);
+    // Counted when the upload was made, at its declared size; the outcome adds what the file turned out to differ by.
+    const usageBefore = (await getUsage(api.deps.db, owner.user.id))?.storedBytes;
+    expect(usageBefore).toBe(Buffer.byteLength(CSV));
+    // Processed as `file.confirm` (or a saved table) has it processed, for the record processing answers with.
+    const record = await getFile(api.deps.db, file.id);
+    if (!record) throw new Error('no file');
+    const now = api.clock.now();
+    const claimed = await claimForProcessing(api.deps.db, { file: record, now, staleBefore: now });
+    if (!claimed) throw new Error('not claimed');
+    // Each of the SDK's tries (it sends the same request token, so the ones after the first change nothing).
+    beforeOutcome = () => dynamo.dropAnswersTo(/TransactWriteItems/, 3);
+    const processed = await api.deps.fileProcessor.process(claimed, Buffer.byteLength(CSV), 0);
+    expect(processed).toMatchObject({ status: 'COMPLETED', metadata: { rowCount: 2 } });
+    expect(await getFile(api.deps.db, file.id)).toMatchObject({ status: 'COMPLETED' });
+    expect((await getUsage(api.deps.db, owner.user.id))?.storedBytes).toBe(usageBefore);
   });
 });
 

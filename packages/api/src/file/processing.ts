@@ -301,6 +301,14 @@ async function processOnce(
           sampledValues: scan.sampledValues,
         });
         lap('table');
+        // Refused before its statistics are computed: the profile would not fit the file's item.
+        const namesBytes = table.columns.reduce((sum, column) => sum + Buffer.byteLength(column.name), 0);
+        if (namesBytes > MAX_COLUMN_NAMES_BYTES) {
+          return {
+            ok: false as const,
+            reason: `The column names take ${formatBytes(namesBytes)} in all; they can take at most ${formatBytes(MAX_COLUMN_NAMES_BYTES)}. Shorten them and upload the file again.`,
+          };
+        }
         // The table goes to storage while its statistics are computed: both only read the Parquet file.
         tableUpload = deps.storage.uploadFile(tableKey, tablePath, PARQUET_CONTENT_TYPE);
         tableUpload.catch(() => undefined);
@@ -311,39 +319,25 @@ async function processOnce(
           ...table,
         });
         lap('statistics');
-        return { ...result, detection: table.detection };
+        return { ok: true as const, ...result, detection: table.detection };
       })
-      .then(
-        (result) => ({ ok: true as const, ...result }),
-        (error: unknown) => {
-          if (!deps.ending?.()) {
-            deps.logger.warn(
-              { fileId: file.fileId, ...errorSummary(error) },
-              'DuckDB could not profile a scanned CSV',
-            );
-          }
-          return {
-            ok: false as const,
-            outOfMemory: /^Out of Memory Error/.test(String((error as Error)?.message)),
-          };
-        },
-      );
-    if (!profiled.ok) {
-      if (deps.ending?.()) return cutOff();
-      return await fail(
-        profiled.outOfMemory
-          ? 'This file needs more memory to profile than this server allows. Split it into smaller files, or ask the administrator to raise DUCKDB_MEMORY_LIMIT.'
-          : // The scan accepted the structure, so this is about values DuckDB would not read: say so plainly.
-            'We could not read the values in this file as CSV. Check it opens in a spreadsheet and upload it again.',
-      );
-    }
+      .catch((error: unknown) => {
+        if (!deps.ending?.()) {
+          deps.logger.warn(
+            { fileId: file.fileId, ...errorSummary(error) },
+            'DuckDB could not profile a scanned CSV',
+          );
+        }
+        return {
+          ok: false as const,
+          reason: /^Out of Memory Error/.test(String((error as Error)?.message))
+            ? 'This file needs more memory to profile than this server allows. Split it into smaller files, or ask the administrator to raise DUCKDB_MEMORY_LIMIT.'
+            : // The scan accepted the structure, so this is about values DuckDB would not read: say so plainly.
+              'We could not read the values in this file as CSV. Check it opens in a spreadsheet and upload it again.',
+        };
+      });
+    if (!profiled.ok) return deps.ending?.() ? cutOff() : await fail(profiled.reason);
     const { profile, preview, detection } = profiled;
-    const namesBytes = profile.columns.reduce((sum, column) => sum + Buffer.byteLength(column.name), 0);
-    if (namesBytes > MAX_COLUMN_NAMES_BYTES) {
-      return await fail(
-        `The column names take ${formatBytes(namesBytes)} in all; they can take at most ${formatBytes(MAX_COLUMN_NAMES_BYTES)}. Shorten them and upload the file again.`,
-      );
-    }
     await settled([
       tableUpload ?? Promise.resolve(),
       deps.storage.putJson(previewObjectKey(file.projectId, file.fileId), preview),
@@ -359,10 +353,13 @@ async function processOnce(
       finishProcessing(deps.db, { file, outcome: { status: 'COMPLETED', metadata: profile, size: bytes } }),
     );
     if (completed) return completed;
+    const now = await getFile(deps.db, file.fileId);
     // Deleted meanwhile (alone or with its project): its deletion may have swept the prefix before the preview
     // and table were written, so they go here. A newer claim of a file still there writes its own.
-    if (!(await getFile(deps.db, file.fileId))) await removeDerivedObjects(deps, file);
-    return file;
+    if (!now) await removeDerivedObjects(deps, file);
+    // As it is now: COMPLETED by this run when its write took but the answer was lost (and tried again), or
+    // someone else's.
+    return now ?? file;
   } catch (error) {
     // Nothing may still be reading the work folder once it is removed.
     await tableUpload?.catch(() => undefined);
