@@ -327,7 +327,8 @@ describe('a preview lost or changed in storage', () => {
     await api.deps.tables.forget(file.id);
     const error = await expectTrpcError(preview(), 'CONFLICT');
     expect(error.message).toBe("This file's data is gone from storage. Delete it and upload it again.");
-    await expect(describe(2)).rejects.toThrow(/data is gone from storage/);
+    // The model is told the same, as a tool's refusal.
+    expect(await describe(2)).toEqual({ error: error.message });
   });
 });
 
