@@ -360,6 +360,8 @@ export function cellValue(value: unknown, kind: ColumnType): CellValue {
     // A value given already (a query's, read again as a preview's by `previewRow`) stays: Number('inf') is NaN.
     if (value === 'nan' || value === 'inf' || value === '-inf') return value;
     const number = typeof value === 'number' ? value : Number(value);
+    // -0 is 0, as JSON (and so a stored preview) has it.
+    if (number === 0) return 0;
     return Number.isFinite(number) ? number : nonFiniteText(number);
   }
   if (kind === 'boolean') return value === true;

@@ -160,6 +160,11 @@ describe('DS Bro offline, analysing a file', () => {
       data: { values: unknown[] };
       encoding: { x: { field: string; type: string }; y: { type: string } };
     };
+    // A chart has no rows: its preview says so, rather than wait for processing that never comes.
+    await expect(as.file.preview({ fileId: chart.fileId })).rejects.toMatchObject({
+      code: 'CONFLICT',
+      message: 'This file is a chart, not a table: it has no rows to preview.',
+    });
     expect(spec.mark.type).toBe('bar');
     expect(spec.data.values).toHaveLength(4);
     expect(spec.encoding).toMatchObject({

@@ -18,7 +18,13 @@ import { formatBytes, formatCount } from '../quotas.js';
 import { isMissingObject } from '../storage/s3.js';
 import { fileObjectKey, previewObjectKey, tableObjectKey } from './keys.js';
 import { startProcessing } from './processing.js';
-import { type File, type FilePreview, type FileSource, previewOutput } from './schema.js';
+import {
+  type File,
+  type FilePreview,
+  type FileSource,
+  previewOutput,
+  VEGA_LITE_CONTENT_TYPE,
+} from './schema.js';
 import { removeUnconfirmedUpload } from './sweep.js';
 
 type Owner = { userId: string };
@@ -225,20 +231,28 @@ export async function previewFile(
 }
 
 /**
- * A processed file's first `limit` rows: its stored preview, or, when that is missing or not what processing
+ * A processed file's first `limit` rows: its stored preview, or, when that is missing or not the shape processing
  * writes (a store that lost it, or an object changed behind our back), the same rows read anew from the file's
- * table. Nothing read from storage is trusted for being ours.
+ * table. What storage holds is checked before it is passed on, not trusted for being ours; it is not written back,
+ * so a file whose preview is lost costs a small query each time (a log line says so).
  */
 export async function readPreview(deps: ApiDeps, file: FileRecord, limit: number): Promise<FilePreview> {
   const { metadata } = file;
-  if (!metadata) throw new AppError('CONFLICT', 'This file is not ready yet. Wait until it is processed.');
+  if (!metadata) {
+    throw new AppError(
+      'CONFLICT',
+      file.contentType === VEGA_LITE_CONTENT_TYPE
+        ? 'This file is a chart, not a table: it has no rows to preview.'
+        : 'This file is not ready yet. Wait until it is processed.',
+    );
+  }
   const stored = previewOutput.safeParse(
     await deps.storage
       .getJson(previewObjectKey(file.projectId, file.fileId))
       .catch((error: unknown) => (error instanceof SyntaxError ? null : Promise.reject(error))),
   );
   const columns = metadata.columns.map((column) => ({ name: column.name, kind: column.type }));
-  if (stored.success && sameNames(stored.data.columns, columns)) {
+  if (stored.success && sameShape(stored.data, columns)) {
     return { columns: stored.data.columns, rows: stored.data.rows.slice(0, limit) };
   }
   deps.logger.warn(
@@ -273,8 +287,11 @@ export async function readPreview(deps: ApiDeps, file: FileRecord, limit: number
   };
 }
 
-const sameNames = (names: string[], columns: { name: string }[]) =>
-  names.length === columns.length && names.every((name, i) => name === columns[i]?.name);
+/** Whether a stored preview has the file's columns, and rows as wide: what can be checked without reading the table. */
+const sameShape = (preview: FilePreview, columns: { name: string }[]) =>
+  preview.columns.length === columns.length &&
+  preview.columns.every((name, i) => name === columns[i]?.name) &&
+  preview.rows.every((row) => row.length === columns.length);
 
 export async function downloadUrl(deps: ApiDeps, input: Owner & { fileId: string }) {
   const file = await requireFile(deps, input);
