@@ -366,7 +366,7 @@ export function cellValue(value: unknown, kind: ColumnType): CellValue {
   }
   if (kind === 'boolean') return value === true;
   if (kind === 'datetime') return isoValue(String(value), kind);
-  return typeof value === 'string' || typeof value === 'number' || typeof value === 'boolean'
-    ? value
-    : String(value);
+  if (typeof value === 'string' || typeof value === 'number' || typeof value === 'boolean') return value;
+  // Structs, lists, maps and intervals come as objects and arrays: as JSON text, not "[object Object]".
+  return typeof value === 'object' ? JSON.stringify(value) : String(value);
 }

@@ -83,6 +83,16 @@ describe('a query over the project tables', () => {
     expect(outcome.rows.map((row) => row.map(String))).toEqual(expected.map((row) => row.map(String)));
   });
 
+  it('gives nested values (structs, lists, maps, intervals) as their JSON text', async () => {
+    const sql =
+      "SELECT {'region': region, 'units': units} AS pair, [units, units + 1] AS list, MAP {region: units} AS map, INTERVAL 1 DAY + INTERVAL (units) HOUR AS span FROM sales ORDER BY id LIMIT 3";
+    const outcome = await runQuery(mine, sql, limits);
+    if (!outcome.ok) throw new Error(outcome.error);
+    expect(outcome.rows).toEqual(
+      (await direct(sql, mine)).map((row) => row.map((value) => JSON.stringify(value))),
+    );
+  });
+
   it('keeps at most maxRows and counts the rest', async () => {
     const outcome = await runQuery(mine, 'SELECT * FROM sales', { ...limits, maxRows: 100 });
     expect(outcome).toMatchObject({ ok: true, rowCount: 5_000 });
