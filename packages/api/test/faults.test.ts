@@ -235,86 +235,6 @@ describe('the object store down during file.confirm', () => {
   }
 });
 
-describe('DynamoDB unreachable as a processed file is written', () => {
-  let dynamo: Proxy;
-  let api: TestApi;
-  const log = capturingLogger();
-  /** Run once, when processing logs a file processed: right before the file's outcome is written. */
-  let beforeOutcome: (() => void) | undefined;
-  beforeAll(async () => {
-    dynamo = await startProxy();
-    api = await createTestApi(
-      {},
-      {
-        routeDb: (endpoint) => {
-          dynamo.target = endpoint;
-          return dynamo.endpoint;
-        },
-        logger: {
-          ...log,
-          info: (details, message) => {
-            log.info(details, message);
-            if (message !== 'file processed') return;
-            const run = beforeOutcome;
-            beforeOutcome = undefined;
-            run?.();
-          },
-        },
-      },
-    );
-  });
-  afterAll(async () => {
-    await dynamo.restore().catch(() => undefined);
-    await api.close();
-    await dynamo.stop();
-  });
-
-  it('writes the outcome once the database is back, rather than leave the file PROCESSING', async () => {
-    const owner = await signUp(api);
-    const project = await owner.as.project.create({ name: 'Outage' });
-    const { file } = await uploadFile(owner, project.id, CSV);
-    let backAt = 0;
-    beforeOutcome = () => {
-      void dynamo
-        .cut()
-        .then(() => new Promise((resolve) => setTimeout(resolve, 1500)))
-        .then(() => {
-          backAt = Date.now();
-          return dynamo.restore();
-        });
-    };
-    const confirmed = await owner.as.file.confirm({ fileId: file.id });
-    expect(backAt).toBeGreaterThan(0);
-    expect(confirmed.status).toBe('COMPLETED');
-    expect(await owner.as.file.byId({ fileId: file.id })).toMatchObject({
-      status: 'COMPLETED',
-      metadata: { rowCount: 2 },
-    });
-    expect(log.lines.filter((line) => line.includes('"level":"error"'))).toEqual([]);
-  });
-
-  it('answers COMPLETED when the outcome was written but its answer was lost, and counts the file once', async () => {
-    const owner = await signUp(api);
-    const project = await owner.as.project.create({ name: 'Lost answer' });
-    const { file } = await uploadFile(owner, project.id, CSV);
-    // Counted when the upload was made, at its declared size; the outcome adds what the file turned out to differ by.
-    const usageBefore = (await getUsage(api.deps.db, owner.user.id))?.storedBytes;
-    expect(usageBefore).toBe(Buffer.byteLength(CSV));
-    // Processed as `file.confirm` (or a saved table) has it processed, for the record processing answers with.
-    const record = await getFile(api.deps.db, file.id);
-    if (!record) throw new Error('no file');
-    const now = api.clock.now();
-    const claimed = await claimForProcessing(api.deps.db, { file: record, now, staleBefore: now });
-    if (!claimed) throw new Error('not claimed');
-    // Each of the SDK's tries (it sends the same request token, so the ones after the first change nothing).
-    beforeOutcome = () => dynamo.dropAnswersTo(/TransactWriteItems/, 3);
-    const processed = await api.deps.fileProcessor.process(claimed, Buffer.byteLength(CSV), 0);
-    expect(processed).toMatchObject({ status: 'COMPLETED', metadata: { rowCount: 2 } });
-    expect(await getFile(api.deps.db, file.id)).toMatchObject({ status: 'COMPLETED' });
-    expect((await getUsage(api.deps.db, owner.user.id))?.storedBytes).toBe(usageBefore);
-  });
-});
-
 const cutMidStream: WireScript = (request) =>
   request.lastUserText === 'cut'
     ? [{ text: 'Half of ' }, { text: 'an answer' }, { fail: 'connection dropped' }]
@@ -384,6 +304,9 @@ describe('DynamoDB unreachable', () => {
   let api: TestApi;
   let as: Awaited<ReturnType<typeof signUp>>['as'];
   let projectId: string;
+  const log = capturingLogger();
+  /** Run once, when processing logs a file processed: right before the file's outcome is written. */
+  let beforeOutcome: (() => void) | undefined;
   beforeAll(async () => {
     dynamo = await startProxy();
     api = await createTestApi(
@@ -392,6 +315,16 @@ describe('DynamoDB unreachable', () => {
         routeDb: (endpoint) => {
           dynamo.target = endpoint;
           return dynamo.endpoint;
+        },
+        logger: {
+          ...log,
+          info: (details, message) => {
+            log.info(details, message);
+            if (message !== 'file processed') return;
+            const run = beforeOutcome;
+            beforeOutcome = undefined;
+            run?.();
+          },
         },
       },
     );
@@ -443,5 +376,52 @@ describe('DynamoDB unreachable', () => {
     await dynamo.cut();
     await dynamo.restore();
     expect(await pingTable(api.deps.db, 2000)).toBe(true);
+  });
+
+  it('writes the outcome once the database is back, rather than leave the file PROCESSING', async () => {
+    const owner = await signUp(api);
+    const project = await owner.as.project.create({ name: 'Outage' });
+    const { file } = await uploadFile(owner, project.id, CSV);
+    let backAt = 0;
+    beforeOutcome = () => {
+      void dynamo
+        .cut()
+        .then(() => new Promise((resolve) => setTimeout(resolve, 1500)))
+        .then(() => {
+          backAt = Date.now();
+          return dynamo.restore();
+        });
+    };
+    const confirmed = await owner.as.file.confirm({ fileId: file.id });
+    expect(backAt).toBeGreaterThan(0);
+    expect(confirmed.status).toBe('COMPLETED');
+    expect(await owner.as.file.byId({ fileId: file.id })).toMatchObject({
+      status: 'COMPLETED',
+      metadata: { rowCount: 2 },
+    });
+    expect(log.lines.filter((line) => line.includes(file.id) && line.includes('"level":"error"'))).toEqual(
+      [],
+    );
+  });
+
+  it('answers COMPLETED when the outcome was written but its answer was lost, and counts the file once', async () => {
+    const owner = await signUp(api);
+    const project = await owner.as.project.create({ name: 'Lost answer' });
+    const { file } = await uploadFile(owner, project.id, CSV);
+    // Counted when the upload was made, at its declared size; the outcome adds what the file turned out to differ by.
+    const usageBefore = (await getUsage(api.deps.db, owner.user.id))?.storedBytes;
+    expect(usageBefore).toBe(Buffer.byteLength(CSV));
+    // Processed as `file.confirm` (or a saved table) has it processed, for the record processing answers with.
+    const record = await getFile(api.deps.db, file.id);
+    if (!record) throw new Error('no file');
+    const now = api.clock.now();
+    const claimed = await claimForProcessing(api.deps.db, { file: record, now, staleBefore: now });
+    if (!claimed) throw new Error('not claimed');
+    // Each of the SDK's tries (it sends the same request token, so the ones after the first change nothing).
+    beforeOutcome = () => dynamo.dropAnswersTo(/TransactWriteItems/, 3);
+    const processed = await api.deps.fileProcessor.process(claimed, Buffer.byteLength(CSV), 0);
+    expect(processed).toMatchObject({ status: 'COMPLETED', metadata: { rowCount: 2 } });
+    expect(await getFile(api.deps.db, file.id)).toMatchObject({ status: 'COMPLETED' });
+    expect((await getUsage(api.deps.db, owner.user.id))?.storedBytes).toBe(usageBefore);
   });
 });

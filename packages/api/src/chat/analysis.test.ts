@@ -38,6 +38,21 @@ const SALES = `\uFEFFregion;product;day;units;price\n${Array.from(
     `${['North', 'South', 'Östra', 'West'][i % 4]};"item ${i % 13}${i % 97 === 0 ? '\nspecial' : ''}";2024-${String((i % 12) + 1).padStart(2, '0')}-${String((i % 28) + 1).padStart(2, '0')};${i % 11 === 0 ? '' : i % 23};${((i * 37) % 1000) / 10}`,
 ).join('\n')}\n`;
 
+/** Sends messages in a session: each answers the events of its reply's run, to its end (completed or failed). */
+function chatIn(account: { as: ReturnType<TestApi['caller']> }, sessionId: string) {
+  let n = 0;
+  return async (content: string) => {
+    const { runId } = await account.as.chat.send({ sessionId, content, clientMessageId: `m${n++}` });
+    const events = await collectEvents(
+      await account.as.chat.onEvents({ sessionId }),
+      (got) =>
+        got.some((e) => e.data.runId === runId && /^(message\.completed|run\.failed)$/.test(e.data.type)),
+      60_000,
+    );
+    return events.filter((event) => event.data.runId === runId).map((event) => event.data);
+  };
+}
+
 async function projectWithSales(on: TestApi = api) {
   const account = await signUp(on);
   const project = await account.as.project.create({ name: 'Analysis' });
@@ -50,25 +65,18 @@ async function projectWithSales(on: TestApi = api) {
   expect(await postToPresignedUrl(upload, SALES)).toBe(204);
   expect(await account.as.file.confirm({ fileId: file.id })).toMatchObject({ status: 'COMPLETED' });
   const session = await account.as.session.create({ projectId: project.id });
-  let n = 0;
+  const send = chatIn(account, session.id);
   /** Sends a message and answers the finished reply with its tool calls. */
   const ask = async (content: string) => {
-    const { runId } = await account.as.chat.send({
-      sessionId: session.id,
-      content,
-      clientMessageId: `m${n++}`,
-    });
-    const events = await collectEvents(await account.as.chat.onEvents({ sessionId: session.id }), (got) =>
-      got.some((e) => e.data.runId === runId && e.data.type === 'message.completed'),
-    );
+    const events = await send(content);
     return {
-      ...(events.at(-1)?.data.message as {
+      ...(events.at(-1)?.message as {
         id: string;
         content: string;
         toolCalls?: { callId: string; name: string; input: unknown; output: unknown }[];
         numbers?: NumberCheck[];
       }),
-      events: events.filter((event) => event.data.runId === runId).map((event) => event.data),
+      events,
     };
   };
   return { ...account, project, file, session, ask };
@@ -441,21 +449,7 @@ describe('tool results a reply cannot keep', () => {
     const { file } = await uploadFile(account, project.id, csv, { filename: 'wide.csv' });
     expect((await account.as.file.confirm({ fileId: file.id })).status).toBe('COMPLETED');
     const session = await account.as.session.create({ projectId: project.id });
-    let n = 0;
-    const ask = async (content: string) => {
-      const { runId } = await account.as.chat.send({
-        sessionId: session.id,
-        content,
-        clientMessageId: `w${n++}`,
-      });
-      const events = await collectEvents(
-        await account.as.chat.onEvents({ sessionId: session.id }),
-        (got) =>
-          got.some((e) => e.data.runId === runId && /^(message\.completed|run\.failed)$/.test(e.data.type)),
-        60_000,
-      );
-      return events.filter((event) => event.data.runId === runId).map((event) => event.data);
-    };
+    const ask = chatIn(account, session.id);
     const history = async () => (await account.as.chat.history({ sessionId: session.id })).items;
     return { on, project, file, ask, history };
   }
