@@ -1,5 +1,12 @@
 import { type DuckDBConnection, DuckDBInstance } from '@duckdb/node-api';
 
+/**
+ * DuckDB's zone for times with a zone is the process's (TZ) unless set: previews, profiles and answers would then
+ * differ between a laptop and the cloud (UTC), and a day or month boundary would move with the server. It cannot be
+ * given when the instance is created, so each connection sets it.
+ */
+export const UTC_SESSION = "SET TimeZone = 'UTC'";
+
 export interface DuckDbOptions {
   memoryLimit: string;
   threads: number;
@@ -26,6 +33,8 @@ export class Analytics {
       autoload_known_extensions: 'false',
     });
     const connection = await (await this.instance).connect();
+    // Times with a zone read and print in UTC, whatever zone the server runs in (see `UTC_SESSION`).
+    await connection.run(UTC_SESSION);
     this.connections.add(connection);
     try {
       return await work(connection);

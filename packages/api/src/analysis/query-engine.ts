@@ -6,7 +6,7 @@ import {
   StatementType,
 } from '@duckdb/node-api';
 import type { CellValue, ToolError } from '../chat/schema.js';
-import { sqlIdentifier, sqlString } from './duckdb.js';
+import { sqlIdentifier, sqlString, UTC_SESSION } from './duckdb.js';
 import { cellValue, columnType } from './profile.js';
 
 /** A table a query may read: its name in SQL and the local Parquet file holding its rows. */
@@ -96,6 +96,7 @@ async function lockDown(connection: DuckDBConnection, tables: QueryTable[]): Pro
   // The views read their files when queried: exactly those files stay readable, nothing else.
   await connection.run(`SET allowed_paths = [${tables.map((table) => sqlString(table.path)).join(', ')}]`);
   await connection.run('SET enable_external_access = false');
+  await connection.run(UTC_SESSION);
   await connection.run('SET lock_configuration = true');
 }
 
