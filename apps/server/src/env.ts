@@ -86,6 +86,14 @@ export class ConfigError extends Error {
   override name = 'ConfigError';
 }
 
+/**
+ * The environment of the file processing thread: the process's, with the AWS SDK's old-Node warning off (it is
+ * printed once per thread that loads the SDK, and the server's own thread has printed it already).
+ */
+export function fileThreadEnv(): Record<string, string | undefined> {
+  return { ...process.env, AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true' };
+}
+
 export function loadServerEnv(source: Record<string, string | undefined> = process.env): ServerEnv {
   const result = serverEnvSchema.safeParse(source);
   if (!result.success) {

@@ -24,7 +24,7 @@ import {
   loadOrCreateSecrets,
   startEmbeddedStack,
 } from './embedded.js';
-import { isEmbedded, type ServerEnv } from './env.js';
+import { fileThreadEnv, isEmbedded, type ServerEnv } from './env.js';
 
 export interface RunningServer {
   url: string;
@@ -143,12 +143,7 @@ export async function startServer(
       scanWorker: scanWorker && (() => new Worker(scanWorker)),
       ...(fileWorker && {
         fileWorker: {
-          start: (workerData: FileWorkerData) =>
-            new Worker(fileWorker, {
-              workerData,
-              // The AWS SDK warns of an old Node once per thread: the server's own thread has said it already.
-              env: { ...process.env, AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true' },
-            }),
+          start: (workerData: FileWorkerData) => new Worker(fileWorker, { workerData, env: fileThreadEnv() }),
           dynamo,
           storage: storageConfig,
           scanWorkerUrl: scanWorker?.href,
